@@ -1,0 +1,337 @@
+//! Golden transcripts: a line-based script of what the host sends and what the module must
+//! answer, byte-exact, replayed against a [`Module`] with a fake clock (and, by `bg95-emu`'s
+//! tests, through a real PTY). The format is documented in `docs/transcripts.md`:
+//!
+//! ```text
+//! # comment                      (blank lines too)
+//! > AT\r                          host sends these bytes
+//! < AT\r\r\nOK\r\n                the module's next bytes are exactly these
+//! @+1200ms                        the clock moves on (a guard time, a timeout)
+//! ! ftp done ok                   the runtime reports an FTP event (core only)
+//! = Ftp(Cwd("/"))                 the next effect, in its Debug form (core only)
+//! ```
+//! Escapes in `>`/`<` text: `\r \n \t \\ \" \xHH`; a `<` line may be split over several lines.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::ftp::{Failure, FailureKind, FtpEvent, Reply};
+use crate::module::{Completion, Module};
+use crate::time::Instant;
+
+/// One step of a transcript.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    Send(Vec<u8>),
+    Expect(Vec<u8>),
+    Wait(Duration),
+    Event(Completion),
+    Effect(String),
+}
+
+/// A step with the line it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    pub number: usize,
+    pub step: Step,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError {
+    pub line: usize,
+    pub message: String,
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}: {}", self.line, self.message)
+    }
+}
+
+/// Decode the escapes of a `>`/`<` text.
+pub fn unescape(s: &str) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] != b'\\' {
+            out.push(b[i]);
+            i += 1;
+            continue;
+        }
+        let c = *b.get(i + 1).ok_or("dangling backslash")?;
+        i += 2;
+        out.push(match c {
+            b'r' => b'\r',
+            b'n' => b'\n',
+            b't' => b'\t',
+            b'0' => 0,
+            b'\\' => b'\\',
+            b'"' => b'"',
+            b'x' => {
+                let hex = s.get(i..i + 2).ok_or("\\x needs two hex digits")?;
+                i += 2;
+                u8::from_str_radix(hex, 16).map_err(|_| format!("bad hex escape \\x{hex}"))?
+            }
+            other => return Err(format!("unknown escape \\{}", other as char)),
+        });
+    }
+    Ok(out)
+}
+
+/// Show bytes the way a transcript writes them (for failure messages).
+pub fn escape(bytes: &[u8]) -> String {
+    let mut s = String::new();
+    for &b in bytes {
+        match b {
+            b'\r' => s.push_str("\\r"),
+            b'\n' => s.push_str("\\n"),
+            b'\t' => s.push_str("\\t"),
+            b'\\' => s.push_str("\\\\"),
+            0x20..=0x7e => s.push(b as char),
+            _ => s.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    s
+}
+
+fn parse_duration(s: &str) -> Option<Duration> {
+    let s = s.trim();
+    if let Some(ms) = s.strip_suffix("ms") {
+        return ms.trim().parse().ok().map(Duration::from_millis);
+    }
+    s.strip_suffix('s')?.trim().parse().ok().map(Duration::from_secs)
+}
+
+/// `! ftp ...` events: `done ok`, `done path "/x"`, `done size 12`, `done time "2014…"`,
+/// `fail <kind> [reply]`, `ready`, `data "bytes"`, `control-closed`.
+fn parse_event(s: &str) -> Result<Completion, String> {
+    let rest = s.strip_prefix("ftp ").ok_or("events start with `ftp`")?.trim();
+    let (word, arg) = rest.split_once(' ').unwrap_or((rest, ""));
+    let arg = arg.trim();
+    let quoted = |a: &str| -> Result<Vec<u8>, String> {
+        let inner = a
+            .strip_prefix('"')
+            .and_then(|a| a.strip_suffix('"'))
+            .ok_or("expected a quoted value")?;
+        unescape(inner)
+    };
+    let ev = match word {
+        "ready" => FtpEvent::DataReady,
+        "control-closed" => FtpEvent::ControlClosed,
+        "data" => FtpEvent::Data(quoted(arg)?),
+        "done" => {
+            let (kind, v) = arg.split_once(' ').unwrap_or((arg, ""));
+            let reply = match kind {
+                "ok" => Reply::Ok,
+                "path" => Reply::Path(String::from_utf8_lossy(&quoted(v.trim())?).into_owned()),
+                "time" => Reply::Time(String::from_utf8_lossy(&quoted(v.trim())?).into_owned()),
+                "size" => Reply::Size(v.trim().parse().map_err(|_| "size needs a number")?),
+                _ => return Err(format!("unknown done kind `{kind}`")),
+            };
+            FtpEvent::Done(Ok(reply))
+        }
+        "fail" => {
+            let (kind, code) = arg.split_once(' ').unwrap_or((arg, "0"));
+            let kind = match kind {
+                "resolve" => FailureKind::Resolve,
+                "refused" => FailureKind::Refused,
+                "unreachable" => FailureKind::Unreachable,
+                "tls" => FailureKind::Tls,
+                "reply" => FailureKind::Reply,
+                "control-closed" => FailureKind::ControlClosed,
+                "data-open" => FailureKind::DataOpen,
+                "data-closed" => FailureKind::DataClosed,
+                "peer-reset" => FailureKind::PeerReset,
+                "local" => FailureKind::Local,
+                "other" => FailureKind::Other,
+                _ => return Err(format!("unknown failure kind `{kind}`")),
+            };
+            let code = code.trim().parse().map_err(|_| "reply code must be a number")?;
+            FtpEvent::Done(Err(Failure::new(kind, code)))
+        }
+        _ => return Err(format!("unknown event `{word}`")),
+    };
+    Ok(Completion::Ftp(ev))
+}
+
+/// Parse a transcript file's text.
+pub fn parse(text: &str) -> Result<Vec<Line>, ParseError> {
+    let mut out: Vec<Line> = Vec::new();
+    for (idx, raw) in text.lines().enumerate() {
+        let number = idx + 1;
+        let err = |message: String| ParseError { line: number, message };
+        let line = raw.trim_end_matches('\r');
+        if line.trim().is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (tag, rest) = line.split_at(1);
+        let body = rest.strip_prefix(' ').unwrap_or(rest);
+        let step = match tag {
+            ">" => Step::Send(unescape(body).map_err(err)?),
+            "<" => {
+                let bytes = unescape(body).map_err(err)?;
+                // Consecutive `<` lines are one expectation.
+                if let Some(Line {
+                    step: Step::Expect(prev),
+                    ..
+                }) = out.last_mut()
+                {
+                    prev.extend_from_slice(&bytes);
+                    continue;
+                }
+                Step::Expect(bytes)
+            }
+            "@" => {
+                let d = body.trim().strip_prefix('+').unwrap_or(body.trim());
+                Step::Wait(parse_duration(d).ok_or_else(|| err(format!("bad time step `{body}`")))?)
+            }
+            "!" => Step::Event(parse_event(body.trim()).map_err(err)?),
+            "=" => Step::Effect(body.trim().to_string()),
+            _ => return Err(err(format!("unknown line tag `{tag}`"))),
+        };
+        out.push(Line { number, step });
+    }
+    Ok(out)
+}
+
+/// A mismatch while replaying.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mismatch {
+    pub line: usize,
+    pub message: String,
+}
+
+impl fmt::Display for Mismatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}: {}", self.line, self.message)
+    }
+}
+
+/// Replays a transcript against a module with a fake clock.
+pub struct Replay<'m> {
+    module: &'m mut Module,
+    now: Instant,
+    pending: Vec<u8>,
+}
+
+impl<'m> Replay<'m> {
+    pub fn new(module: &'m mut Module, now: Instant) -> Self {
+        Replay {
+            module,
+            now,
+            pending: Vec::new(),
+        }
+    }
+
+    fn collect(&mut self) {
+        while let Some(out) = self.module.poll_output() {
+            self.pending.extend_from_slice(&out);
+        }
+    }
+
+    /// Advance the fake clock, firing every deadline on the way in order.
+    fn advance(&mut self, d: Duration) {
+        let end = self.now + d;
+        while let Some(t) = self.module.poll_timeout() {
+            if t > end {
+                break;
+            }
+            self.now = self.now.max(t);
+            self.module.handle_timeout(self.now);
+            self.collect();
+        }
+        self.now = end;
+        self.module.handle_timeout(self.now);
+        self.collect();
+    }
+
+    /// Run every step; stops at the first mismatch. Output not claimed by a `<` line at the
+    /// end, or effects not claimed by `=` lines when `strict_effects`, are mismatches too.
+    pub fn run(&mut self, lines: &[Line], strict_effects: bool) -> Result<(), Mismatch> {
+        let mut last = 0;
+        for l in lines {
+            last = l.number;
+            let fail = |message: String| Mismatch {
+                line: l.number,
+                message,
+            };
+            match &l.step {
+                Step::Send(bytes) => {
+                    self.module.handle_input(self.now, bytes);
+                    self.collect();
+                }
+                Step::Wait(d) => self.advance(*d),
+                Step::Event(ev) => {
+                    self.module.handle_completion(self.now, ev.clone());
+                    self.collect();
+                }
+                Step::Expect(want) => {
+                    self.collect();
+                    if !self.pending.starts_with(want) {
+                        return Err(fail(format!(
+                            "expected \"{}\"\n     got \"{}\"",
+                            escape(want),
+                            escape(&self.pending)
+                        )));
+                    }
+                    self.pending.drain(..want.len());
+                }
+                Step::Effect(want) => {
+                    let got = self.module.poll_effect().map(|e| format!("{e:?}"));
+                    if got.as_deref() != Some(want.as_str()) {
+                        return Err(fail(format!("expected effect {want}\n     got {got:?}")));
+                    }
+                }
+            }
+        }
+        self.collect();
+        if !self.pending.is_empty() {
+            return Err(Mismatch {
+                line: last,
+                message: format!("unexpected output \"{}\"", escape(&self.pending)),
+            });
+        }
+        if strict_effects {
+            if let Some(e) = self.module.poll_effect() {
+                return Err(Mismatch {
+                    line: last,
+                    message: format!("unexpected effect {e:?}"),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_every_step_kind() {
+        let text = "# c\n> AT\\r\n< AT\\r\n< \\r\\nOK\\r\\n\n@+1200ms\n! ftp done path \"/a\"\n= SetBaud(0)\n";
+        let lines = parse(text).unwrap();
+        assert_eq!(lines.len(), 5);
+        assert_eq!(lines[1].step, Step::Expect(b"AT\r\r\nOK\r\n".to_vec()));
+        assert_eq!(lines[2].step, Step::Wait(Duration::from_millis(1200)));
+        assert_eq!(
+            lines[3].step,
+            Step::Event(Completion::Ftp(FtpEvent::Done(Ok(Reply::Path("/a".into())))))
+        );
+    }
+
+    #[test]
+    fn bad_lines_name_their_number() {
+        let e = parse("> AT\\r\n? what\n").unwrap_err();
+        assert_eq!(e.line, 2);
+        assert!(parse("> \\xZZ").is_err());
+        assert!(parse("@+soon").is_err());
+    }
+
+    #[test]
+    fn escapes_round_trip() {
+        let all: Vec<u8> = (0..=255).collect();
+        assert_eq!(unescape(&escape(&all)).unwrap(), all);
+    }
+}
