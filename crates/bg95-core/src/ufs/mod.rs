@@ -50,6 +50,23 @@ impl Module {
 
     pub(crate) fn ufs_timeout(&mut self, _now: Instant) {}
 
+    /// The whole contents of a UFS file, for AT+QFTPPUT from UFS and for SSL certificates.
+    /// `name` is as the host typed it (a `UFS:` prefix is accepted).
+    pub(crate) fn ufs_read_for_ftp(&self, name: &str) -> Result<Vec<u8>, crate::error::CmeError> {
+        self.ufs.store.read(name).map_err(|_| crate::error::CmeError::FileNotFound)
+    }
+
+    /// Create or replace a UFS file with downloaded bytes (AT+QFTPGET/LIST/NLST/MLSD to UFS):
+    /// name-checked, capacity-checked and atomic.
+    pub(crate) fn ufs_write_for_ftp(&mut self, name: &str, data: &[u8]) -> Result<(), crate::error::CmeError> {
+        self.ufs.store.write(name, data).map_err(|_| crate::error::CmeError::WriteFailed)
+    }
+
+    /// True if `name` (as the host typed it) can name a UFS file.
+    pub(crate) fn ufs_valid_name(name: &str) -> bool {
+        !name.is_empty() && name.len() <= 80
+    }
+
     pub(crate) fn ufs_data_input(&mut self, _now: Instant, bytes: &[u8]) -> usize {
         bytes.len()
     }
