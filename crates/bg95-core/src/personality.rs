@@ -32,9 +32,6 @@ pub struct Personality {
     pub ufs_capacity: u64,
     /// How many PDP contexts may be active at once (section 4.2 of the FTP note: three).
     pub max_active_pdp: usize,
-    /// `+++` during a COM: download: false = pause, `ATO` resumes (BG95 note);
-    /// true = abort the transfer, `ATO` answers `NO CARRIER` (EG800K).
-    pub escape_aborts_download: bool,
     /// A QFUPL that times out: false = `+CME ERROR: 421` (BG95), true = `+QFUPL: <n>,<sum>`
     /// and `OK` (BG96 manual wording).
     pub qfupl_timeout_reports_size: bool,
@@ -64,7 +61,6 @@ impl Default for Personality {
                 .collect(),
             ufs_capacity: 2_097_152,
             max_active_pdp: 3,
-            escape_aborts_download: false,
             qfupl_timeout_reports_size: false,
         }
     }

@@ -104,7 +104,7 @@ fn parse_duration(s: &str) -> Option<Duration> {
 }
 
 /// `! ftp ...` events: `done ok`, `done path "/x"`, `done size 12`, `done time "2014…"`,
-/// `fail <kind> [reply]`, `ready`, `data "bytes"`, `control-closed`.
+/// `fail <kind> [reply]`, `ready`, `data "bytes"`, `control-closed`, `aborted`.
 fn parse_event(s: &str) -> Result<Completion, String> {
     let rest = s.strip_prefix("ftp ").ok_or("events start with `ftp`")?.trim();
     let (word, arg) = rest.split_once(' ').unwrap_or((rest, ""));
@@ -119,6 +119,7 @@ fn parse_event(s: &str) -> Result<Completion, String> {
     let ev = match word {
         "ready" => FtpEvent::DataReady,
         "control-closed" => FtpEvent::ControlClosed,
+        "aborted" => FtpEvent::Aborted,
         "data" => FtpEvent::Data(quoted(arg)?),
         "done" => {
             let (kind, v) = arg.split_once(' ').unwrap_or((arg, ""));

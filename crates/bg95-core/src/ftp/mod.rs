@@ -1,49 +1,457 @@
-//! FTP(S): QFTPCFG/QSSLCFG settings, the session state machine and COM: data mode.
+//! FTP(S): the session state machine behind the AT+QFTP commands (application note
+//! section 2), with COM: data mode in [`transfer`].
+//!
+//! Every action command answers `OK` at once (or `+CME ERROR: 610` for a bad parameter, 603
+//! while another one runs), then a `+QFTP<CMD>: <err>,<value>` URC once the runtime reports
+//! how the request went. Every wait is bounded by `rsptimeout` (609). Failures map to
+//! `<err>,<protocol_error>` through one table ([`Failure::error`]).
 
+mod config;
 mod seam;
+mod transfer;
 
+pub use config::{FtpConfig, SslContext, SSL_CONTEXTS};
 pub use seam::{
     DownloadSource, Failure, FailureKind, FtpEvent, FtpRequest, OpenParams, Reply, Security,
     TlsSettings,
 };
 
-use bg95_at::Invocation;
+use std::time::Duration;
 
-use crate::module::{Module, Outcome};
+use bg95_at::{FinalResult, Form, Invocation};
+
+use crate::error::FtpError;
+use crate::module::{AfterOk, Effect, Module, Outcome};
+use crate::params::{opt_num, string, BadParam};
 use crate::time::Instant;
+use transfer::Transfer;
 
+/// AT+QFTPSTAT's `<ftpstat>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SessionState {
+    Opening = 0,
+    Idle = 1,
+    Transferring = 2,
+    Closing = 3,
+    #[default]
+    Closed = 4,
+}
+
+/// The request the module waits for, and which URC reports it.
+#[derive(Debug)]
+enum Pending {
+    Open,
+    /// A command answered by one URC (CWD, PWD, SIZE, …); the name is its URC prefix.
+    Simple(&'static str),
+    Close,
+    Transfer(Transfer),
+}
+
+/// The FTP state a module keeps.
 #[derive(Debug, Default)]
-pub struct Ftp {}
+pub struct Ftp {
+    pub cfg: FtpConfig,
+    pub ssl: [SslContext; SSL_CONTEXTS],
+    state: SessionState,
+    pending: Option<Pending>,
+    /// rsptimeout for the pending request (or the gap between two data packets).
+    deadline: Option<Instant>,
+    /// AT+QFTPLEN: the length of the last transfer.
+    last_len: u64,
+    /// The context the open session runs on.
+    cid: u8,
+    /// Why an open session was lost while idle, reported by the next FTP command.
+    lost: Option<FtpError>,
+    /// Aborts sent whose `Aborted` marker has not come back: events before it are stale.
+    aborts_in_flight: u32,
+    /// A COM: upload whose data connection stays open after `beof=0`: (name, next offset).
+    kept_upload: Option<(String, u64)>,
+}
 
 impl Ftp {
-    pub fn reset(&mut self) {}
+    /// A reset loses the session (its sockets are aborted by the module) but not the
+    /// settings' defaults... which a reset restores too; only in-flight aborts are kept.
+    pub fn reset(&mut self) {
+        let aborts = self.aborts_in_flight;
+        *self = Ftp::default();
+        self.aborts_in_flight = aborts;
+    }
+
+    /// True while the runtime may hold sockets for this session.
     pub fn has_connection(&self) -> bool {
-        false
+        self.state != SessionState::Closed || self.pending.is_some()
     }
+
     pub fn deadline(&self) -> Option<Instant> {
-        None
+        self.deadline
     }
+
+    pub fn state(&self) -> SessionState {
+        self.state
+    }
+
+    /// False only while a COM: download is paused by `+++` (its bytes wait in the server).
     pub fn wants_data(&self) -> bool {
-        false
+        !matches!(&self.pending, Some(Pending::Transfer(t)) if t.paused())
+    }
+
+    fn rsptimeout(&self) -> Duration {
+        Duration::from_secs(u64::from(self.cfg.rsptimeout))
     }
 }
 
+fn bad() -> Outcome {
+    FtpError::InvalidParameter.into()
+}
+
+impl From<BadParam> for FtpError {
+    fn from(_: BadParam) -> Self {
+        FtpError::InvalidParameter
+    }
+}
+
+/// The test-form lines of the FTP action commands, verbatim from section 2.
+fn test_line(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "+QFTPOPEN" => "+QFTPOPEN: <hostname>,<port>",
+        "+QFTPCWD" => "+QFTPCWD: <path_name>",
+        "+QFTPPUT" => "+QFTPPUT: <file_name>,<local_name>,<startpos>,<uploadlen>,<beof>",
+        "+QFTPGET" => "+QFTPGET: <file_name>,<local_name>,<startpos>,<downloadlen>",
+        "+QFTPSIZE" => "+QFTPSIZE: <file_name>",
+        "+QFTPDEL" => "+QFTPDEL: <file_name>",
+        "+QFTPMKDIR" => "+QFTPMKDIR: <folder_name>",
+        "+QFTPRMDIR" => "+QFTPRMDIR: <folder_name>",
+        "+QFTPLIST" => "+QFTPLIST: <dirname>, <local_name>",
+        "+QFTPNLST" => "+QFTPNLST: <dirname>,<local_name>",
+        "+QFTPMLSD" => "+QFTPMLSD: <dirname>,<local_name>",
+        "+QFTPMDTM" => "+QFTPMDTM: <file_name>",
+        "+QFTPRENAME" => "+QFTPRENAME: <old_name>,<new_name>",
+        _ => return None,
+    })
+}
+
+/// The longest remote name or path (section 2).
+const MAX_REMOTE: usize = 255;
+
 impl Module {
-    pub(crate) fn dispatch_ftp(&mut self, _now: Instant, _inv: &Invocation) -> Option<Outcome> {
+    pub(crate) fn dispatch_ftp(&mut self, now: Instant, inv: &Invocation) -> Option<Outcome> {
+        let name = inv.name.as_str();
+        if name == "+QFTPCFG" || name == "+QSSLCFG" {
+            let mut info = Vec::new();
+            let o = if name == "+QFTPCFG" {
+                self.ftp.cfg.command(inv, &mut info)
+            } else {
+                config::qsslcfg(&mut self.ftp.ssl, inv, &mut info)
+            };
+            self.info(&info);
+            return Some(o);
+        }
+        if !name.starts_with("+QFTP") {
+            return None;
+        }
+        let exec_only = matches!(name, "+QFTPPWD" | "+QFTPLEN" | "+QFTPSTAT" | "+QFTPCLOSE");
+        if exec_only || test_line(name).is_some() {
+            match (&inv.form, exec_only) {
+                (Form::Test, _) => {
+                    if let Some(line) = test_line(name) {
+                        self.info(&[line]);
+                    }
+                    return Some(Outcome::Ok);
+                }
+                (Form::Read, _) | (Form::Write(_), true) | (Form::Exec, false) => {
+                    return Some(Outcome::Fail(FinalResult::Error));
+                }
+                _ => {}
+            }
+        } else {
+            return None;
+        }
+        let args = inv.args();
+        Some(match name {
+            "+QFTPSTAT" => self.after(AfterOk::Urc(format!("+QFTPSTAT: 0,{}", self.ftp.state as u8))),
+            "+QFTPLEN" => self.after(AfterOk::Urc(format!("+QFTPLEN: 0,{}", self.ftp.last_len))),
+            "+QFTPOPEN" => self.ftp_open(now, args),
+            "+QFTPCLOSE" => self.ftp_close(now),
+            "+QFTPPWD" => self.ftp_simple(now, "+QFTPPWD", FtpRequest::Pwd),
+            "+QFTPCWD" | "+QFTPSIZE" | "+QFTPDEL" | "+QFTPMKDIR" | "+QFTPRMDIR" | "+QFTPMDTM" => {
+                let Ok(arg) = string(args, 0, MAX_REMOTE) else {
+                    return Some(bad());
+                };
+                if args.len() != 1 || arg.is_empty() {
+                    return Some(bad());
+                }
+                let arg = arg.to_string();
+                let (urc, req) = match name {
+                    "+QFTPCWD" => ("+QFTPCWD", FtpRequest::Cwd(arg)),
+                    "+QFTPSIZE" => ("+QFTPSIZE", FtpRequest::Size(arg)),
+                    "+QFTPDEL" => ("+QFTPDEL", FtpRequest::Delete(arg)),
+                    "+QFTPMKDIR" => ("+QFTPMKDIR", FtpRequest::Mkdir(arg)),
+                    "+QFTPRMDIR" => ("+QFTPRMDIR", FtpRequest::Rmdir(arg)),
+                    _ => ("+QFTPMDTM", FtpRequest::Mdtm(arg)),
+                };
+                self.ftp_simple(now, urc, req)
+            }
+            "+QFTPRENAME" => match (string(args, 0, MAX_REMOTE), string(args, 1, MAX_REMOTE)) {
+                (Ok(from), Ok(to)) if args.len() == 2 && !from.is_empty() && !to.is_empty() => {
+                    let req = FtpRequest::Rename {
+                        from: from.to_string(),
+                        to: to.to_string(),
+                    };
+                    self.ftp_simple(now, "+QFTPRENAME", req)
+                }
+                _ => bad(),
+            },
+            "+QFTPGET" | "+QFTPLIST" | "+QFTPNLST" | "+QFTPMLSD" => self.ftp_download(now, name, args),
+            "+QFTPPUT" => self.ftp_upload(now, args),
+            _ => Outcome::Fail(FinalResult::Error),
+        })
+    }
+
+    /// Ask the runtime for a request and wait for it, bounded by rsptimeout.
+    fn ftp_request(&mut self, now: Instant, pending: Pending, req: FtpRequest) {
+        tracing::debug!(target: "bg95::core", "ftp request {}", request_name(&req));
+        self.ftp.pending = Some(pending);
+        self.ftp.deadline = Some(now + self.ftp.rsptimeout());
+        self.effect(Effect::Ftp(req));
+    }
+
+    /// Drop every connection of the session; events until the runtime confirms are stale.
+    pub(crate) fn ftp_abort(&mut self) {
+        self.ftp.aborts_in_flight += 1;
+        self.ftp.kept_upload = None;
+        self.effect(Effect::Ftp(FtpRequest::Abort));
+    }
+
+    /// Why an action command cannot run now, if it cannot: 603 while another FTP command
+    /// runs; without a session, the loss that ended it (606/605) or 625 (not logged in).
+    fn ftp_unavailable(&mut self) -> Option<FtpError> {
+        if self.ftp.pending.is_some() || self.ftp.state != SessionState::Idle && self.ftp.state != SessionState::Closed {
+            return Some(FtpError::Busy);
+        }
+        if self.ftp.state == SessionState::Closed {
+            return Some(self.ftp.lost.take().unwrap_or(FtpError::NotLoggedIn));
+        }
         None
     }
-    pub(crate) fn ftp_event(&mut self, _now: Instant, _ev: FtpEvent) {}
-    pub(crate) fn ftp_timeout(&mut self, _now: Instant) {}
-    pub(crate) fn ato(&mut self, _now: Instant) -> Outcome {
-        Outcome::Fail(bg95_at::FinalResult::NoCarrier)
+
+    fn ftp_simple(&mut self, now: Instant, urc: &'static str, req: FtpRequest) -> Outcome {
+        match self.ftp_unavailable() {
+            Some(FtpError::Busy) => FtpError::Busy.into(),
+            Some(e) => self.after(AfterOk::Urc(format!("{urc}: {},0", e.code()))),
+            None => {
+                self.ftp_request(now, Pending::Simple(urc), req);
+                Outcome::Ok
+            }
+        }
     }
-    pub(crate) fn ftp_download_input(&mut self, _now: Instant, bytes: &[u8]) -> usize {
-        bytes.len()
+
+    fn ftp_open(&mut self, now: Instant, args: &[bg95_at::Arg]) -> Outcome {
+        let (Ok(host), Ok(port)) = (string(args, 0, 200), opt_num(args, 1, 1..=65535)) else {
+            return bad();
+        };
+        if host.is_empty() || args.len() > 2 {
+            return bad();
+        }
+        if self.ftp.pending.is_some() || self.ftp.state != SessionState::Closed {
+            return FtpError::Busy.into();
+        }
+        let host = host.to_string();
+        let cid = self.ftp.cfg.contextid;
+        self.ftp.lost = None;
+        if !self.pdp.is_active(cid) {
+            // No PDP context: nothing can be resolved or routed. Section 4.3 names an
+            // inactive context as a cause of 604 for host names; an IP literal needs no DNS
+            // and fails as a network error.
+            let err = if host.parse::<std::net::IpAddr>().is_ok() {
+                FtpError::Network
+            } else {
+                FtpError::DnsFailed
+            };
+            return self.after(AfterOk::Urc(format!("+QFTPOPEN: {},0", err.code())));
+        }
+        let params = OpenParams {
+            host,
+            port: port.unwrap_or(21) as u16,
+            user: self.ftp.cfg.user.clone(),
+            password: self.ftp.cfg.password.clone(),
+            binary: self.ftp.cfg.filetype == 0,
+            passive: self.ftp.cfg.transmode == 1,
+            data_to_control_address: self.ftp.cfg.data_address == 1,
+            security: self.ftp_security(),
+        };
+        self.ftp.cid = cid;
+        self.ftp.state = SessionState::Opening;
+        self.ftp_request(now, Pending::Open, FtpRequest::Open(params));
+        Outcome::Ok
     }
-    pub(crate) fn ftp_upload_input(&mut self, _now: Instant, bytes: &[u8]) -> usize {
-        bytes.len()
+
+    fn tls_settings(&self, ctx: u8) -> TlsSettings {
+        let c = &self.ftp.ssl[usize::from(ctx) % SSL_CONTEXTS];
+        let file = |name: &str| (!name.is_empty()).then(|| self.ufs_read_for_ftp(name).ok()).flatten();
+        TlsSettings {
+            seclevel: c.seclevel,
+            sslversion: c.sslversion,
+            ca_pem: file(&c.cacert),
+            client_cert_pem: file(&c.clientcert),
+            client_key_pem: file(&c.clientkey),
+            sni: c.sni == 1,
+            check_time: c.ignorelocaltime == 0,
+            negotiate_secs: u32::from(c.negotiatetime),
+        }
     }
-    pub(crate) fn ftp_download_escaped(&mut self, _now: Instant) {}
-    pub(crate) fn ftp_upload_escaped(&mut self, _now: Instant) {}
-    pub(crate) fn ftp_context_lost(&mut self, _now: Instant, _cid: u8) {}
+
+    fn ftp_security(&self) -> Security {
+        let (control, data) = (self.tls_settings(self.ftp.cfg.sslctxid), self.tls_settings(self.ftp.cfg.data_sslctxid));
+        match self.ftp.cfg.ssltype {
+            1 => Security::Implicit { control, data },
+            2 => Security::Explicit { control, data },
+            _ => Security::Plain,
+        }
+    }
+
+    fn ftp_close(&mut self, now: Instant) -> Outcome {
+        match (&self.ftp.pending, self.ftp.state) {
+            (None, SessionState::Idle) => {}
+            (None, SessionState::Closed) => {
+                let err = self.ftp.lost.take().map_or(0, FtpError::code);
+                return self.after(AfterOk::Urc(format!("+QFTPCLOSE: {err},0")));
+            }
+            // A transfer the host has left (a paused COM: download, a UFS transfer) ends
+            // with the session; its own URC is not sent.
+            (Some(Pending::Transfer(t)), _) if t.closable() => {
+                self.ftp.pending = None;
+                self.ftp_abort();
+                self.ftp.state = SessionState::Closed;
+                return self.after(AfterOk::Urc("+QFTPCLOSE: 0,0".into()));
+            }
+            _ => return FtpError::Busy.into(),
+        }
+        self.ftp.state = SessionState::Closing;
+        self.ftp.kept_upload = None;
+        self.ftp_request(now, Pending::Close, FtpRequest::Close);
+        Outcome::Ok
+    }
+
+    /// An event from the runtime.
+    pub(crate) fn ftp_event(&mut self, now: Instant, ev: FtpEvent) {
+        if self.ftp.aborts_in_flight > 0 {
+            if ev == FtpEvent::Aborted {
+                self.ftp.aborts_in_flight -= 1;
+            }
+            return;
+        }
+        match ev {
+            FtpEvent::Aborted => {}
+            FtpEvent::ControlClosed => {
+                if self.ftp.pending.is_none() && self.ftp.state == SessionState::Idle {
+                    self.ftp.state = SessionState::Closed;
+                    self.ftp.lost = Some(FtpError::ControlClosed);
+                    self.ftp.kept_upload = None;
+                }
+            }
+            FtpEvent::DataReady | FtpEvent::Data(_) => self.transfer_event(now, ev),
+            FtpEvent::Done(result) => match self.ftp.pending.take() {
+                None => {}
+                Some(Pending::Transfer(t)) => self.transfer_done(now, t, result),
+                Some(p) => {
+                    self.ftp.deadline = None;
+                    self.simple_done(p, result);
+                }
+            },
+        }
+    }
+
+    fn simple_done(&mut self, p: Pending, result: Result<Reply, Failure>) {
+        let (urc, closed) = match &p {
+            Pending::Open => ("+QFTPOPEN", true),
+            Pending::Close => ("+QFTPCLOSE", true),
+            Pending::Simple(urc) => (*urc, false),
+            Pending::Transfer(_) => return,
+        };
+        let line = match result {
+            Ok(reply) => {
+                self.ftp.state = match p {
+                    Pending::Close => SessionState::Closed,
+                    _ => SessionState::Idle,
+                };
+                match reply {
+                    Reply::Path(path) => format!("{urc}: 0,\"{path}\""),
+                    Reply::Time(t) => format!("{urc}: 0,\"{t}\""),
+                    Reply::Size(n) => format!("{urc}: 0,{n}"),
+                    Reply::Ok => format!("{urc}: 0,0"),
+                }
+            }
+            Err(f) => {
+                if closed || f.kind == FailureKind::ControlClosed {
+                    self.ftp.state = SessionState::Closed;
+                } else {
+                    self.ftp.state = SessionState::Idle;
+                }
+                format!("{urc}: {},{}", f.error().code(), f.reply)
+            }
+        };
+        self.urc(&line);
+    }
+
+    /// rsptimeout ran out: the request fails with 609 and its connections are dropped.
+    pub(crate) fn ftp_timeout(&mut self, now: Instant) {
+        let Some(d) = self.ftp.deadline else { return };
+        if now < d {
+            return;
+        }
+        self.ftp.deadline = None;
+        let Some(p) = self.ftp.pending.take() else { return };
+        self.ftp_abort();
+        self.ftp.state = SessionState::Closed;
+        let failure = Failure::new(FailureKind::Other, 0);
+        match p {
+            Pending::Transfer(t) => self.transfer_failed(now, t, FtpError::Timeout, failure.reply),
+            Pending::Open => self.urc("+QFTPOPEN: 609,0"),
+            Pending::Close => self.urc("+QFTPCLOSE: 609,0"),
+            Pending::Simple(urc) => self.urc(&format!("{urc}: 609,0")),
+        }
+    }
+
+    /// The PDP context under the session went away: its sockets are gone. A running
+    /// request fails now with 605; an idle session reports 605 on the next FTP command.
+    pub(crate) fn ftp_context_lost(&mut self, now: Instant, cid: u8) {
+        if self.ftp.cid != cid || !self.ftp.has_connection() {
+            return;
+        }
+        self.ftp_abort();
+        self.ftp.deadline = None;
+        self.ftp.state = SessionState::Closed;
+        match self.ftp.pending.take() {
+            None => self.ftp.lost = Some(FtpError::Network),
+            Some(Pending::Transfer(t)) => self.transfer_failed(now, t, FtpError::Network, 0),
+            Some(Pending::Open) => self.urc("+QFTPOPEN: 605,0"),
+            Some(Pending::Close) => self.urc("+QFTPCLOSE: 0,0"),
+            Some(Pending::Simple(urc)) => self.urc(&format!("{urc}: 605,0")),
+        }
+    }
+}
+
+fn request_name(req: &FtpRequest) -> &'static str {
+    match req {
+        FtpRequest::Open(_) => "open",
+        FtpRequest::Cwd(_) => "cwd",
+        FtpRequest::Pwd => "pwd",
+        FtpRequest::Size(_) => "size",
+        FtpRequest::Delete(_) => "delete",
+        FtpRequest::Mkdir(_) => "mkdir",
+        FtpRequest::Rmdir(_) => "rmdir",
+        FtpRequest::Rename { .. } => "rename",
+        FtpRequest::Mdtm(_) => "mdtm",
+        FtpRequest::Download { .. } => "download",
+        FtpRequest::Upload { .. } => "upload",
+        FtpRequest::UploadData(_) => "upload-data",
+        FtpRequest::UploadEnd { .. } => "upload-end",
+        FtpRequest::Close => "close",
+        FtpRequest::Abort => "abort",
+    }
+}
+
+/// Parameters shared by the transfer commands.
+pub(crate) fn transfer_num(args: &[bg95_at::Arg], i: usize) -> Result<Option<u64>, FtpError> {
+    Ok(opt_num(args, i, 0..=u64::from(u32::MAX))?)
 }

@@ -108,7 +108,8 @@ pub enum FtpRequest {
     /// QUIT and close. → `Done(Ok(Reply::Ok))` (also when the server is already gone).
     Close,
     /// Drop every connection at once without waiting for anything (timeout, reset, PDP
-    /// loss). No event follows.
+    /// loss), then report [`FtpEvent::Aborted`]. Events of the aborted request that were
+    /// already on their way come before that marker, so the core can ignore them.
     Abort,
 }
 
@@ -193,4 +194,6 @@ pub enum FtpEvent {
     Data(Vec<u8>),
     /// The server closed the control connection while no request was running.
     ControlClosed,
+    /// The answer to [`FtpRequest::Abort`]: every connection is gone.
+    Aborted,
 }
