@@ -2,3 +2,4 @@
 //! real I/O: the PTY, the FTP(S) driver, UFS on disk, the embedded FTP server.
 
 pub mod ftp;
+pub mod ufs_dir;

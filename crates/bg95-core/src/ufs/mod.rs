@@ -57,6 +57,7 @@ pub fn valid_bare_name(bare: &str) -> bool {
     !bare.is_empty()
         && bare.len() <= MAX_NAME
         && !bare.starts_with('.')
+        && !bare.contains("..")
         && !bare.chars().any(|c| {
             c.is_control() || matches!(c, '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|')
         })
