@@ -65,7 +65,8 @@ fn names() {
     assert!(valid_bare_name(&"x".repeat(80)));
     assert!(!valid_bare_name(&"x".repeat(81)));
     for bad in [
-        "", ".", "..", ".hidden", "a/b", "../x", "a\\b", "a\0b", "a:b", "a*", "a?", "a\"b", "a\nb",
+        "", ".", "..", "a..b", ".hidden", "a/b", "../x", "a\\b", "a\0b", "a:b", "a*", "a?", "a\"b",
+        "a\nb",
     ] {
         assert!(!valid_bare_name(bad), "{bad:?}");
     }
