@@ -1,5 +1,12 @@
 //! `bg95-emu`: the virtual BG95 on a PTY. It runs the sans-IO `bg95-core` module against
 //! real I/O: the PTY, the FTP(S) driver, UFS on disk, the embedded FTP server.
 
+pub mod emulator;
 pub mod ftp;
+pub mod pty;
+pub mod runtime;
+pub mod server;
+pub mod transcript;
 pub mod ufs_dir;
+
+pub use emulator::{Config, Emulator, EmulatorBuilder};
