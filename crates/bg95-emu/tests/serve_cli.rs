@@ -1,0 +1,139 @@
+//! The `bg95-emu serve` contract: `tty: /dev/pts/N` on stdout, the tty link appears once
+//! the module takes AT input and goes away on exit, SIGTERM/SIGINT exit 0, a host may close
+//! and reopen the tty, and options not supported yet fail clearly.
+
+mod host;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use host::{boot_bytes, Host};
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+
+struct Serve {
+    child: Child,
+    tty: PathBuf,
+    stdout_lines: Vec<String>,
+}
+
+fn serve(args: &[&str]) -> Serve {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_bg95-emu"))
+        .arg("serve")
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    let tty = PathBuf::from(line.trim().strip_prefix("tty: ").unwrap_or_else(|| panic!("first line: {line:?}")));
+    let mut stdout_lines = vec![line.trim().to_string()];
+    if args.windows(2).any(|w| w[0] == "--ftp-server" && w[1] != "off") {
+        let mut ftp = String::new();
+        out.read_line(&mut ftp).unwrap();
+        stdout_lines.push(ftp.trim().to_string());
+    }
+    Serve {
+        child,
+        tty,
+        stdout_lines,
+    }
+}
+
+fn stop(mut s: Serve, sig: Signal) -> i32 {
+    kill(Pid::from_raw(s.child.id() as i32), sig).unwrap();
+    s.child.wait().unwrap().code().expect("exited by itself, not killed")
+}
+
+#[test]
+fn tty_link_answers_at_and_is_removed_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let link = dir.path().join("bg95");
+    let s = serve(&["--ftp-server", "off", "--tty-link", link.to_str().unwrap()]);
+    assert!(s.stdout_lines[0].starts_with("tty: /dev/pts/"), "{:?}", s.stdout_lines);
+    // The link exists by the time the tty line is printed and resolves to the tty.
+    assert_eq!(std::fs::read_link(&link).unwrap(), s.tty);
+    let mut host = Host::open(&link);
+    host.expect(&boot_bytes());
+    host.chat("AT\r", "AT\r\r\nOK\r\n");
+    drop(host);
+    assert_eq!(stop(s, Signal::SIGTERM), 0);
+    assert!(!link.exists() && std::fs::symlink_metadata(&link).is_err(), "link left behind");
+}
+
+#[test]
+fn host_can_close_and_reopen_the_tty() {
+    let s = serve(&["--ftp-server", "off"]);
+    let mut host = Host::open(&s.tty);
+    host.expect(&boot_bytes());
+    host.chat("ATE0\r", "ATE0\r\r\nOK\r\n");
+    drop(host);
+    for _ in 0..3 {
+        let mut host = Host::open(&s.tty);
+        // Same module: echo stays off.
+        host.chat("AT\r", "\r\nOK\r\n");
+    }
+    assert_eq!(stop(s, Signal::SIGINT), 0);
+}
+
+#[test]
+fn embedded_ftp_server_is_announced() {
+    let s = serve(&["--ftp-server", "127.0.0.1:0"]);
+    let ftp = &s.stdout_lines[1];
+    assert!(ftp.starts_with("ftp: ftp://test:test@127.0.0.1:") && ftp.ends_with('/'), "{ftp}");
+    let port: u16 = ftp.trim_start_matches("ftp: ftp://test:test@127.0.0.1:").trim_end_matches('/').parse().unwrap();
+    assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_ok());
+    assert_eq!(stop(s, Signal::SIGTERM), 0);
+}
+
+#[test]
+fn baud_option_is_reported_by_ipr() {
+    let s = serve(&["--ftp-server", "off", "--baud", "115200"]);
+    let mut host = Host::open(&s.tty);
+    host.expect(&boot_bytes());
+    host.chat("AT+IPR?\r", "AT+IPR?\r\r\n+IPR: 115200\r\n\r\nOK\r\n");
+    host.chat("AT+IPR=921600\r", "AT+IPR=921600\r\r\nOK\r\n");
+    host.chat("AT+IPR?\r", "AT+IPR?\r\r\n+IPR: 921600\r\n\r\nOK\r\n");
+    assert_eq!(stop(s, Signal::SIGTERM), 0);
+}
+
+#[test]
+fn unsupported_and_bad_options_fail_clearly() {
+    let out = Command::new(env!("CARGO_BIN_EXE_bg95-emu"))
+        .args(["serve", "--scenario", "x.toml"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not yet supported"));
+    let out = Command::new(env!("CARGO_BIN_EXE_bg95-emu"))
+        .args(["serve", "--ftp-server", "nonsense"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--ftp-server nonsense"));
+}
+
+#[test]
+fn ufs_dir_persists_across_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let ufs = dir.path().to_str().unwrap();
+    let s = serve(&["--ftp-server", "off", "--ufs-dir", ufs]);
+    let mut host = Host::open(&s.tty);
+    host.expect(&boot_bytes());
+    host.chat("ATE0\r", "ATE0\r\r\nOK\r\n");
+    host.chat("AT+QFUPL=\"keep.txt\",5\r", "\r\nCONNECT\r\n");
+    host.send(b"hello");
+    host.expect(b"\r\n+QFUPL: 5,");
+    host.read_until(b"\r\n\r\nOK\r\n");
+    drop(host);
+    assert_eq!(stop(s, Signal::SIGTERM), 0);
+    assert!(Path::new(ufs).join("keep.txt").exists());
+    let s = serve(&["--ftp-server", "off", "--ufs-dir", ufs]);
+    let mut host = Host::open(&s.tty);
+    host.expect(&boot_bytes());
+    host.chat("AT+QFLST\r", "AT+QFLST\r\r\n+QFLST: \"keep.txt\",5\r\n\r\nOK\r\n");
+    assert_eq!(stop(s, Signal::SIGTERM), 0);
+}
