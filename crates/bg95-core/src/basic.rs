@@ -340,8 +340,9 @@ impl Module {
                 Outcome::Ok
             }
             Form::Test => {
+                // <stat> 2: the operator the module is registered on (27.007).
                 let line = format!(
-                    "+COPS: (1,\"{op}\",\"{op}\",\"46000\",{act}),,(0-4),(0-2)",
+                    "+COPS: (2,\"{op}\",\"{op}\",\"46000\",{act}),,(0-4),(0-2)",
                     op = self.p.operator,
                     act = self.p.act
                 );
@@ -376,12 +377,16 @@ impl Module {
                     return self.after(AfterOk::Reset);
                 }
                 if fun != self.net.cfun {
+                    let was_registered = self.registered();
                     self.net.cfun = fun;
                     if fun != 1 {
                         // Radio off: the network drops every PDP context and its sockets.
                         self.deactivate_all_pdp(now);
                     }
-                    self.registration_urcs();
+                    // 27.007: the URCs report a change of <stat> (CFUN=0 → 4 changes nothing).
+                    if self.registered() != was_registered {
+                        self.registration_urcs();
+                    }
                 }
                 Outcome::Ok
             }

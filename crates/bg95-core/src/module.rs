@@ -185,6 +185,7 @@ impl Module {
     pub fn handle_timeout(&mut self, now: Instant) {
         if let Power::Off { until } = self.power {
             if now >= until {
+                self.line.clear();
                 self.boot(now);
             }
             return;
@@ -274,7 +275,8 @@ impl Module {
     fn boot(&mut self, _now: Instant) {
         self.power = Power::On;
         self.cfg = self.saved.clone();
-        self.line.clear();
+        // The line assembler is not cleared here: a reset (AT+CFUN=1,1) runs right after the
+        // S3 that ended its line, and the LF of that CR LF still belongs to the terminator.
         self.port = Port::Command;
         self.net = Default::default();
         self.pdp = Default::default();
