@@ -21,9 +21,16 @@ use crate::ufs::UfsStore;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
     /// Perform an FTP operation (one at a time; the answer is a [`Completion::Ftp`]).
-    Ftp(FtpRequest),
+    /// Boxed: an `Open` carries every TLS setting, the other effects are small.
+    Ftp(Box<FtpRequest>),
     /// Pace module→host bytes at this rate from now on (0 = unpaced).
     SetBaud(u32),
+}
+
+impl Effect {
+    pub fn ftp(req: FtpRequest) -> Effect {
+        Effect::Ftp(Box::new(req))
+    }
 }
 
 /// Something the runtime reports to the module.
@@ -306,7 +313,7 @@ impl Module {
     /// Everything a reset loses that lives outside the core (sockets) is dropped too.
     fn drop_sessions(&mut self) {
         if self.ftp.has_connection() {
-            self.effect(Effect::Ftp(FtpRequest::Abort));
+            self.effect(Effect::ftp(FtpRequest::Abort));
         }
     }
 

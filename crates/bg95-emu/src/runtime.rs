@@ -165,7 +165,7 @@ pub async fn run_module(
         }
         while let Some(effect) = module.poll_effect() {
             match effect {
-                Effect::Ftp(req) => to_driver.push_back(req),
+                Effect::Ftp(req) => to_driver.push_back(*req),
                 Effect::SetBaud(b) => {
                     let _ = writer.tx.send(WriterMsg::Baud(b));
                 }

@@ -212,14 +212,14 @@ impl Module {
         tracing::debug!(target: "bg95::core", "ftp request {}", request_name(&req));
         self.ftp.pending = Some(pending);
         self.ftp.deadline = Some(now + self.ftp.rsptimeout());
-        self.effect(Effect::Ftp(req));
+        self.effect(Effect::ftp(req));
     }
 
     /// Drop every connection of the session; events until the runtime confirms are stale.
     pub(crate) fn ftp_abort(&mut self) {
         self.ftp.aborts_in_flight += 1;
         self.ftp.kept_upload = None;
-        self.effect(Effect::Ftp(FtpRequest::Abort));
+        self.effect(Effect::ftp(FtpRequest::Abort));
     }
 
     /// Why an action command cannot run now, if it cannot: 603 while another FTP command

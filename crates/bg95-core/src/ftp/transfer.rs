@@ -49,6 +49,8 @@ pub(super) struct Transfer {
     startpos: u64,
     /// A UFS download's bytes, or a UFS upload's source.
     buffer: Vec<u8>,
+    /// A UFS download may not bring more than this.
+    room: u64,
     /// An upload's host side is over (`OK` sent); the server's answer is awaited.
     host_done: bool,
 }
@@ -152,6 +154,7 @@ impl Module {
             name: remote,
             startpos,
             buffer: Vec::new(),
+            room: if com { 0 } else { self.ufs_room_for(local) },
             host_done: false,
         };
         let req = FtpRequest::Download {
@@ -197,6 +200,7 @@ impl Module {
             name: remote.clone(),
             startpos,
             buffer: Vec::new(),
+            room: 0,
             host_done: false,
         };
         if !com {
@@ -247,15 +251,14 @@ impl Module {
             t.count = data.len() as u64;
             t.host_done = true;
             for chunk in data.chunks(UPLOAD_CHUNK) {
-                self.effect(Effect::Ftp(FtpRequest::UploadData(chunk.to_vec())));
+                self.effect(Effect::ftp(FtpRequest::UploadData(chunk.to_vec())));
             }
-            self.effect(Effect::Ftp(FtpRequest::UploadEnd { close: true }));
+            self.effect(Effect::ftp(FtpRequest::UploadEnd { close: true }));
         }
     }
 
     /// DataReady and Data events of the running transfer.
     pub(super) fn transfer_event(&mut self, now: Instant, ev: super::FtpEvent) {
-        let free = self.ufs_capacity_left();
         let Some(t) = self.transfer_mut() else { return };
         let (upload, com) = (t.upload, t.target == Target::Com);
         // Every packet restarts the rsptimeout (the longest gap between two packets).
@@ -280,7 +283,7 @@ impl Module {
                 t.count += bytes.len() as u64;
                 if com {
                     self.raw(&bytes);
-                } else if (t.buffer.len() + bytes.len()) as u64 <= free {
+                } else if (t.buffer.len() + bytes.len()) as u64 <= t.room {
                     t.buffer.extend_from_slice(&bytes);
                 } else {
                     // The download cannot fit into UFS: stop it here.
@@ -415,7 +418,7 @@ impl Module {
         let reached = t.limit.is_some_and(|l| t.count >= l);
         let last = t.last;
         if !data.is_empty() {
-            self.effect(Effect::Ftp(FtpRequest::UploadData(data)));
+            self.effect(Effect::ftp(FtpRequest::UploadData(data)));
         }
         self.ftp.deadline = Some(now + timeout);
         if reached {
@@ -437,7 +440,7 @@ impl Module {
         self.port = Port::Command;
         self.final_result(FinalResult::Ok);
         self.ftp.deadline = Some(now + timeout);
-        self.effect(Effect::Ftp(FtpRequest::UploadEnd { close }));
+        self.effect(Effect::ftp(FtpRequest::UploadEnd { close }));
     }
 
     /// `+++` ended a COM: upload: the file is complete.
@@ -450,14 +453,11 @@ impl Module {
 }
 
 impl Module {
-    /// UFS bytes still free (a download into UFS must fit).
-    fn ufs_capacity_left(&self) -> u64 {
-        let used: u64 = self
-            .ufs
-            .store
-            .list()
-            .map(|files| files.iter().map(|(_, size)| size).sum())
-            .unwrap_or(0);
-        self.ufs.capacity.saturating_sub(used)
+    /// How many bytes a download into UFS file `local` may bring: the free space plus what
+    /// the file it replaces holds now.
+    fn ufs_room_for(&self, local: &str) -> u64 {
+        let bare = crate::ufs::strip_ufs_prefix(local);
+        let free = self.ufs.free().unwrap_or(0);
+        free + self.ufs.size_of(bare).ok().flatten().unwrap_or(0)
     }
 }
