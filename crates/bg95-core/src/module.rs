@@ -170,7 +170,12 @@ impl Module {
             }
             let used = match &mut self.port {
                 Port::Command => self.command_input(now, rest),
-                Port::Busy => rest.len(),
+                // A command waits for its own result (e.g. CONNECT): input is ignored, but
+                // the LF of its CR LF must not be mistaken later for data.
+                Port::Busy => {
+                    self.line.forget_terminator();
+                    rest.len()
+                }
                 Port::Data(_) => self.data_input(now, rest),
             };
             rest = &rest[used.max(1).min(rest.len())..];
