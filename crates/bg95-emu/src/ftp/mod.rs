@@ -1,16 +1,36 @@
 //! The FTP driver: the runtime side of the core's FTP seam. It owns the control and data
-//! connections (suppaftp over tokio, TLS through rustls/ring), performs one
-//! [`FtpRequest`] at a time and reports [`FtpEvent`]s. It decides nothing a module decides:
-//! it reports what happened, and the core maps it to `<err>,<protocol_error>`.
+//! connections (tokio sockets, TLS through rustls/ring), performs one [`FtpRequest`] at a
+//! time and reports [`FtpEvent`]s. It decides nothing a module decides: it reports what
+//! happened, and the core maps it to `<err>,<protocol_error>`.
 //!
 //! Contract (see `bg95_core::ftp::FtpRequest` for each request's events):
 //! - requests are handled in order, one at a time; `Abort` is honoured even in the middle of
-//!   a transfer and drops every connection without an event;
+//!   a transfer (also while blocked on a full event channel), drops every connection and is
+//!   answered with `FtpEvent::Aborted` (events of the aborted request come before it);
 //! - download chunks go out through a bounded channel, so a consumer that stops receiving
 //!   stops the download (backpressure reaches the server through TCP);
 //! - a kept-open upload (`UploadEnd { close: false }`) stays open until the next
 //!   `UploadData`/`UploadEnd`; any other request first finishes it silently;
 //! - while idle, a control connection the server closes is reported as `ControlClosed`.
+//!
+//! Failure mapping (what the core receives in `Failure`):
+//! - name does not resolve → `Resolve`; TCP refused → `Refused`; other connect errors →
+//!   `Unreachable`;
+//! - TLS handshake/verification failure, unusable TLS settings (seclevel ≥ 1 without CA,
+//!   seclevel 2 without client cert) or `AUTH TLS` refused (with its code) → `Tls`;
+//! - a negative reply to a command → `Reply` with the code (e.g. 530, 550, 500);
+//! - negative reply to PASV/EPSV/PORT/EPRT, data connect/accept failure, 425 → `DataOpen`;
+//! - data socket error in the middle of a download → `DataClosed`;
+//! - upload write/shutdown failure → `PeerReset`;
+//! - control EOF/reset while a reply is awaited → `ControlClosed` (the session is gone).
+//!
+//! A request that arrives while another is running (other than `Abort`, `UploadData`,
+//! `UploadEnd` in an upload) waits for its turn. `Abort` drops the session at once; requests
+//! queued before it still run after the `Aborted` marker (and fail with `ControlClosed`).
+
+mod control;
+mod driver;
+mod tls;
 
 use bg95_core::ftp::{FtpEvent, FtpRequest};
 use tokio::sync::mpsc;
@@ -19,6 +39,27 @@ use tokio::sync::mpsc;
 pub const EVENT_QUEUE: usize = 2;
 /// The largest download chunk.
 pub const CHUNK: usize = 16 * 1024;
+
+/// Tunables of a driver task (tests use small values).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DriverConfig {
+    /// Capacity of the event channel (download backpressure).
+    pub event_queue: usize,
+    /// The largest download chunk.
+    pub chunk: usize,
+    /// Capacity of the request channel.
+    pub request_queue: usize,
+}
+
+impl Default for DriverConfig {
+    fn default() -> Self {
+        DriverConfig {
+            event_queue: EVENT_QUEUE,
+            chunk: CHUNK,
+            request_queue: 8,
+        }
+    }
+}
 
 /// The handle of a running driver task.
 pub struct FtpDriver {
@@ -29,20 +70,15 @@ pub struct FtpDriver {
 impl FtpDriver {
     /// Start the driver task on the current tokio runtime.
     pub fn spawn() -> FtpDriver {
-        let (req_tx, mut req_rx) = mpsc::channel::<FtpRequest>(8);
-        let (ev_tx, ev_rx) = mpsc::channel::<FtpEvent>(EVENT_QUEUE);
-        tokio::spawn(async move {
-            // Placeholder until the suppaftp driver lands: every request fails cleanly.
-            while let Some(req) = req_rx.recv().await {
-                if matches!(req, FtpRequest::Abort | FtpRequest::UploadData(_)) {
-                    continue;
-                }
-                let failure = bg95_core::ftp::Failure::new(bg95_core::ftp::FailureKind::Other, 0);
-                if ev_tx.send(FtpEvent::Done(Err(failure))).await.is_err() {
-                    break;
-                }
-            }
-        });
+        FtpDriver::spawn_with(DriverConfig::default())
+    }
+
+    /// Start a driver task with explicit tunables. The task ends when `requests` is
+    /// dropped (or `events` is), dropping every connection.
+    pub fn spawn_with(config: DriverConfig) -> FtpDriver {
+        let (req_tx, req_rx) = mpsc::channel::<FtpRequest>(config.request_queue.max(1));
+        let (ev_tx, ev_rx) = mpsc::channel::<FtpEvent>(config.event_queue.max(1));
+        tokio::spawn(driver::Driver::new(req_rx, ev_tx, config.chunk).run());
         FtpDriver {
             requests: req_tx,
             events: ev_rx,

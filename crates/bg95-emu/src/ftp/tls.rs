@@ -1,0 +1,209 @@
+//! rustls (ring) client configurations from the core's [`TlsSettings`].
+//!
+//! - seclevel 0: no authentication. The certificate chain is accepted as presented
+//!   ([`AcceptAnyCert`]); the handshake signatures are still checked, so the session is
+//!   sound, only the server's identity is unverified — what the module does at seclevel 0.
+//! - seclevel 1: the chain must verify against `ca_pem` (and name the host). No CA file →
+//!   `Tls` failure before any handshake.
+//! - seclevel 2: as 1, and the client presents `client_cert_pem`/`client_key_pem`.
+//! - `check_time` off (ignorelocaltime): certificates outside their validity dates are
+//!   accepted (other verification errors still fail).
+//! - sslversion 3 → TLS 1.2 only; anything else → TLS 1.2 and 1.3 (rustls implements neither
+//!   SSL 3.0 nor TLS 1.0/1.1, so those settings fall back to what rustls offers).
+//!
+//! Control and data connections share one session store, so data connections resume the
+//! control connection's session (vsftpd `require_ssl_reuse=YES`).
+
+use std::sync::Arc;
+
+use bg95_core::ftp::{Failure, FailureKind, TlsSettings};
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::{
+    ClientSessionMemoryCache, ClientSessionStore, Resumption, WebPkiServerVerifier,
+};
+use rustls::crypto::WebPkiSupportedAlgorithms;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::{
+    CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
+};
+
+fn tls_failure(what: &str) -> Failure {
+    tracing::warn!(target: "bg95::ftp", "TLS configuration: {what}");
+    Failure::new(FailureKind::Tls, 0)
+}
+
+/// A session store shared by the control and data configurations of one session.
+pub(crate) fn session_store() -> Arc<dyn ClientSessionStore> {
+    Arc::new(ClientSessionMemoryCache::new(16))
+}
+
+/// Build a client configuration, or a `Tls` failure if the settings cannot work.
+pub(crate) fn client_config(
+    s: &TlsSettings,
+    store: Arc<dyn ClientSessionStore>,
+) -> Result<Arc<ClientConfig>, Failure> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let versions: &[&rustls::SupportedProtocolVersion] = if s.sslversion == 3 {
+        &[&rustls::version::TLS12]
+    } else {
+        rustls::ALL_VERSIONS
+    };
+    let builder = ClientConfig::builder_with_provider(provider.clone())
+        .with_protocol_versions(versions)
+        .map_err(|e| tls_failure(&e.to_string()))?;
+    let verifier: Arc<dyn ServerCertVerifier> = if s.seclevel == 0 {
+        Arc::new(AcceptAnyCert(provider.signature_verification_algorithms))
+    } else {
+        let Some(ca) = s.ca_pem.as_deref() else {
+            return Err(tls_failure(
+                "seclevel needs a CA certificate and none is configured",
+            ));
+        };
+        let mut roots = RootCertStore::empty();
+        for cert in CertificateDer::pem_slice_iter(ca) {
+            let cert = cert.map_err(|e| tls_failure(&format!("CA file: {e}")))?;
+            roots
+                .add(cert)
+                .map_err(|e| tls_failure(&format!("CA certificate: {e}")))?;
+        }
+        if roots.is_empty() {
+            return Err(tls_failure("the CA file holds no certificate"));
+        }
+        let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+            .build()
+            .map_err(|e| tls_failure(&e.to_string()))?;
+        Arc::new(Verifier {
+            inner: webpki,
+            check_time: s.check_time,
+        })
+    };
+    let builder = builder
+        .dangerous()
+        .with_custom_certificate_verifier(verifier);
+    let mut config = if s.seclevel >= 2 {
+        let (Some(cert), Some(key)) = (s.client_cert_pem.as_deref(), s.client_key_pem.as_deref())
+        else {
+            return Err(tls_failure("seclevel 2 needs a client certificate and key"));
+        };
+        let chain = CertificateDer::pem_slice_iter(cert)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| tls_failure(&format!("client certificate: {e}")))?;
+        let key = PrivateKeyDer::from_pem_slice(key)
+            .map_err(|e| tls_failure(&format!("client key: {e}")))?;
+        builder
+            .with_client_auth_cert(chain, key)
+            .map_err(|e| tls_failure(&e.to_string()))?
+    } else {
+        builder.with_no_client_auth()
+    };
+    config.enable_sni = s.sni;
+    config.resumption = Resumption::store(store);
+    Ok(Arc::new(config))
+}
+
+/// The name the server certificate is checked against (and sent as SNI when enabled).
+pub(crate) fn server_name(host: &str) -> Result<ServerName<'static>, Failure> {
+    ServerName::try_from(host.to_string())
+        .map_err(|e| tls_failure(&format!("server name {host:?}: {e}")))
+}
+
+/// seclevel 0: accept whatever certificate the server presents (the module does not
+/// authenticate the server at this level). Handshake signatures are still verified against
+/// the presented key, so the TLS session itself is intact.
+#[derive(Debug)]
+struct AcceptAnyCert(WebPkiSupportedAlgorithms);
+
+impl ServerCertVerifier for AcceptAnyCert {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.supported_schemes()
+    }
+}
+
+/// seclevel ≥ 1: webpki verification, optionally ignoring validity dates.
+#[derive(Debug)]
+struct Verifier {
+    inner: Arc<WebPkiServerVerifier>,
+    check_time: bool,
+}
+
+impl ServerCertVerifier for Verifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        match self.inner.verify_server_cert(
+            end_entity,
+            intermediates,
+            server_name,
+            ocsp_response,
+            now,
+        ) {
+            Err(rustls::Error::InvalidCertificate(
+                CertificateError::Expired
+                | CertificateError::ExpiredContext { .. }
+                | CertificateError::NotValidYet
+                | CertificateError::NotValidYetContext { .. },
+            )) if !self.check_time => {
+                tracing::debug!(target: "bg95::ftp", "certificate outside its validity dates accepted (ignorelocaltime)");
+                Ok(ServerCertVerified::assertion())
+            }
+            other => other,
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
+}
