@@ -228,7 +228,10 @@ impl TestServer {
             vsftpd::available(),
             "vsftpd tests need root and vsftpd installed (apt-get install -y vsftpd)"
         );
-        let server = Vsftpd::start_with(options);
+        TestServer::from_vsftpd(Vsftpd::start_with(options))
+    }
+
+    fn from_vsftpd(server: Vsftpd) -> TestServer {
         TestServer {
             kind: Kind::Vsftpd,
             addr: server.addr,
@@ -657,8 +660,8 @@ async fn vsftpd_idle_timeout_closes_control() {
     // vsftpd sends `421 Timeout.` and closes the control connection after
     // idle_session_timeout: a real server closing an idle session.
     let s = TestServer::vsftpd_with(Options {
-        mode: Mode::Plain,
         idle_timeout: Some(1),
+        ..Options::new(Mode::Plain)
     });
     let mut c = Client::new();
     assert_eq!(c.open(params(s.addr, true)).await, Ok(Reply::Ok));
@@ -755,6 +758,27 @@ async fn scenario_ftps(mode: Mode) {
     assert!(list.contains("up.dat"), "{list:?}");
     assert_eq!(c.call(FtpRequest::Close).await, Ok(Reply::Ok));
 
+    // sslversion 3: TLS 1.2 only (data connections resume the control session too).
+    let mut c = Client::new();
+    let mut tls12 = tls(0, None);
+    tls12.sslversion = 3;
+    assert_eq!(c.open(secure(s.addr, mode, tls12)).await, Ok(Reply::Ok));
+    assert_eq!(c.get("bin.dat", 0, Some(100)).await, &file[..100]);
+    assert_eq!(c.call(FtpRequest::Close).await, Ok(Reply::Ok));
+
+    // Active mode: the module listens, the server connects, TLS on top.
+    let mut c = Client::new();
+    let mut p = secure(s.addr, mode, tls(0, None));
+    p.passive = false;
+    assert_eq!(c.open(p).await, Ok(Reply::Ok));
+    assert_eq!(c.get("bin.dat", 7, None).await, &file[7..]);
+    assert_eq!(
+        c.upload("act.dat", 0, false, &[b"active"]).await,
+        Ok(Reply::Ok)
+    );
+    assert_eq!(s.read("act.dat"), b"active");
+    assert_eq!(c.call(FtpRequest::Close).await, Ok(Reply::Ok));
+
     // seclevel 1 with the CA that signed the server certificate.
     let certs = s.vsftpd_certs();
     let mut c = Client::new();
@@ -795,6 +819,32 @@ async fn vsftpd_explicit_ftps() {
 #[tokio::test]
 async fn vsftpd_implicit_ftps() {
     scenario_ftps(Mode::Implicit).await;
+}
+
+#[tokio::test]
+async fn vsftpd_client_certificate() {
+    // seclevel 2 against a server that requires a client certificate from the test CA.
+    let s = TestServer::from_vsftpd(Vsftpd::start_requiring_client_cert(Mode::Explicit));
+    s.put("f", b"mutual");
+    let certs = s.vsftpd_certs();
+    let mut level2 = tls(2, Some(&certs.ca_pem));
+    level2.client_cert_pem = Some(certs.client_cert_pem.clone().into_bytes());
+    level2.client_key_pem = Some(certs.client_key_pem.clone().into_bytes());
+    let mut c = Client::new();
+    assert_eq!(
+        c.open(secure(s.addr, Mode::Explicit, level2)).await,
+        Ok(Reply::Ok)
+    );
+    assert_eq!(c.get("f", 0, None).await, b"mutual");
+    assert_eq!(c.call(FtpRequest::Close).await, Ok(Reply::Ok));
+    // Without a client certificate the server refuses the handshake (with TLS 1.3 the
+    // alert comes after our side finished: still a TLS failure).
+    let mut c = Client::new();
+    assert_eq!(
+        c.open(secure(s.addr, Mode::Explicit, tls(1, Some(&certs.ca_pem))))
+            .await,
+        Err(Failure::new(FailureKind::Tls, 0))
+    );
 }
 
 // ---------------------------------------------------------------------------------------

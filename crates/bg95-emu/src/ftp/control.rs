@@ -125,6 +125,13 @@ pub(crate) struct Control {
     reply_len: usize,
     pub peer: SocketAddr,
     pub local: SocketAddr,
+    /// The last socket failure came from the TLS layer (e.g. an alert: the server refused
+    /// our certificate after a TLS 1.3 handshake that looked complete).
+    pub tls_failed: bool,
+}
+
+fn is_tls_error(e: &io::Error) -> bool {
+    e.get_ref().is_some_and(|inner| inner.is::<rustls::Error>())
 }
 
 impl Control {
@@ -139,6 +146,7 @@ impl Control {
             reply_len: 0,
             peer,
             local,
+            tls_failed: false,
         })
     }
 
@@ -170,8 +178,10 @@ impl Control {
             stream.write_all(&line).await?;
             stream.flush().await
         };
-        sent.await.map_err(|e| {
+        let result = sent.await;
+        result.map_err(|e| {
             tracing::debug!(target: "bg95::ftp", "control write failed: {e}");
+            self.tls_failed = is_tls_error(&e);
             closed()
         })
     }
@@ -195,6 +205,7 @@ impl Control {
                 Ok(n) => n,
                 Err(e) => {
                     tracing::debug!(target: "bg95::ftp", "control read failed: {e}");
+                    self.tls_failed = is_tls_error(&e);
                     self.reset();
                     return Err(closed());
                 }

@@ -514,25 +514,15 @@ async fn open(p: OpenParams) -> Result<Session, Failure> {
             }
         }
     };
-    if data_tls.is_none() || implicit {
-        greeting(&mut ctrl).await?;
-    }
-    if data_tls.is_some() {
-        expect_complete(&mut ctrl, "PBSZ 0").await?;
-        expect_complete(&mut ctrl, "PROT P").await?;
-    }
-    let user = ctrl.command(&format!("USER {}", p.user)).await?;
-    match user.code {
-        230 => {}
-        331 => {
-            let pass = ctrl.command(&format!("PASS {}", p.password)).await?;
-            if !(pass.is_complete()) {
-                return Err(pass.failure(FailureKind::Reply));
-            }
+    let secure = data_tls.is_some();
+    if let Err(f) = login(&mut ctrl, &p, secure, !secure || implicit).await {
+        // A TLS alert on the first exchanges is a handshake failure seen late (TLS 1.3
+        // client authentication is checked by the server after our side completed).
+        if f.kind == FailureKind::ControlClosed && ctrl.tls_failed {
+            return Err(fail(FailureKind::Tls, 0));
         }
-        _ => return Err(user.failure(FailureKind::Reply)),
+        return Err(f);
     }
-    expect_complete(&mut ctrl, if p.binary { "TYPE I" } else { "TYPE A" }).await?;
     tracing::info!(target: "bg95::ftp", "logged in");
     Ok(Session {
         ctrl,
@@ -542,6 +532,35 @@ async fn open(p: OpenParams) -> Result<Session, Failure> {
         upload: None,
         rest_armed: false,
     })
+}
+
+/// (Greeting,) (PBSZ/PROT,) USER/PASS, TYPE.
+async fn login(
+    ctrl: &mut Control,
+    p: &OpenParams,
+    secure: bool,
+    greet: bool,
+) -> Result<(), Failure> {
+    if greet {
+        greeting(ctrl).await?;
+    }
+    if secure {
+        expect_complete(ctrl, "PBSZ 0").await?;
+        expect_complete(ctrl, "PROT P").await?;
+    }
+    let user = ctrl.command(&format!("USER {}", p.user)).await?;
+    match user.code {
+        230 => {}
+        331 => {
+            let pass = ctrl.command(&format!("PASS {}", p.password)).await?;
+            if !pass.is_complete() {
+                return Err(pass.failure(FailureKind::Reply));
+            }
+        }
+        _ => return Err(user.failure(FailureKind::Reply)),
+    }
+    expect_complete(ctrl, if p.binary { "TYPE I" } else { "TYPE A" }).await?;
+    Ok(())
 }
 
 async fn greeting(ctrl: &mut Control) -> Result<(), Failure> {

@@ -133,6 +133,16 @@ impl Vsftpd {
     }
 
     pub fn start_with(options: Options) -> Vsftpd {
+        Vsftpd::start_full(options, false)
+    }
+
+    /// FTPS that requires a client certificate signed by the test CA.
+    pub fn start_requiring_client_cert(mode: Mode) -> Vsftpd {
+        assert_ne!(mode, Mode::Plain, "client certificates need FTPS");
+        Vsftpd::start_full(Options::new(mode), true)
+    }
+
+    fn start_full(options: Options, require_client_cert: bool) -> Vsftpd {
         ensure_user();
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
@@ -170,6 +180,12 @@ impl Vsftpd {
                 certs.server_cert_file.display(),
                 certs.server_key_file.display(),
             ));
+            if require_client_cert {
+                conf.push_str(&format!(
+                    "require_cert=YES\nvalidate_cert=YES\nca_certs_file={}\n",
+                    certs.ca_file.display()
+                ));
+            }
             if options.mode == Mode::Implicit {
                 conf.push_str("implicit_ssl=YES\n");
             }
