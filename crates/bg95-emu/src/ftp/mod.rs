@@ -22,7 +22,8 @@
 //! - negative reply to PASV/EPSV/PORT/EPRT, data connect/accept failure, 425 → `DataOpen`;
 //! - data socket error in the middle of a download → `DataClosed`;
 //! - upload write/shutdown failure → `PeerReset`;
-//! - control EOF/reset while a reply is awaited → `ControlClosed` (the session is gone).
+//! - control EOF/reset while a reply is awaited → `ControlClosed` (the session is gone);
+//!   `Close` answers `Done(Err(ControlClosed))` when the session was already gone.
 //!
 //! A request that arrives while another is running (other than `Abort`, `UploadData`,
 //! `UploadEnd` in an upload) waits for its turn. `Abort` drops the session at once; requests
