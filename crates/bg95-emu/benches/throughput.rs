@@ -229,6 +229,49 @@ fn mb_per_s(bytes: usize, d: Duration) -> f64 {
     bytes as f64 / d.as_secs_f64() / 1e6
 }
 
+/// Busy CPU time of the whole machine so far (all CPUs, kernel threads included), in
+/// clock ticks, from the `cpu` line of /proc/stat.
+fn busy_ticks() -> Res<u64> {
+    let stat = std::fs::read_to_string("/proc/stat")?;
+    let line = stat.lines().next().ok_or("empty /proc/stat")?;
+    let v: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .map(str::parse)
+        .collect::<Result<_, _>>()?;
+    // user nice system idle iowait irq softirq steal (guest time is inside user).
+    let total: u64 = v.iter().take(8).sum();
+    Ok(total - v.get(3).copied().unwrap_or(0) - v.get(4).copied().unwrap_or(0))
+}
+
+/// One timed transfer: its throughput and the CPU the machine spent meanwhile.
+struct Sample {
+    mbps: f64,
+    cores: f64,
+    cpu_ms_per_mb: f64,
+}
+
+impl std::fmt::Display for Sample {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:.0} ({:.1})", self.mbps, self.cores)
+    }
+}
+
+fn measure(bytes: usize, f: impl FnOnce() -> Res<Duration>) -> Res<Sample> {
+    // /proc/stat counts in USER_HZ, 100 on Linux.
+    let ticks_per_s = 100.0;
+    let b0 = busy_ticks()?;
+    let w0 = Instant::now();
+    let took = f()?;
+    let wall = w0.elapsed();
+    let busy_s = (busy_ticks()? - b0) as f64 / ticks_per_s;
+    Ok(Sample {
+        mbps: mb_per_s(bytes, took),
+        cores: busy_s / wall.as_secs_f64(),
+        cpu_ms_per_mb: busy_s * 1000.0 / (bytes as f64 / 1e6),
+    })
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
@@ -519,31 +562,25 @@ fn run() -> Res<()> {
         .into());
     }
 
-    let (mut raw_down, mut dir_get, mut com_get_v) = (Vec::new(), Vec::new(), Vec::new());
-    let (mut raw_up, mut dir_put, mut com_put_v) = (Vec::new(), Vec::new(), Vec::new());
+    // Columns: GET raw PTY, GET direct, GET COM:, PUT raw PTY, PUT direct, PUT COM:.
+    let mut cols: [Vec<Sample>; 6] = Default::default();
     for round in 1..=s.rounds {
-        raw_down.push(mb_per_s(len, raw_pty_down(&rt, &data)?));
-        dir_get.push(mb_per_s(
-            len,
-            rt.block_on(direct_get(addr, "big.bin", &data))?,
-        ));
-        com_get_v.push(mb_per_s(len, com_get(&mut tty, "big.bin", &data)?));
-        raw_up.push(mb_per_s(len, raw_pty_up(&rt, &data)?));
-        dir_put.push(mb_per_s(
-            len,
-            rt.block_on(direct_put(addr, "direct.bin", &data))?,
-        ));
+        cols[0].push(measure(len, || raw_pty_down(&rt, &data))?);
+        cols[1].push(measure(len, || {
+            rt.block_on(direct_get(addr, "big.bin", &data))
+        })?);
+        cols[2].push(measure(len, || com_get(&mut tty, "big.bin", &data))?);
+        cols[3].push(measure(len, || raw_pty_up(&rt, &data))?);
+        cols[4].push(measure(len, || {
+            rt.block_on(direct_put(addr, "direct.bin", &data))
+        })?);
         check_file(&root.path().join("direct.bin"), &data)?;
-        com_put_v.push(mb_per_s(len, com_put(&mut tty, "up.bin", &data)?));
+        cols[5].push(measure(len, || com_put(&mut tty, "up.bin", &data))?);
         check_file(&root.path().join("up.bin"), &data)?;
+        let r: Vec<String> = cols.iter().map(|c| c[round - 1].to_string()).collect();
         eprintln!(
-            "  round {round}: GET raw {:.0} direct {:.0} COM {:.0} | PUT raw {:.0} direct {:.0} COM {:.0} (MB/s)",
-            raw_down[round - 1],
-            dir_get[round - 1],
-            com_get_v[round - 1],
-            raw_up[round - 1],
-            dir_put[round - 1],
-            com_put_v[round - 1]
+            "  round {round} (MB/s, cores busy): GET raw {} direct {} COM {} | PUT raw {} direct {} COM {}",
+            r[0], r[1], r[2], r[3], r[4], r[5]
         );
     }
     tty.command("AT+QFTPCLOSE\r")?;
@@ -569,9 +606,10 @@ fn run() -> Res<()> {
     drop(tty);
     emu.stop()?;
 
-    let mib = |v: &[f64]| median(v.to_vec());
-    let (rd, dg, cg) = (mib(&raw_down), mib(&dir_get), mib(&com_get_v));
-    let (ru, dp, cp) = (mib(&raw_up), mib(&dir_put), mib(&com_put_v));
+    let med = |c: &[Sample], f: fn(&Sample) -> f64| median(c.iter().map(f).collect());
+    let mbps: Vec<f64> = cols.iter().map(|c| med(c, |x| x.mbps)).collect();
+    let cpu: Vec<f64> = cols.iter().map(|c| med(c, |x| x.cpu_ms_per_mb)).collect();
+    let (rd, dg, cg, ru, dp, cp) = (mbps[0], mbps[1], mbps[2], mbps[3], mbps[4], mbps[5]);
     let get_ratio = cg / rd.min(dg);
     let put_ratio = cp / ru.min(dp);
     println!();
@@ -587,6 +625,30 @@ fn run() -> Res<()> {
     println!(
         "  PUT          {ru:>9.1}   {dp:>10.1}   {cp:>17.1}   {put_ratio:.2}  {}",
         verdict(put_ratio >= 0.9)
+    );
+    // A COM: transfer does the work of both floors at once (FTP socket and PTY) plus the
+    // emulator's own: on a machine with few cores, CPU, not the PTY, can be the limit.
+    println!("CPU time, all CPUs (kernel workers included), ms per MB, median");
+    println!(
+        "  GET          {:>9.2}   {:>10.2}   {:>17.2}   emulator's own: {:+.2}",
+        cpu[0],
+        cpu[1],
+        cpu[2],
+        cpu[2] - cpu[0] - cpu[1]
+    );
+    println!(
+        "  PUT          {:>9.2}   {:>10.2}   {:>17.2}   emulator's own: {:+.2}",
+        cpu[3],
+        cpu[4],
+        cpu[5],
+        cpu[5] - cpu[3] - cpu[4]
+    );
+    let cores = m.cpus as f64;
+    println!(
+        "  CPU bound on {} CPU(s) if a COM: transfer cost only raw PTY + direct FTP: GET {:.1} MB/s, PUT {:.1} MB/s",
+        m.cpus,
+        cores * 1000.0 / (cpu[0] + cpu[1]),
+        cores * 1000.0 / (cpu[3] + cpu[4])
     );
     let (ep50, ep99) = (percentile(&emu_rt, 50), percentile(&emu_rt, 99));
     let (tp50, tp99) = (percentile(&triv_rt, 50), percentile(&triv_rt, 99));
