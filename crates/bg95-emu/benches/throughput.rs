@@ -46,6 +46,28 @@ struct Settings {
     mib: usize,
     rounds: usize,
     at_count: usize,
+    /// `BG95_BENCH_ONLY`: the parts to run (default all), for profiling one of them.
+    only: Option<Vec<String>>,
+}
+
+/// The parts, in the order they run; `BG95_BENCH_ONLY` takes a comma-separated list.
+const PARTS: [&str; 7] = [
+    "raw-get",
+    "direct-get",
+    "com-get",
+    "raw-put",
+    "direct-put",
+    "com-put",
+    "at",
+];
+
+impl Settings {
+    fn runs(&self, part: usize) -> bool {
+        match &self.only {
+            None => true,
+            Some(o) => o.iter().any(|p| p == PARTS[part]),
+        }
+    }
 }
 
 fn env_usize(name: &str, default: usize) -> Res<usize> {
@@ -461,6 +483,9 @@ fn round_trips(tty: &mut Tty, n: usize, into: &mut Vec<Duration>) -> Res<()> {
 }
 
 fn percentile(sorted: &[Duration], p: usize) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
     sorted[(sorted.len() * p / 100).min(sorted.len() - 1)]
 }
 
@@ -518,6 +543,20 @@ fn run() -> Res<()> {
         mib: env_usize("BG95_BENCH_MB", 64)?.max(1),
         rounds: env_usize("BG95_BENCH_ROUNDS", 3)?.max(1),
         at_count: env_usize("BG95_BENCH_AT", 10_000)?.max(100),
+        only: match std::env::var("BG95_BENCH_ONLY") {
+            Ok(v) => {
+                let parts: Vec<String> = v.split(',').map(|p| p.trim().to_string()).collect();
+                if let Some(bad) = parts.iter().find(|p| !PARTS.contains(&p.as_str())) {
+                    return Err(format!(
+                        "BG95_BENCH_ONLY: unknown part {bad:?}; parts: {}",
+                        PARTS.join(",")
+                    )
+                    .into());
+                }
+                Some(parts)
+            }
+            Err(_) => None,
+        },
     };
     let m = machine();
     println!(
@@ -565,19 +604,34 @@ fn run() -> Res<()> {
     // Columns: GET raw PTY, GET direct, GET COM:, PUT raw PTY, PUT direct, PUT COM:.
     let mut cols: [Vec<Sample>; 6] = Default::default();
     for round in 1..=s.rounds {
-        cols[0].push(measure(len, || raw_pty_down(&rt, &data))?);
-        cols[1].push(measure(len, || {
-            rt.block_on(direct_get(addr, "big.bin", &data))
-        })?);
-        cols[2].push(measure(len, || com_get(&mut tty, "big.bin", &data))?);
-        cols[3].push(measure(len, || raw_pty_up(&rt, &data))?);
-        cols[4].push(measure(len, || {
-            rt.block_on(direct_put(addr, "direct.bin", &data))
-        })?);
-        check_file(&root.path().join("direct.bin"), &data)?;
-        cols[5].push(measure(len, || com_put(&mut tty, "up.bin", &data))?);
-        check_file(&root.path().join("up.bin"), &data)?;
-        let r: Vec<String> = cols.iter().map(|c| c[round - 1].to_string()).collect();
+        if s.runs(0) {
+            cols[0].push(measure(len, || raw_pty_down(&rt, &data))?);
+        }
+        if s.runs(1) {
+            cols[1].push(measure(len, || {
+                rt.block_on(direct_get(addr, "big.bin", &data))
+            })?);
+        }
+        if s.runs(2) {
+            cols[2].push(measure(len, || com_get(&mut tty, "big.bin", &data))?);
+        }
+        if s.runs(3) {
+            cols[3].push(measure(len, || raw_pty_up(&rt, &data))?);
+        }
+        if s.runs(4) {
+            cols[4].push(measure(len, || {
+                rt.block_on(direct_put(addr, "direct.bin", &data))
+            })?);
+            check_file(&root.path().join("direct.bin"), &data)?;
+        }
+        if s.runs(5) {
+            cols[5].push(measure(len, || com_put(&mut tty, "up.bin", &data))?);
+            check_file(&root.path().join("up.bin"), &data)?;
+        }
+        let r: Vec<String> = cols
+            .iter()
+            .map(|c| c.get(round - 1).map_or("-".into(), Sample::to_string))
+            .collect();
         eprintln!(
             "  round {round} (MB/s, cores busy): GET raw {} direct {} COM {} | PUT raw {} direct {} COM {}",
             r[0], r[1], r[2], r[3], r[4], r[5]
@@ -589,24 +643,32 @@ fn run() -> Res<()> {
 
     // AT round trip: the emulator and the trivial responder alternate in blocks, so a
     // machine that gets busier in between affects both alike.
-    let (tpath, trivial_task) = spawn_trivial(&rt)?;
-    let mut trivial = Tty::open(&tpath)?;
     let (mut emu_rt, mut triv_rt) = (Vec::new(), Vec::new());
-    round_trips(&mut trivial, AT_WARMUP, &mut Vec::new())?;
-    round_trips(&mut tty, AT_WARMUP, &mut Vec::new())?;
-    let block = 1000.min(s.at_count);
-    while emu_rt.len() < s.at_count {
-        let n = block.min(s.at_count - emu_rt.len());
-        round_trips(&mut trivial, n, &mut triv_rt)?;
-        round_trips(&mut tty, n, &mut emu_rt)?;
+    if s.runs(6) {
+        let (tpath, trivial_task) = spawn_trivial(&rt)?;
+        let mut trivial = Tty::open(&tpath)?;
+        round_trips(&mut trivial, AT_WARMUP, &mut Vec::new())?;
+        round_trips(&mut tty, AT_WARMUP, &mut Vec::new())?;
+        let block = 1000.min(s.at_count);
+        while emu_rt.len() < s.at_count {
+            let n = block.min(s.at_count - emu_rt.len());
+            round_trips(&mut trivial, n, &mut triv_rt)?;
+            round_trips(&mut tty, n, &mut emu_rt)?;
+        }
+        trivial_task.abort();
     }
-    trivial_task.abort();
     emu_rt.sort();
     triv_rt.sort();
     drop(tty);
     emu.stop()?;
 
-    let med = |c: &[Sample], f: fn(&Sample) -> f64| median(c.iter().map(f).collect());
+    let med = |c: &[Sample], f: fn(&Sample) -> f64| {
+        if c.is_empty() {
+            f64::NAN
+        } else {
+            median(c.iter().map(f).collect())
+        }
+    };
     let mbps: Vec<f64> = cols.iter().map(|c| med(c, |x| x.mbps)).collect();
     let cpu: Vec<f64> = cols.iter().map(|c| med(c, |x| x.cpu_ms_per_mb)).collect();
     let (rd, dg, cg, ru, dp, cp) = (mbps[0], mbps[1], mbps[2], mbps[3], mbps[4], mbps[5]);
