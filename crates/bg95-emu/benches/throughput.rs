@@ -10,7 +10,8 @@
 //!   OK. Target: p50 ≤ 1.2 × trivial.
 //!
 //! Run: `cargo bench -p bg95-emu --bench throughput`. `BG95_BENCH_ROUNDS` (default 3) sets
-//! how many times each transfer is measured (the median is reported). Without `--bench`
+//! how many times each transfer is measured (the median is reported); `BG95_BENCH_ONLY`
+//! (comma-separated, see [`PARTS`]) runs a subset, for profiling. Without `--bench`
 //! (`cargo test --benches`, `--all-targets`) it does nothing: it is a benchmark, not a test.
 //! See docs/performance.md.
 
