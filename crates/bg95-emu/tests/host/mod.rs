@@ -25,6 +25,9 @@ pub struct Host {
     /// Tells the reader thread to stop, so a closed Host reads nothing more (a real host
     /// that closes the port reads nothing either).
     stop: Arc<AtomicBool>,
+    /// While false the reader thread leaves the tty alone, like a host that is busy: the
+    /// module's output then backs up (flow control through the PTY).
+    reading: Arc<AtomicBool>,
     reader: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -48,9 +51,15 @@ impl Host {
         let (tx, rx) = mpsc::channel();
         let stop = Arc::new(AtomicBool::new(false));
         let stopped = stop.clone();
+        let reading = Arc::new(AtomicBool::new(true));
+        let read_on = reading.clone();
         let reader = std::thread::spawn(move || {
             let mut b = vec![0u8; 65536];
             while !stopped.load(Ordering::Acquire) {
+                if !read_on.load(Ordering::Acquire) {
+                    std::thread::sleep(Duration::from_millis(10));
+                    continue;
+                }
                 let mut fds = [PollFd::new(reader.as_fd(), PollFlags::POLLIN)];
                 match poll(&mut fds, PollTimeout::from(20u8)) {
                     Ok(0) => continue,
@@ -72,8 +81,14 @@ impl Host {
             rx,
             buf: Vec::new(),
             stop,
+            reading,
             reader: Some(reader),
         }
+    }
+
+    /// Stop or resume reading the tty.
+    pub fn set_reading(&mut self, on: bool) {
+        self.reading.store(on, Ordering::Release);
     }
 
     pub fn send(&mut self, bytes: &[u8]) {
@@ -132,10 +147,13 @@ impl Host {
     /// Read until `needle` has arrived; returns everything up to and including it.
     pub fn read_until(&mut self, needle: &[u8]) -> Vec<u8> {
         let until = Instant::now() + WAIT;
+        // Search only what has not been searched yet (large downloads arrive in many pieces).
+        let mut from = 0;
         loop {
-            if let Some(i) = self.buf.windows(needle.len()).position(|w| w == needle) {
-                return self.buf.drain(..i + needle.len()).collect();
+            if let Some(i) = self.buf[from..].windows(needle.len()).position(|w| w == needle) {
+                return self.buf.drain(..from + i + needle.len()).collect();
             }
+            from = self.buf.len().saturating_sub(needle.len() - 1);
             assert!(
                 self.pull(until),
                 "timed out waiting for \"{}\"; got \"{}\"",
