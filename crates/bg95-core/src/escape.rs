@@ -50,6 +50,13 @@ impl EscapeDetector {
         data.push(byte);
     }
 
+    /// True when the next byte arriving at the same instant as the last one is data for
+    /// sure: no `+` is held and the guard time is not zero (so it had no quiet time before
+    /// it). Callers may then copy the rest of a read at once instead of feeding each byte.
+    pub fn plain_data_follows(&self) -> bool {
+        self.held == 0 && !self.guard.is_zero()
+    }
+
     /// When a complete `+++` becomes an escape, if nothing else arrives first.
     pub fn deadline(&self) -> Option<Instant> {
         (self.held == 3).then(|| self.last_rx + self.guard)

@@ -399,12 +399,17 @@ impl Module {
         let Port::Data(DataMode::FtpUpload { escape }) = &mut self.port else {
             return bytes.len();
         };
-        let mut data = Vec::new();
+        let mut data = Vec::with_capacity(bytes.len().min(usize::try_from(remaining).unwrap_or(usize::MAX)));
         let mut used = 0;
-        for &b in bytes {
-            escape.feed(now, b, &mut data);
+        while used < bytes.len() && (data.len() as u64) < remaining {
+            escape.feed(now, bytes[used], &mut data);
             used += 1;
-            if data.len() as u64 >= remaining {
+            if escape.plain_data_follows() {
+                // Every later byte of this read arrived at `now` too: plain data.
+                let room = usize::try_from(remaining.saturating_sub(data.len() as u64)).unwrap_or(usize::MAX);
+                let n = room.min(bytes.len() - used);
+                data.extend_from_slice(&bytes[used..used + n]);
+                used += n;
                 break;
             }
         }

@@ -352,6 +352,27 @@ impl Driver {
     }
 
     async fn upload_data(&mut self, bytes: Vec<u8>) -> Result<(), Stop> {
+        // Coalesce upload chunks that are already waiting into one write.
+        let mut bytes = bytes;
+        while bytes.len() < 64 * 1024 {
+            match self.pending.front() {
+                Some(FtpRequest::UploadData(_)) => {
+                    if let Some(FtpRequest::UploadData(b)) = self.pending.pop_front() {
+                        bytes.extend_from_slice(&b);
+                    }
+                }
+                Some(_) => break,
+                None => match self.rx.try_recv() {
+                    Ok(FtpRequest::UploadData(b)) => bytes.extend_from_slice(&b),
+                    Ok(FtpRequest::Abort) => return Err(Stop::Abort),
+                    Ok(other) => {
+                        self.pending.push_back(other);
+                        break;
+                    }
+                    Err(_) => break,
+                },
+            }
+        }
         let Some(upload) = self.session.as_mut().and_then(|s| s.upload.as_mut()) else {
             tracing::warn!(target: "bg95::ftp", "UploadData without an open upload: dropped");
             return Ok(());
