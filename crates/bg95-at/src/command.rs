@@ -22,7 +22,9 @@ impl Arg {
     /// The value as an unsigned integer, if it is a bare decimal number.
     pub fn as_u64(&self) -> Option<u64> {
         match self {
-            Arg::Bare(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => s.parse().ok(),
+            Arg::Bare(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
+                s.parse().ok()
+            }
             _ => None,
         }
     }
@@ -231,10 +233,9 @@ impl Parser<'_> {
     fn extended(&mut self) -> Result<Invocation, SyntaxError> {
         let start = self.i;
         self.i += 1;
-        while self
-            .peek()
-            .is_some_and(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'!' | b'%' | b'-' | b'.'))
-        {
+        while self.peek().is_some_and(|c| {
+            c.is_ascii_alphanumeric() || matches!(c, b'_' | b'!' | b'%' | b'-' | b'.')
+        }) {
             self.i += 1;
         }
         if self.i == start + 1 {
@@ -315,7 +316,10 @@ mod tests {
         assert_eq!(one("+CMEE=?").form, Form::Test);
         assert_eq!(one("+cmee?").form, Form::Read);
         assert_eq!(one("+CMEE").form, Form::Exec);
-        assert_eq!(one("+CMEE=2").form, Form::Write(vec![Arg::Bare("2".into())]));
+        assert_eq!(
+            one("+CMEE=2").form,
+            Form::Write(vec![Arg::Bare("2".into())])
+        );
         assert_eq!(one("+qftpcfg=?").name, "+QFTPCFG");
     }
 
@@ -354,8 +358,20 @@ mod tests {
 
     #[test]
     fn malformed_lines() {
-        for bad in ["+", "+CMEE=\"x", "+CMEE=1\"x\"", "+CMEE?x", "S=3", "S3", "#", "+X=\"a\"b"] {
-            assert!(parse_body(bad.as_bytes()).is_err(), "{bad} should not parse");
+        for bad in [
+            "+",
+            "+CMEE=\"x",
+            "+CMEE=1\"x\"",
+            "+CMEE?x",
+            "S=3",
+            "S3",
+            "#",
+            "+X=\"a\"b",
+        ] {
+            assert!(
+                parse_body(bad.as_bytes()).is_err(),
+                "{bad} should not parse"
+            );
         }
     }
 }

@@ -153,7 +153,13 @@ mod tests {
         let mut a = LineAssembler::new();
         let (echo, ev) = feed(&mut a, &LineSettings::default(), b"AT\r\nATI\r\n");
         assert_eq!(echo, b"AT\rATI\r");
-        assert_eq!(ev, vec![LineEvent::Line(b"AT".to_vec()), LineEvent::Line(b"ATI".to_vec())]);
+        assert_eq!(
+            ev,
+            vec![
+                LineEvent::Line(b"AT".to_vec()),
+                LineEvent::Line(b"ATI".to_vec())
+            ]
+        );
     }
 
     #[test]
@@ -188,7 +194,10 @@ mod tests {
             ..Default::default()
         };
         let (_, ev) = feed(&mut a, &cfg, b"AT+0123456789\rAT\r");
-        assert_eq!(ev, vec![LineEvent::Overflow, LineEvent::Line(b"AT".to_vec())]);
+        assert_eq!(
+            ev,
+            vec![LineEvent::Overflow, LineEvent::Line(b"AT".to_vec())]
+        );
     }
 
     #[test]

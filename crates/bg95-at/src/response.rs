@@ -9,7 +9,10 @@ pub enum FinalResult {
     NoCarrier,
     Error,
     /// `+CME ERROR: <code>` (or its text, or bare `ERROR`, as AT+CMEE says).
-    Cme { code: u16, text: &'static str },
+    Cme {
+        code: u16,
+        text: &'static str,
+    },
 }
 
 impl FinalResult {

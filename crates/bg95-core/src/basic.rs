@@ -9,7 +9,9 @@ use crate::settings::Settings;
 use crate::time::Instant;
 
 /// Baud rates AT+IPR takes (0 = unpaced, which the real module calls autobaud).
-const IPR_RATES: [u32; 10] = [0, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600];
+const IPR_RATES: [u32; 10] = [
+    0, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600,
+];
 
 /// Radio and registration state.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -233,7 +235,11 @@ impl Module {
     fn csq(&mut self, inv: &Invocation) -> Outcome {
         match &inv.form {
             Form::Exec => {
-                let rssi = if self.registered() { self.p.csq_rssi } else { 99 };
+                let rssi = if self.registered() {
+                    self.p.csq_rssi
+                } else {
+                    99
+                };
                 self.info(&[format!("+CSQ: {rssi},99")]);
                 Outcome::Ok
             }
@@ -284,7 +290,10 @@ impl Module {
     fn reg_fields(&self, mode: u8) -> String {
         let stat = self.reg_stat();
         if mode == 2 && matches!(stat, 1 | 5) {
-            format!("{stat},\"{}\",\"{}\",{}", self.p.tac, self.p.cell_id, self.p.act)
+            format!(
+                "{stat},\"{}\",\"{}\",{}",
+                self.p.tac, self.p.cell_id, self.p.act
+            )
         } else {
             stat.to_string()
         }
@@ -323,7 +332,8 @@ impl Module {
             let mode = *self.reg_mode(name);
             if mode > 0 {
                 let fields = self.reg_fields(mode);
-                self.after_ok.push(AfterOk::Urc(format!("{name}: {fields}")));
+                self.after_ok
+                    .push(AfterOk::Urc(format!("{name}: {fields}")));
             }
         }
     }
@@ -407,7 +417,11 @@ impl Module {
                 Outcome::Ok
             }
             Form::Write(args) => match args.first().and_then(Arg::as_u64) {
-                Some(r) if args.len() <= 2 && IPR_RATES.contains(&(r as u32)) && r <= u32::MAX as u64 => {
+                Some(r)
+                    if args.len() <= 2
+                        && IPR_RATES.contains(&(r as u32))
+                        && r <= u32::MAX as u64 =>
+                {
                     self.after(AfterOk::SetBaud(r as u32))
                 }
                 _ => CmeError::IncorrectParameters.into(),

@@ -23,7 +23,11 @@ pub(crate) fn opt_num(
 }
 
 /// A required integer in `range`.
-pub(crate) fn num(args: &[Arg], i: usize, range: std::ops::RangeInclusive<u64>) -> Result<u64, BadParam> {
+pub(crate) fn num(
+    args: &[Arg],
+    i: usize,
+    range: std::ops::RangeInclusive<u64>,
+) -> Result<u64, BadParam> {
     opt_num(args, i, range)?.ok_or(BadParam)
 }
 

@@ -115,7 +115,8 @@ impl Module {
                     let user = opt_str(args, 3).unwrap_or("").to_string();
                     let password = opt_str(args, 4).unwrap_or("").to_string();
                     let auth = opt_num(args, 5, 0..=3)?.unwrap_or(0) as u8;
-                    if args.len() > 6 || apn.len() > 99 || user.len() > 127 || password.len() > 127 {
+                    if args.len() > 6 || apn.len() > 99 || user.len() > 127 || password.len() > 127
+                    {
                         return Err(BadParam);
                     }
                     Ok((cid, kind, apn, user, password, auth))
@@ -155,7 +156,11 @@ impl Module {
                     .filter_map(|cid| {
                         let c = self.pdp.get(cid)?;
                         c.active.then(|| {
-                            format!("+QIACT: {cid},1,{},\"{}\"", c.kind, Pdp::address_for(cid, c.kind))
+                            format!(
+                                "+QIACT: {cid},1,{},\"{}\"",
+                                c.kind,
+                                Pdp::address_for(cid, c.kind)
+                            )
                         })
                     })
                     .collect();
@@ -238,7 +243,11 @@ impl Module {
                             } else {
                                 "0.0.0.0".to_string()
                             };
-                            format!("+CGDCONT: {cid},\"{}\",\"{}\",\"{addr}\",0,0,0,0", kind_name(c.kind), c.apn)
+                            format!(
+                                "+CGDCONT: {cid},\"{}\",\"{}\",\"{addr}\",0,0,0,0",
+                                kind_name(c.kind),
+                                c.apn
+                            )
                         })
                     })
                     .collect();

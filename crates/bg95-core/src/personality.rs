@@ -55,10 +55,17 @@ impl Default for Personality {
             act: 8,
             max_line: bg95_at::line::DEFAULT_MAX_LINE,
             power_off_time: Duration::from_secs(2),
-            boot_urcs: ["RDY", "+CFUN: 1", "+CPIN: READY", "+QUSIM: 1", "+QIND: SMS DONE", "APP RDY"]
-                .into_iter()
-                .map(String::from)
-                .collect(),
+            boot_urcs: [
+                "RDY",
+                "+CFUN: 1",
+                "+CPIN: READY",
+                "+QUSIM: 1",
+                "+QIND: SMS DONE",
+                "APP RDY",
+            ]
+            .into_iter()
+            .map(String::from)
+            .collect(),
             ufs_capacity: 2_097_152,
             max_active_pdp: 3,
             qfupl_timeout_reports_size: false,

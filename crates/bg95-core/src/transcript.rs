@@ -100,13 +100,20 @@ fn parse_duration(s: &str) -> Option<Duration> {
     if let Some(ms) = s.strip_suffix("ms") {
         return ms.trim().parse().ok().map(Duration::from_millis);
     }
-    s.strip_suffix('s')?.trim().parse().ok().map(Duration::from_secs)
+    s.strip_suffix('s')?
+        .trim()
+        .parse()
+        .ok()
+        .map(Duration::from_secs)
 }
 
 /// `! ftp ...` events: `done ok`, `done path "/x"`, `done size 12`, `done time "2014…"`,
 /// `fail <kind> [reply]`, `ready`, `data "bytes"`, `control-closed`, `aborted`.
 fn parse_event(s: &str) -> Result<Completion, String> {
-    let rest = s.strip_prefix("ftp ").ok_or("events start with `ftp`")?.trim();
+    let rest = s
+        .strip_prefix("ftp ")
+        .ok_or("events start with `ftp`")?
+        .trim();
     let (word, arg) = rest.split_once(' ').unwrap_or((rest, ""));
     let arg = arg.trim();
     let quoted = |a: &str| -> Result<Vec<u8>, String> {
@@ -148,7 +155,10 @@ fn parse_event(s: &str) -> Result<Completion, String> {
                 "other" => FailureKind::Other,
                 _ => return Err(format!("unknown failure kind `{kind}`")),
             };
-            let code = code.trim().parse().map_err(|_| "reply code must be a number")?;
+            let code = code
+                .trim()
+                .parse()
+                .map_err(|_| "reply code must be a number")?;
             FtpEvent::Done(Err(Failure::new(kind, code)))
         }
         _ => return Err(format!("unknown event `{word}`")),
@@ -161,7 +171,10 @@ pub fn parse(text: &str) -> Result<Vec<Line>, ParseError> {
     let mut out: Vec<Line> = Vec::new();
     for (idx, raw) in text.lines().enumerate() {
         let number = idx + 1;
-        let err = |message: String| ParseError { line: number, message };
+        let err = |message: String| ParseError {
+            line: number,
+            message,
+        };
         let line = raw.trim_end_matches('\r');
         if line.trim().is_empty() || line.starts_with('#') {
             continue;
@@ -318,7 +331,9 @@ mod tests {
         assert_eq!(lines[2].step, Step::Wait(Duration::from_millis(1200)));
         assert_eq!(
             lines[3].step,
-            Step::Event(Completion::Ftp(FtpEvent::Done(Ok(Reply::Path("/a".into())))))
+            Step::Event(Completion::Ftp(FtpEvent::Done(Ok(Reply::Path(
+                "/a".into()
+            )))))
         );
     }
 

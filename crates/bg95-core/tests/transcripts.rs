@@ -21,7 +21,11 @@ fn transcript_files() -> Vec<PathBuf> {
 #[test]
 fn golden_transcripts_replay_against_the_core() {
     let files = transcript_files();
-    assert!(files.len() >= 5, "expected golden transcripts, found {}", files.len());
+    assert!(
+        files.len() >= 5,
+        "expected golden transcripts, found {}",
+        files.len()
+    );
     let mut failures = Vec::new();
     for path in &files {
         let text = std::fs::read_to_string(path).unwrap();
@@ -32,7 +36,11 @@ fn golden_transcripts_replay_against_the_core() {
                 continue;
             }
         };
-        let mut module = Module::new(Personality::default(), Box::new(MemStore::new()), Instant::ZERO);
+        let mut module = Module::new(
+            Personality::default(),
+            Box::new(MemStore::new()),
+            Instant::ZERO,
+        );
         if !text.lines().any(|l| l.trim() == "#! boot") {
             while module.poll_output().is_some() {}
         }
@@ -41,5 +49,10 @@ fn golden_transcripts_replay_against_the_core() {
             failures.push(format!("{}:{m}", path.display()));
         }
     }
-    assert!(failures.is_empty(), "{} transcript(s) failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} transcript(s) failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

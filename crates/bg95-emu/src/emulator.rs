@@ -65,7 +65,11 @@ fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
 
 /// Run an emulator until `shutdown` turns true. `ready` receives the tty path (and FTP
 /// address) once the module takes AT input.
-pub async fn run(config: Config, ready: oneshot::Sender<Started>, shutdown: watch::Receiver<bool>) -> std::io::Result<()> {
+pub async fn run(
+    config: Config,
+    ready: oneshot::Sender<Started>,
+    shutdown: watch::Receiver<bool>,
+) -> std::io::Result<()> {
     // Temporary directories live as long as the emulator and are removed after it.
     let mut temps = Vec::new();
     let ufs_dir = match &config.ufs_dir {
@@ -84,7 +88,9 @@ pub async fn run(config: Config, ready: oneshot::Sender<Started>, shutdown: watc
         let root = match &config.ftp_root {
             Some(r) => r.clone(),
             None => {
-                let t = tempfile::Builder::new().prefix("bg95-ftp-root-").tempdir()?;
+                let t = tempfile::Builder::new()
+                    .prefix("bg95-ftp-root-")
+                    .tempdir()?;
                 copy_tree(&fixtures_dir().join("ftp-root"), t.path())?;
                 let p = t.path().to_path_buf();
                 temps.push(t);
@@ -94,13 +100,19 @@ pub async fn run(config: Config, ready: oneshot::Sender<Started>, shutdown: watc
         server = Some(
             crate::server::start_embedded(addr, root)
                 .await
-                .map_err(|e| std::io::Error::other(format!("embedded FTP server on {addr}: {e}")))?,
+                .map_err(|e| {
+                    std::io::Error::other(format!("embedded FTP server on {addr}: {e}"))
+                })?,
         );
     }
 
     let port = VirtualPort::open()?;
     let clock = Clock::new();
-    let transcript = config.transcript.as_deref().map(Recorder::create).transpose()?;
+    let transcript = config
+        .transcript
+        .as_deref()
+        .map(Recorder::create)
+        .transpose()?;
     let module = Module::new(config.personality.clone(), store, clock.now());
     let started = Started {
         tty: port.path.clone(),
@@ -161,7 +173,9 @@ impl Emulator {
     fn stop_inner(&mut self) -> std::io::Result<()> {
         let _ = self.shutdown.send(true);
         match self.thread.take() {
-            Some(t) => t.join().unwrap_or_else(|_| Err(std::io::Error::other("emulator thread panicked"))),
+            Some(t) => t
+                .join()
+                .unwrap_or_else(|_| Err(std::io::Error::other("emulator thread panicked"))),
             None => Ok(()),
         }
     }
@@ -220,13 +234,15 @@ impl EmulatorBuilder {
         let (ready_tx, ready_rx) = oneshot::channel();
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let config = self.config;
-        let thread = std::thread::Builder::new().name("bg95-emu".into()).spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()?;
-            rt.block_on(run(config, ready_tx, shutdown_rx))
-        })?;
+        let thread = std::thread::Builder::new()
+            .name("bg95-emu".into())
+            .spawn(move || {
+                let rt = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .enable_all()
+                    .build()?;
+                rt.block_on(run(config, ready_tx, shutdown_rx))
+            })?;
         match ready_rx.blocking_recv() {
             Ok(started) => Ok(Emulator {
                 started,

@@ -9,7 +9,11 @@ use clap::{Parser, Subcommand};
 use tokio::sync::{oneshot, watch};
 
 #[derive(Parser)]
-#[command(name = "bg95-emu", version, about = "A virtual Quectel BG95 cellular module on a PTY")]
+#[command(
+    name = "bg95-emu",
+    version,
+    about = "A virtual Quectel BG95 cellular module on a PTY"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -49,7 +53,8 @@ struct ServeArgs {
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("BG95_LOG").unwrap_or_else(|_| "warn".into()),
+            tracing_subscriber::EnvFilter::try_from_env("BG95_LOG")
+                .unwrap_or_else(|_| "warn".into()),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -65,7 +70,10 @@ fn main() -> ExitCode {
 
 fn serve(args: ServeArgs) -> Result<(), String> {
     if let Some(s) = &args.scenario {
-        return Err(format!("--scenario {}: scenario files are not yet supported", s.display()));
+        return Err(format!(
+            "--scenario {}: scenario files are not yet supported",
+            s.display()
+        ));
     }
     let ftp_server = match args.ftp_server.as_str() {
         "off" => None,
@@ -109,6 +117,9 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             _ = term.recv() => {}
         }
         let _ = shutdown_tx.send(true);
-        emulator.await.map_err(|e| e.to_string())?.map_err(|e| e.to_string())
+        emulator
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())
     })
 }

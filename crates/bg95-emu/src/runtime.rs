@@ -238,7 +238,11 @@ pub async fn run_module(
 
 /// The driver task ended (it should not): start a new one, and tell the module that
 /// whatever it was waiting for failed, so the host gets an answer.
-fn restart_driver(module: &mut Module, clock: &Clock, to_driver: &mut VecDeque<FtpRequest>) -> FtpDriver {
+fn restart_driver(
+    module: &mut Module,
+    clock: &Clock,
+    to_driver: &mut VecDeque<FtpRequest>,
+) -> FtpDriver {
     tracing::error!(target: "bg95::emu", "FTP driver stopped; restarting it");
     to_driver.clear();
     let failure = bg95_core::ftp::Failure::new(bg95_core::ftp::FailureKind::Other, 0);

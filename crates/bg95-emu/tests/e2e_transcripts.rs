@@ -33,21 +33,30 @@ fn replay(path: &Path) -> Result<(), String> {
     let emu = Emulator::builder().spawn().map_err(|e| e.to_string())?;
     let mut host = Host::open(emu.tty_path());
     if !text.lines().any(|l| l.trim() == "#! boot") {
-        host.try_expect(&boot_bytes()).map_err(|e| format!("boot: {e}"))?;
+        host.try_expect(&boot_bytes())
+            .map_err(|e| format!("boot: {e}"))?;
     }
     for l in &lines {
         match &l.step {
             Step::Send(b) => host.send(b),
-            Step::Expect(b) => host.try_expect(b).map_err(|e| format!("line {}: {e}", l.number))?,
+            Step::Expect(b) => host
+                .try_expect(b)
+                .map_err(|e| format!("line {}: {e}", l.number))?,
             Step::Wait(d) => std::thread::sleep(*d),
             Step::Event(_) | Step::Effect(_) => {
-                return Err(format!("line {}: `!`/`=` steps cannot run end to end", l.number))
+                return Err(format!(
+                    "line {}: `!`/`=` steps cannot run end to end",
+                    l.number
+                ))
             }
         }
     }
     let rest = host.drain_for(std::time::Duration::from_millis(200));
     if !rest.is_empty() {
-        return Err(format!("unexpected output at the end: {:?}", String::from_utf8_lossy(&rest)));
+        return Err(format!(
+            "unexpected output at the end: {:?}",
+            String::from_utf8_lossy(&rest)
+        ));
     }
     emu.stop().map_err(|e| e.to_string())
 }
@@ -55,10 +64,19 @@ fn replay(path: &Path) -> Result<(), String> {
 #[test]
 fn e2e_transcripts_replay_through_the_pty() {
     let files = e2e_files();
-    assert!(files.len() >= 4, "expected e2e transcripts, found {}", files.len());
+    assert!(
+        files.len() >= 4,
+        "expected e2e transcripts, found {}",
+        files.len()
+    );
     let failures: Vec<String> = files
         .iter()
         .filter_map(|f| replay(f).err().map(|e| format!("{}: {e}", f.display())))
         .collect();
-    assert!(failures.is_empty(), "{} e2e transcript(s) failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} e2e transcript(s) failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

@@ -59,7 +59,10 @@ fn embedded() -> Rig {
 }
 
 fn vsftpd() -> Rig {
-    assert!(vsftpd::available(), "vsftpd is not installed or not root: run .ci/run");
+    assert!(
+        vsftpd::available(),
+        "vsftpd is not installed or not root: run .ci/run"
+    );
     let v = Vsftpd::start(Mode::Plain);
     with_fixtures(|n, b| v.put(n, b));
     let emu = Emulator::builder().spawn().unwrap();
@@ -83,7 +86,10 @@ impl Rig {
         h.chat("ATE0\r", "ATE0\r\r\nOK\r\n");
         h.chat("AT+QICSGP=1,1,\"CMNBIOT\",\"\",\"\",1\r", "\r\nOK\r\n");
         h.chat("AT+QIACT=1\r", "\r\nOK\r\n");
-        h.chat("AT+QIACT?\r", "\r\n+QIACT: 1,1,1,\"10.7.157.1\"\r\n\r\nOK\r\n");
+        h.chat(
+            "AT+QIACT?\r",
+            "\r\n+QIACT: 1,1,1,\"10.7.157.1\"\r\n\r\nOK\r\n",
+        );
         h.chat("AT+QFTPCFG=\"contextid\",1\r", "\r\nOK\r\n");
         h.chat("AT+QFTPCFG=\"account\",\"test\",\"test\"\r", "\r\nOK\r\n");
         h.chat("AT+QFTPCFG=\"filetype\",0\r", "\r\nOK\r\n");
@@ -107,7 +113,11 @@ impl Rig {
         let got = self.host.read_until(tail.as_bytes());
         let data = got[..got.len() - tail.len()].to_vec();
         let n = self.host.read_until(b"\r\n");
-        assert_eq!(String::from_utf8_lossy(&n[..n.len() - 2]), data.len().to_string(), "{urc} count");
+        assert_eq!(
+            String::from_utf8_lossy(&n[..n.len() - 2]),
+            data.len().to_string(),
+            "{urc} count"
+        );
         data
     }
 
@@ -119,11 +129,15 @@ impl Rig {
         self.host.send(b"+++");
         std::thread::sleep(GUARD);
         self.host.expect(b"\r\nOK\r\n");
-        self.host.expect(format!("\r\n+QFTPPUT: 0,{}\r\n", data.len()).as_bytes());
+        self.host
+            .expect(format!("\r\n+QFTPPUT: 0,{}\r\n", data.len()).as_bytes());
     }
 
     fn size(&mut self, name: &str, n: usize) {
-        self.action(&format!("AT+QFTPSIZE=\"{name}\"\r"), &format!("\r\n+QFTPSIZE: 0,{n}\r\n"));
+        self.action(
+            &format!("AT+QFTPSIZE=\"{name}\"\r"),
+            &format!("\r\n+QFTPSIZE: 0,{n}\r\n"),
+        );
     }
 }
 
@@ -134,7 +148,10 @@ fn section_3(mut rig: Rig) {
     rig.action("AT+QFTPCWD=\"/\"\r", "\r\n+QFTPCWD: 0,0\r\n");
     rig.action("AT+QFTPPWD\r", "\r\n+QFTPPWD: 0,\"/\"\r\n");
     rig.action("AT+QFTPMKDIR=\"TEST\"\r", "\r\n+QFTPMKDIR: 0,0\r\n");
-    rig.action("AT+QFTPRENAME=\"TEST\",\"TEST_NEW\"\r", "\r\n+QFTPRENAME: 0,0\r\n");
+    rig.action(
+        "AT+QFTPRENAME=\"TEST\",\"TEST_NEW\"\r",
+        "\r\n+QFTPRENAME: 0,0\r\n",
+    );
     assert!(rig.root.join("TEST_NEW").is_dir());
     rig.action("AT+QFTPCWD=\"TEST_NEW\"\r", "\r\n+QFTPCWD: 0,0\r\n");
     rig.action("AT+QFTPPWD\r", "\r\n+QFTPPWD: 0,\"/TEST_NEW\"\r\n");
@@ -144,14 +161,25 @@ fn section_3(mut rig: Rig) {
 
     // 3.4 files.
     rig.size("test_my1.txt", 1000);
-    rig.action("AT+QFTPRENAME=\"test_my1.txt\",\"test_new.txt\"\r", "\r\n+QFTPRENAME: 0,0\r\n");
-    rig.host.chat("AT+QFTPMDTM=\"test_new.txt\"\r", "\r\nOK\r\n");
+    rig.action(
+        "AT+QFTPRENAME=\"test_my1.txt\",\"test_new.txt\"\r",
+        "\r\n+QFTPRENAME: 0,0\r\n",
+    );
+    rig.host
+        .chat("AT+QFTPMDTM=\"test_new.txt\"\r", "\r\nOK\r\n");
     rig.host.expect(b"\r\n+QFTPMDTM: 0,\"");
     let t = rig.host.read_until(b"\"\r\n");
-    assert!(t.len() >= 17 && t[..14].iter().all(u8::is_ascii_digit), "{:?}", String::from_utf8_lossy(&t));
+    assert!(
+        t.len() >= 17 && t[..14].iter().all(u8::is_ascii_digit),
+        "{:?}",
+        String::from_utf8_lossy(&t)
+    );
     rig.action("AT+QFTPDEL=\"test_new.txt\"\r", "\r\n+QFTPDEL: 0,0\r\n");
     assert!(!rig.root.join("test_new.txt").exists());
-    rig.action("AT+QFTPSIZE=\"test_new.txt\"\r", "\r\n+QFTPSIZE: 627,550\r\n");
+    rig.action(
+        "AT+QFTPSIZE=\"test_new.txt\"\r",
+        "\r\n+QFTPSIZE: 627,550\r\n",
+    );
 
     // 3.5 listings to COM:.
     let list = rig.download("AT+QFTPLIST=\".\",\"COM:\"\r", "+QFTPLIST");
@@ -160,10 +188,13 @@ fn section_3(mut rig: Rig) {
     assert!(String::from_utf8_lossy(&nlst).contains("test.txt"));
     if rig.vsftpd {
         // vsftpd has no MLSD: 500 before any data connection.
-        rig.host.chat("AT+QFTPMLSD=\".\",\"COM:\"\r", "\r\n+CME ERROR: 620\r\n");
+        rig.host
+            .chat("AT+QFTPMLSD=\".\",\"COM:\"\r", "\r\n+CME ERROR: 620\r\n");
     } else {
         let mlsd = rig.download("AT+QFTPMLSD=\".\",\"COM:\"\r", "+QFTPMLSD");
-        assert!(String::from_utf8_lossy(&mlsd).to_ascii_lowercase().contains("type=file"));
+        assert!(String::from_utf8_lossy(&mlsd)
+            .to_ascii_lowercase()
+            .contains("type=file"));
     }
 
     // 3.6 upload via COM:, ended by +++; then resumed at 1000; then twice 1024 with beof.
@@ -178,17 +209,26 @@ fn section_3(mut rig: Rig) {
     assert_eq!(std::fs::read(rig.root.join("test_my.txt")).unwrap(), want);
 
     let part: Vec<u8> = (0..2048u32).map(|i| (i * 13 % 256) as u8).collect();
-    rig.host.chat("AT+QFTPPUT=\"test2.txt\",\"COM:\",0,1024,0\r", "\r\nCONNECT\r\n");
+    rig.host.chat(
+        "AT+QFTPPUT=\"test2.txt\",\"COM:\",0,1024,0\r",
+        "\r\nCONNECT\r\n",
+    );
     rig.host.send(&part[..1024]);
     rig.host.expect(b"\r\nOK\r\n\r\n+QFTPPUT: 0,1024\r\n");
-    rig.host.chat("AT+QFTPPUT=\"test2.txt\",\"COM:\",1024,1024,1\r", "\r\nCONNECT\r\n");
+    rig.host.chat(
+        "AT+QFTPPUT=\"test2.txt\",\"COM:\",1024,1024,1\r",
+        "\r\nCONNECT\r\n",
+    );
     rig.host.send(&part[1024..]);
     rig.host.expect(b"\r\nOK\r\n\r\n+QFTPPUT: 0,1024\r\n");
     rig.size("test2.txt", 2048);
     assert_eq!(std::fs::read(rig.root.join("test2.txt")).unwrap(), part);
 
     // 3.7 download via COM:, whole and in two halves; every byte value survives.
-    assert_eq!(rig.download("AT+QFTPGET=\"test_my.txt\",\"COM:\"\r", "+QFTPGET"), want);
+    assert_eq!(
+        rig.download("AT+QFTPGET=\"test_my.txt\",\"COM:\"\r", "+QFTPGET"),
+        want
+    );
     let first = rig.download("AT+QFTPGET=\"test.txt\",\"COM:\",0,500\r", "+QFTPGET");
     let second = rig.download("AT+QFTPGET=\"test.txt\",\"COM:\",500,500\r", "+QFTPGET");
     assert_eq!([first, second].concat(), fixture_1000());
@@ -197,11 +237,15 @@ fn section_3(mut rig: Rig) {
     rig.action("AT+QFTPLEN\r", "\r\n+QFTPLEN: 0,256\r\n");
     if rig.vsftpd {
         // vsftpd refuses RETR before any data connection: the command's own error.
-        rig.host.chat("AT+QFTPGET=\"missing.txt\",\"COM:\"\r", "\r\n+CME ERROR: 627\r\n");
+        rig.host.chat(
+            "AT+QFTPGET=\"missing.txt\",\"COM:\"\r",
+            "\r\n+CME ERROR: 627\r\n",
+        );
     } else {
         // libunftp accepts RETR (150) and only then finds no file: data mode opens and the
         // URC carries the error.
-        rig.host.chat("AT+QFTPGET=\"missing.txt\",\"COM:\"\r", "\r\nCONNECT\r\n");
+        rig.host
+            .chat("AT+QFTPGET=\"missing.txt\",\"COM:\"\r", "\r\nCONNECT\r\n");
         rig.host.expect(b"\r\nOK\r\n\r\n+QFTPGET: 627,550\r\n");
     }
 
@@ -210,7 +254,11 @@ fn section_3(mut rig: Rig) {
     rig.action("AT+QFTPSTAT\r", "\r\n+QFTPSTAT: 0,4\r\n");
     rig.host.chat("AT+QIDEACT=1\r", "\r\nOK\r\n");
     let rest = rig.host.drain_for(Duration::from_millis(200));
-    assert!(rest.is_empty(), "unexpected output: {:?}", String::from_utf8_lossy(&rest));
+    assert!(
+        rest.is_empty(),
+        "unexpected output: {:?}",
+        String::from_utf8_lossy(&rest)
+    );
 }
 
 #[test]
@@ -230,7 +278,8 @@ fn pause_and_resume(mut rig: Rig) {
     let big: Vec<u8> = (0..size as u32).map(|i| (i % 253) as u8).collect();
     std::fs::write(rig.root.join("big.bin"), &big).unwrap();
     rig.login();
-    rig.host.chat("AT+QFTPGET=\"big.bin\",\"COM:\"\r", "\r\nCONNECT\r\n");
+    rig.host
+        .chat("AT+QFTPGET=\"big.bin\",\"COM:\"\r", "\r\nCONNECT\r\n");
     let mut got = rig.host.read_exact(1000);
     rig.host.set_reading(false);
     std::thread::sleep(GUARD);
@@ -286,19 +335,29 @@ fn active_mode_against_vsftpd() {
     rig.host.expect(&boot_bytes());
     rig.host.chat("ATE0\r", "ATE0\r\r\nOK\r\n");
     rig.host.chat("AT+QIACT=1\r", "\r\nOK\r\n");
-    rig.host.chat("AT+QFTPCFG=\"account\",\"test\",\"test\"\r", "\r\nOK\r\n");
+    rig.host
+        .chat("AT+QFTPCFG=\"account\",\"test\",\"test\"\r", "\r\nOK\r\n");
     rig.host.chat("AT+QFTPCFG=\"transmode\",0\r", "\r\nOK\r\n");
     let open = format!("AT+QFTPOPEN=\"127.0.0.1\",{}\r", rig.server.port());
     rig.action(&open, "\r\n+QFTPOPEN: 0,0\r\n");
-    assert_eq!(rig.download("AT+QFTPGET=\"test.txt\",\"COM:\"\r", "+QFTPGET"), fixture_1000());
+    assert_eq!(
+        rig.download("AT+QFTPGET=\"test.txt\",\"COM:\"\r", "+QFTPGET"),
+        fixture_1000()
+    );
     rig.upload_escape("AT+QFTPPUT=\"up.bin\",\"COM:\"\r", b"active mode upload");
-    assert_eq!(std::fs::read(rig.root.join("up.bin")).unwrap(), b"active mode upload");
+    assert_eq!(
+        std::fs::read(rig.root.join("up.bin")).unwrap(),
+        b"active mode upload"
+    );
     rig.action("AT+QFTPCLOSE\r", "\r\n+QFTPCLOSE: 0,0\r\n");
 }
 
 #[test]
 fn server_dropping_an_idle_session_is_reported_on_the_next_command() {
-    assert!(vsftpd::available(), "vsftpd is not installed or not root: run .ci/run");
+    assert!(
+        vsftpd::available(),
+        "vsftpd is not installed or not root: run .ci/run"
+    );
     let v = Vsftpd::start_with(vsftpd::Options {
         mode: Mode::Plain,
         idle_timeout: Some(1),
@@ -309,7 +368,10 @@ fn server_dropping_an_idle_session_is_reported_on_the_next_command() {
     h.chat("ATE0\r", "ATE0\r\r\nOK\r\n");
     h.chat("AT+QIACT=1\r", "\r\nOK\r\n");
     h.chat("AT+QFTPCFG=\"account\",\"test\",\"test\"\r", "\r\nOK\r\n");
-    h.chat(&format!("AT+QFTPOPEN=\"127.0.0.1\",{}\r", v.addr.port()), "\r\nOK\r\n");
+    h.chat(
+        &format!("AT+QFTPOPEN=\"127.0.0.1\",{}\r", v.addr.port()),
+        "\r\nOK\r\n",
+    );
     h.expect(b"\r\n+QFTPOPEN: 0,0\r\n");
     // vsftpd ends the idle session after 1 s (421 and close).
     std::thread::sleep(Duration::from_secs(3));
@@ -318,7 +380,10 @@ fn server_dropping_an_idle_session_is_reported_on_the_next_command() {
     h.chat("AT+QFTPPWD\r", "\r\nOK\r\n");
     h.expect(b"\r\n+QFTPPWD: 606,0\r\n");
     // And the module opens a new session fine.
-    h.chat(&format!("AT+QFTPOPEN=\"127.0.0.1\",{}\r", v.addr.port()), "\r\nOK\r\n");
+    h.chat(
+        &format!("AT+QFTPOPEN=\"127.0.0.1\",{}\r", v.addr.port()),
+        "\r\nOK\r\n",
+    );
     h.expect(b"\r\n+QFTPOPEN: 0,0\r\n");
 }
 
@@ -328,22 +393,42 @@ fn ufs_flows(mut rig: Rig) {
     let data = fixture_1000();
     let sum = bg95_core::ufs::checksum_hex(&data);
     // 3.6: QFUPL with ack mode (an `A` after every 1024 bytes; 1000 bytes need none).
-    rig.host.chat("AT+QFUPL=\"test_ufs.txt\",1000,300,1\r", "\r\nCONNECT\r\n");
+    rig.host
+        .chat("AT+QFUPL=\"test_ufs.txt\",1000,300,1\r", "\r\nCONNECT\r\n");
     rig.host.send(&data);
-    rig.host.expect(format!("\r\n+QFUPL: 1000,{sum}\r\n\r\nOK\r\n").as_bytes());
-    rig.host.chat("AT+QFLST=\"*\"\r", "\r\n+QFLST: \"test_ufs.txt\",1000\r\n\r\nOK\r\n");
-    rig.action("AT+QFTPPUT=\"test_my1.txt\",\"test_ufs.txt\",0\r", "\r\n+QFTPPUT: 0,1000\r\n");
+    rig.host
+        .expect(format!("\r\n+QFUPL: 1000,{sum}\r\n\r\nOK\r\n").as_bytes());
+    rig.host.chat(
+        "AT+QFLST=\"*\"\r",
+        "\r\n+QFLST: \"test_ufs.txt\",1000\r\n\r\nOK\r\n",
+    );
+    rig.action(
+        "AT+QFTPPUT=\"test_my1.txt\",\"test_ufs.txt\",0\r",
+        "\r\n+QFTPPUT: 0,1000\r\n",
+    );
     rig.action("AT+QFTPLEN\r", "\r\n+QFTPLEN: 0,1000\r\n");
     rig.size("test_my1.txt", 1000);
     assert_eq!(std::fs::read(rig.root.join("test_my1.txt")).unwrap(), data);
     rig.host.chat("AT+QFDEL=\"test_ufs.txt\"\r", "\r\nOK\r\n");
     // A missing UFS file.
-    rig.action("AT+QFTPPUT=\"x.txt\",\"nosuch.txt\",0\r", "\r\n+QFTPPUT: 611,0\r\n");
+    rig.action(
+        "AT+QFTPPUT=\"x.txt\",\"nosuch.txt\",0\r",
+        "\r\n+QFTPPUT: 611,0\r\n",
+    );
 
     // 3.7 solution 2: into UFS, whole and from 450.
-    rig.action("AT+QFTPGET=\"test_my1.txt\",\"test.txt\"\r", "\r\n+QFTPGET: 0,1000\r\n");
-    rig.host.chat("AT+QFLST=\"*\"\r", "\r\n+QFLST: \"test.txt\",1000\r\n\r\nOK\r\n");
-    rig.action("AT+QFTPGET=\"test_my1.txt\",\"test1.txt\",450\r", "\r\n+QFTPGET: 0,550\r\n");
+    rig.action(
+        "AT+QFTPGET=\"test_my1.txt\",\"test.txt\"\r",
+        "\r\n+QFTPGET: 0,1000\r\n",
+    );
+    rig.host.chat(
+        "AT+QFLST=\"*\"\r",
+        "\r\n+QFLST: \"test.txt\",1000\r\n\r\nOK\r\n",
+    );
+    rig.action(
+        "AT+QFTPGET=\"test_my1.txt\",\"test1.txt\",450\r",
+        "\r\n+QFTPGET: 0,550\r\n",
+    );
     rig.action("AT+QFTPLEN\r", "\r\n+QFTPLEN: 0,550\r\n");
     rig.host.chat(
         "AT+QFLST=\"*\"\r",
@@ -353,15 +438,23 @@ fn ufs_flows(mut rig: Rig) {
     let tail_sum = bg95_core::ufs::checksum_hex(&data[450..]);
     rig.host.chat("AT+QFDWL=\"test1.txt\"\r", "\r\nCONNECT\r\n");
     assert_eq!(rig.host.read_exact(550), data[450..]);
-    rig.host.expect(format!("\r\n+QFDWL: 550,{tail_sum}\r\n\r\nOK\r\n").as_bytes());
+    rig.host
+        .expect(format!("\r\n+QFDWL: 550,{tail_sum}\r\n\r\nOK\r\n").as_bytes());
     // Listings into UFS.
-    rig.host.chat("AT+QFTPNLST=\".\",\"nlst.txt\"\r", "\r\nOK\r\n");
+    rig.host
+        .chat("AT+QFTPNLST=\".\",\"nlst.txt\"\r", "\r\nOK\r\n");
     rig.host.expect(b"\r\n+QFTPNLST: 0,");
     let n = rig.host.read_until(b"\r\n");
     let n: usize = String::from_utf8_lossy(&n[..n.len() - 2]).parse().unwrap();
-    rig.host.chat("AT+QFLST=\"nlst.txt\"\r", &format!("\r\n+QFLST: \"nlst.txt\",{n}\r\n\r\nOK\r\n"));
+    rig.host.chat(
+        "AT+QFLST=\"nlst.txt\"\r",
+        &format!("\r\n+QFLST: \"nlst.txt\",{n}\r\n\r\nOK\r\n"),
+    );
     // A missing remote file.
-    rig.action("AT+QFTPGET=\"missing.txt\",\"m.txt\"\r", "\r\n+QFTPGET: 627,550\r\n");
+    rig.action(
+        "AT+QFTPGET=\"missing.txt\",\"m.txt\"\r",
+        "\r\n+QFTPGET: 627,550\r\n",
+    );
     rig.host.chat("AT+QFLST=\"m.txt\"\r", "\r\nOK\r\n");
     rig.action("AT+QFTPCLOSE\r", "\r\n+QFTPCLOSE: 0,0\r\n");
 }

@@ -29,9 +29,16 @@ fn serve(args: &[&str]) -> Serve {
     let mut out = BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
     out.read_line(&mut line).unwrap();
-    let tty = PathBuf::from(line.trim().strip_prefix("tty: ").unwrap_or_else(|| panic!("first line: {line:?}")));
+    let tty = PathBuf::from(
+        line.trim()
+            .strip_prefix("tty: ")
+            .unwrap_or_else(|| panic!("first line: {line:?}")),
+    );
     let mut stdout_lines = vec![line.trim().to_string()];
-    if args.windows(2).any(|w| w[0] == "--ftp-server" && w[1] != "off") {
+    if args
+        .windows(2)
+        .any(|w| w[0] == "--ftp-server" && w[1] != "off")
+    {
         let mut ftp = String::new();
         out.read_line(&mut ftp).unwrap();
         stdout_lines.push(ftp.trim().to_string());
@@ -45,7 +52,11 @@ fn serve(args: &[&str]) -> Serve {
 
 fn stop(mut s: Serve, sig: Signal) -> i32 {
     kill(Pid::from_raw(s.child.id() as i32), sig).unwrap();
-    s.child.wait().unwrap().code().expect("exited by itself, not killed")
+    s.child
+        .wait()
+        .unwrap()
+        .code()
+        .expect("exited by itself, not killed")
 }
 
 #[test]
@@ -53,7 +64,11 @@ fn tty_link_answers_at_and_is_removed_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let link = dir.path().join("bg95");
     let s = serve(&["--ftp-server", "off", "--tty-link", link.to_str().unwrap()]);
-    assert!(s.stdout_lines[0].starts_with("tty: /dev/pts/"), "{:?}", s.stdout_lines);
+    assert!(
+        s.stdout_lines[0].starts_with("tty: /dev/pts/"),
+        "{:?}",
+        s.stdout_lines
+    );
     // The link exists by the time the tty line is printed and resolves to the tty.
     assert_eq!(std::fs::read_link(&link).unwrap(), s.tty);
     let mut host = Host::open(&link);
@@ -61,7 +76,10 @@ fn tty_link_answers_at_and_is_removed_on_sigterm() {
     host.chat("AT\r", "AT\r\r\nOK\r\n");
     drop(host);
     assert_eq!(stop(s, Signal::SIGTERM), 0);
-    assert!(!link.exists() && std::fs::symlink_metadata(&link).is_err(), "link left behind");
+    assert!(
+        !link.exists() && std::fs::symlink_metadata(&link).is_err(),
+        "link left behind"
+    );
 }
 
 #[test]
@@ -83,8 +101,15 @@ fn host_can_close_and_reopen_the_tty() {
 fn embedded_ftp_server_is_announced() {
     let s = serve(&["--ftp-server", "127.0.0.1:0"]);
     let ftp = &s.stdout_lines[1];
-    assert!(ftp.starts_with("ftp: ftp://test:test@127.0.0.1:") && ftp.ends_with('/'), "{ftp}");
-    let port: u16 = ftp.trim_start_matches("ftp: ftp://test:test@127.0.0.1:").trim_end_matches('/').parse().unwrap();
+    assert!(
+        ftp.starts_with("ftp: ftp://test:test@127.0.0.1:") && ftp.ends_with('/'),
+        "{ftp}"
+    );
+    let port: u16 = ftp
+        .trim_start_matches("ftp: ftp://test:test@127.0.0.1:")
+        .trim_end_matches('/')
+        .parse()
+        .unwrap();
     assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_ok());
     assert_eq!(stop(s, Signal::SIGTERM), 0);
 }
@@ -134,6 +159,9 @@ fn ufs_dir_persists_across_runs() {
     let s = serve(&["--ftp-server", "off", "--ufs-dir", ufs]);
     let mut host = Host::open(&s.tty);
     host.expect(&boot_bytes());
-    host.chat("AT+QFLST\r", "AT+QFLST\r\r\n+QFLST: \"keep.txt\",5\r\n\r\nOK\r\n");
+    host.chat(
+        "AT+QFLST\r",
+        "AT+QFLST\r\r\n+QFLST: \"keep.txt\",5\r\n\r\nOK\r\n",
+    );
     assert_eq!(stop(s, Signal::SIGTERM), 0);
 }

@@ -99,8 +99,10 @@ impl FtpConfig {
         }
         match item.as_str() {
             "account" => {
-                let (Some(user), Some(pass)) = (args.get(1).and_then(Arg::as_text), args.get(2).and_then(Arg::as_text))
-                else {
+                let (Some(user), Some(pass)) = (
+                    args.get(1).and_then(Arg::as_text),
+                    args.get(2).and_then(Arg::as_text),
+                ) else {
                     return bad();
                 };
                 if args.len() != 3 || user.len() > 255 || pass.len() > 255 {
@@ -197,7 +199,8 @@ pub const SSL_CONTEXTS: usize = 6;
 
 /// Cipher suites AT+QSSLCFG accepts (the BG96 list; 0XFFFF = all).
 const CIPHERS: [u16; 14] = [
-    0x0035, 0x002F, 0x0005, 0x0004, 0x000A, 0x003D, 0xC011, 0xC012, 0xC013, 0xC014, 0xC027, 0xC028, 0xC02F, 0xFFFF,
+    0x0035, 0x002F, 0x0005, 0x0004, 0x000A, 0x003D, 0xC011, 0xC012, 0xC013, 0xC014, 0xC027, 0xC028,
+    0xC02F, 0xFFFF,
 ];
 
 const QSSLCFG_TEST: [&str; 10] = [
@@ -220,7 +223,11 @@ fn parse_hex(s: &str) -> Option<u16> {
 
 /// Handle AT+QSSLCFG over all contexts. Invalid values answer `ERROR` (the SSL note gives
 /// no CME code for them).
-pub(crate) fn qsslcfg(ctxs: &mut [SslContext; SSL_CONTEXTS], inv: &Invocation, info: &mut Vec<String>) -> Outcome {
+pub(crate) fn qsslcfg(
+    ctxs: &mut [SslContext; SSL_CONTEXTS],
+    inv: &Invocation,
+    info: &mut Vec<String>,
+) -> Outcome {
     let args = match &inv.form {
         Form::Test => {
             info.extend(QSSLCFG_TEST.iter().map(|s| s.to_string()));
@@ -230,7 +237,10 @@ pub(crate) fn qsslcfg(ctxs: &mut [SslContext; SSL_CONTEXTS], inv: &Invocation, i
         _ => return Outcome::Fail(FinalResult::Error),
     };
     let err = || Outcome::Fail(FinalResult::Error);
-    let (Some(item), Some(id)) = (args.first().and_then(Arg::as_text), args.get(1).and_then(Arg::as_u64)) else {
+    let (Some(item), Some(id)) = (
+        args.first().and_then(Arg::as_text),
+        args.get(1).and_then(Arg::as_u64),
+    ) else {
         return err();
     };
     let Some(ctx) = ctxs.get_mut(id as usize) else {
@@ -258,7 +268,12 @@ pub(crate) fn qsslcfg(ctxs: &mut [SslContext; SSL_CONTEXTS], inv: &Invocation, i
         return err();
     }
     let num = |lo: u64, hi: u64| args[2].as_u64().filter(|v| (lo..=hi).contains(v));
-    let text = || args[2].as_text().filter(|s| s.len() <= 80).map(str::to_string);
+    let text = || {
+        args[2]
+            .as_text()
+            .filter(|s| s.len() <= 80)
+            .map(str::to_string)
+    };
     let ok = match item.as_str() {
         "sslversion" => num(0, 4).map(|v| ctx.sslversion = v as u8),
         "ciphersuite" => args[2]

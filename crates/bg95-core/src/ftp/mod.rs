@@ -168,7 +168,10 @@ impl Module {
         }
         let args = inv.args();
         Some(match name {
-            "+QFTPSTAT" => self.after(AfterOk::Urc(format!("+QFTPSTAT: 0,{}", self.ftp.state as u8))),
+            "+QFTPSTAT" => self.after(AfterOk::Urc(format!(
+                "+QFTPSTAT: 0,{}",
+                self.ftp.state as u8
+            ))),
             "+QFTPLEN" => self.after(AfterOk::Urc(format!("+QFTPLEN: 0,{}", self.ftp.last_len))),
             "+QFTPOPEN" => self.ftp_open(now, args),
             "+QFTPCLOSE" => self.ftp_close(now),
@@ -201,7 +204,9 @@ impl Module {
                 }
                 _ => bad(),
             },
-            "+QFTPGET" | "+QFTPLIST" | "+QFTPNLST" | "+QFTPMLSD" => self.ftp_download(now, name, args),
+            "+QFTPGET" | "+QFTPLIST" | "+QFTPNLST" | "+QFTPMLSD" => {
+                self.ftp_download(now, name, args)
+            }
             "+QFTPPUT" => self.ftp_upload(now, args),
             _ => Outcome::Fail(FinalResult::Error),
         })
@@ -225,7 +230,9 @@ impl Module {
     /// Why an action command cannot run now, if it cannot: 603 while another FTP command
     /// runs; without a session, the loss that ended it (606/605) or 625 (not logged in).
     fn ftp_unavailable(&mut self) -> Option<FtpError> {
-        if self.ftp.pending.is_some() || self.ftp.state != SessionState::Idle && self.ftp.state != SessionState::Closed {
+        if self.ftp.pending.is_some()
+            || self.ftp.state != SessionState::Idle && self.ftp.state != SessionState::Closed
+        {
             return Some(FtpError::Busy);
         }
         if self.ftp.state == SessionState::Closed {
@@ -287,7 +294,11 @@ impl Module {
 
     fn tls_settings(&self, ctx: u8) -> TlsSettings {
         let c = &self.ftp.ssl[usize::from(ctx) % SSL_CONTEXTS];
-        let file = |name: &str| (!name.is_empty()).then(|| self.ufs_read_for_ftp(name).ok()).flatten();
+        let file = |name: &str| {
+            (!name.is_empty())
+                .then(|| self.ufs_read_for_ftp(name).ok())
+                .flatten()
+        };
         TlsSettings {
             seclevel: c.seclevel,
             sslversion: c.sslversion,
@@ -301,7 +312,10 @@ impl Module {
     }
 
     fn ftp_security(&self) -> Security {
-        let (control, data) = (self.tls_settings(self.ftp.cfg.sslctxid), self.tls_settings(self.ftp.cfg.data_sslctxid));
+        let (control, data) = (
+            self.tls_settings(self.ftp.cfg.sslctxid),
+            self.tls_settings(self.ftp.cfg.data_sslctxid),
+        );
         match self.ftp.cfg.ssltype {
             1 => Security::Implicit { control, data },
             2 => Security::Explicit { control, data },
@@ -400,7 +414,9 @@ impl Module {
             return;
         }
         self.ftp.deadline = None;
-        let Some(p) = self.ftp.pending.take() else { return };
+        let Some(p) = self.ftp.pending.take() else {
+            return;
+        };
         self.ftp_abort();
         self.ftp.state = SessionState::Closed;
         let failure = Failure::new(FailureKind::Other, 0);

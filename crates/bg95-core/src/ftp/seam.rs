@@ -29,9 +29,15 @@ pub struct TlsSettings {
 pub enum Security {
     Plain,
     /// ssltype 1: FTP over implicit TLS.
-    Implicit { control: TlsSettings, data: TlsSettings },
+    Implicit {
+        control: TlsSettings,
+        data: TlsSettings,
+    },
     /// ssltype 2: FTP over explicit TLS (AUTH TLS).
-    Explicit { control: TlsSettings, data: TlsSettings },
+    Explicit {
+        control: TlsSettings,
+        data: TlsSettings,
+    },
 }
 
 /// Everything needed to log in (AT+QFTPOPEN plus the QFTPCFG settings).
@@ -77,7 +83,10 @@ pub enum FtpRequest {
     Delete(String),
     Mkdir(String),
     Rmdir(String),
-    Rename { from: String, to: String },
+    Rename {
+        from: String,
+        to: String,
+    },
     /// → `Done(Ok(Reply::Time))`.
     Mdtm(String),
     /// Open a data connection, send REST `offset` (if non-zero) and the command; report
@@ -104,8 +113,11 @@ pub enum FtpRequest {
     /// server's final reply, then `Done`. Without `close` (beof=0) the data connection stays
     /// open for the next QFTPPUT, and `Done(Ok(Reply::Ok))` follows once the bytes so far
     /// are written.
-    UploadEnd { close: bool },
-    /// QUIT and close. → `Done(Ok(Reply::Ok))` (also when the server is already gone).
+    UploadEnd {
+        close: bool,
+    },
+    /// QUIT and close. → `Done(Ok(Reply::Ok))`, or `Done(Err(ControlClosed))` when the server
+    /// was already gone (the core reports that drop as 606).
     Close,
     /// Drop every connection at once without waiting for anything (timeout, reset, PDP
     /// loss), then report [`FtpEvent::Aborted`]. Events of the aborted request that were

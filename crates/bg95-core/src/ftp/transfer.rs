@@ -10,7 +10,10 @@
 
 use bg95_at::{Arg, FinalResult};
 
-use super::{bad, transfer_num, DownloadSource, Failure, FtpRequest, Pending, Reply, SessionState, MAX_REMOTE};
+use super::{
+    bad, transfer_num, DownloadSource, Failure, FtpRequest, Pending, Reply, SessionState,
+    MAX_REMOTE,
+};
 use crate::error::FtpError;
 use crate::module::{AfterOk, DataMode, Effect, Module, Outcome, Port};
 use crate::params::string;
@@ -123,7 +126,11 @@ impl Module {
             (true, false) => 3,
             (false, _) => 2,
         };
-        if remote.is_empty() || args.len() > max_args || limit == Some(0) || (!com && (local.len() > MAX_LOCAL || !Self::ufs_valid_name(local))) {
+        if remote.is_empty()
+            || args.len() > max_args
+            || limit == Some(0)
+            || (!com && (local.len() > MAX_LOCAL || !Self::ufs_valid_name(local)))
+        {
             return bad();
         }
         let urc = match name {
@@ -145,7 +152,11 @@ impl Module {
         let t = Transfer {
             urc,
             upload: false,
-            target: if com { Target::Com } else { Target::Ufs(local.to_string()) },
+            target: if com {
+                Target::Com
+            } else {
+                Target::Ufs(local.to_string())
+            },
             count: 0,
             connected: false,
             paused: false,
@@ -166,11 +177,18 @@ impl Module {
     }
 
     pub(super) fn ftp_upload(&mut self, now: Instant, args: &[Arg]) -> Outcome {
-        let (Ok(remote), Some(local)) = (string(args, 0, MAX_REMOTE), args.get(1).and_then(Arg::as_text)) else {
+        let (Ok(remote), Some(local)) = (
+            string(args, 0, MAX_REMOTE),
+            args.get(1).and_then(Arg::as_text),
+        ) else {
             return bad();
         };
         let com = is_com(local);
-        let (startpos, uploadlen, beof) = match (transfer_num(args, 2), transfer_num(args, 3), transfer_num(args, 4)) {
+        let (startpos, uploadlen, beof) = match (
+            transfer_num(args, 2),
+            transfer_num(args, 3),
+            transfer_num(args, 4),
+        ) {
             (Ok(s), Ok(l), Ok(b)) => (s.unwrap_or(0), l, b),
             _ => return bad(),
         };
@@ -178,7 +196,9 @@ impl Module {
         let shape_ok = match (com, uploadlen, beof) {
             (true, None, None) => args.len() <= 3,
             (true, Some(l), Some(b)) => l > 0 && b <= 1 && args.len() == 5,
-            (false, None, None) => args.len() <= 3 && local.len() <= MAX_LOCAL && Self::ufs_valid_name(local),
+            (false, None, None) => {
+                args.len() <= 3 && local.len() <= MAX_LOCAL && Self::ufs_valid_name(local)
+            }
             _ => false,
         };
         if remote.is_empty() || !shape_ok {
@@ -191,7 +211,11 @@ impl Module {
         let mut t = Transfer {
             urc: "+QFTPPUT",
             upload: true,
-            target: if com { Target::Com } else { Target::Ufs(local.to_string()) },
+            target: if com {
+                Target::Com
+            } else {
+                Target::Ufs(local.to_string())
+            },
             count: 0,
             connected: false,
             paused: false,
@@ -206,10 +230,18 @@ impl Module {
         if !com {
             let data = match self.ufs_read_for_ftp(local) {
                 Ok(d) => d,
-                Err(_) => return self.after(AfterOk::Urc(format!("+QFTPPUT: {},0", FtpError::FileOpenFailed.code()))),
+                Err(_) => {
+                    return self.after(AfterOk::Urc(format!(
+                        "+QFTPPUT: {},0",
+                        FtpError::FileOpenFailed.code()
+                    )))
+                }
             };
             let Some(rest) = usize::try_from(startpos).ok().and_then(|s| data.get(s..)) else {
-                return self.after(AfterOk::Urc(format!("+QFTPPUT: {},0", FtpError::FilePosition.code())));
+                return self.after(AfterOk::Urc(format!(
+                    "+QFTPPUT: {},0",
+                    FtpError::FilePosition.code()
+                )));
             };
             t.buffer = rest.to_vec();
         }
@@ -287,7 +319,9 @@ impl Module {
                     t.buffer.extend_from_slice(&bytes);
                 } else {
                     // The download cannot fit into UFS: stop it here.
-                    let Some(Pending::Transfer(t)) = self.ftp.pending.take() else { return };
+                    let Some(Pending::Transfer(t)) = self.ftp.pending.take() else {
+                        return;
+                    };
                     self.ftp_abort();
                     self.ftp.deadline = None;
                     self.ftp.state = SessionState::Closed;
@@ -299,7 +333,12 @@ impl Module {
     }
 
     /// The server's final answer to a transfer.
-    pub(super) fn transfer_done(&mut self, now: Instant, mut t: Transfer, result: Result<Reply, Failure>) {
+    pub(super) fn transfer_done(
+        &mut self,
+        now: Instant,
+        mut t: Transfer,
+        result: Result<Reply, Failure>,
+    ) {
         self.ftp.deadline = None;
         if let Err(f) = result {
             self.ftp.state = if f.kind == super::FailureKind::ControlClosed {
@@ -339,7 +378,13 @@ impl Module {
 
     /// A transfer failed with `err`: before `CONNECT` the command answers `+CME ERROR`;
     /// afterwards data mode ends with `OK` and the URC carries the error.
-    pub(super) fn transfer_failed(&mut self, _now: Instant, t: Transfer, err: FtpError, reply: u16) {
+    pub(super) fn transfer_failed(
+        &mut self,
+        _now: Instant,
+        t: Transfer,
+        err: FtpError,
+        reply: u16,
+    ) {
         self.ftp.last_len = t.count;
         if t.target == Target::Com && !t.connected {
             self.port = Port::Command;
@@ -399,14 +444,19 @@ impl Module {
         let Port::Data(DataMode::FtpUpload { escape }) = &mut self.port else {
             return bytes.len();
         };
-        let mut data = Vec::with_capacity(bytes.len().min(usize::try_from(remaining).unwrap_or(usize::MAX)));
+        let mut data = Vec::with_capacity(
+            bytes
+                .len()
+                .min(usize::try_from(remaining).unwrap_or(usize::MAX)),
+        );
         let mut used = 0;
         while used < bytes.len() && (data.len() as u64) < remaining {
             escape.feed(now, bytes[used], &mut data);
             used += 1;
             if escape.plain_data_follows() {
                 // Every later byte of this read arrived at `now` too: plain data.
-                let room = usize::try_from(remaining.saturating_sub(data.len() as u64)).unwrap_or(usize::MAX);
+                let room = usize::try_from(remaining.saturating_sub(data.len() as u64))
+                    .unwrap_or(usize::MAX);
                 let n = room.min(bytes.len() - used);
                 data.extend_from_slice(&bytes[used..used + n]);
                 used += n;
@@ -418,7 +468,9 @@ impl Module {
         } else {
             Vec::new()
         };
-        let Some(t) = self.transfer_mut() else { return used };
+        let Some(t) = self.transfer_mut() else {
+            return used;
+        };
         t.count += data.len() as u64;
         let reached = t.limit.is_some_and(|l| t.count >= l);
         let last = t.last;

@@ -5,10 +5,10 @@
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::os::fd::AsFd;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bg95_core::transcript::escape;
@@ -119,7 +119,11 @@ impl Host {
             self.buf.drain(..want.len());
             Ok(())
         } else {
-            Err(format!("expected \"{}\"\n     got \"{}\"", escape(want), escape(&self.buf)))
+            Err(format!(
+                "expected \"{}\"\n     got \"{}\"",
+                escape(want),
+                escape(&self.buf)
+            ))
         }
     }
 
@@ -139,7 +143,11 @@ impl Host {
     pub fn read_exact(&mut self, n: usize) -> Vec<u8> {
         let until = Instant::now() + WAIT;
         while self.buf.len() < n {
-            assert!(self.pull(until), "timed out with {} of {n} bytes", self.buf.len());
+            assert!(
+                self.pull(until),
+                "timed out with {} of {n} bytes",
+                self.buf.len()
+            );
         }
         self.buf.drain(..n).collect()
     }
@@ -150,7 +158,10 @@ impl Host {
         // Search only what has not been searched yet (large downloads arrive in many pieces).
         let mut from = 0;
         loop {
-            if let Some(i) = self.buf[from..].windows(needle.len()).position(|w| w == needle) {
+            if let Some(i) = self.buf[from..]
+                .windows(needle.len())
+                .position(|w| w == needle)
+            {
                 return self.buf.drain(..from + i + needle.len()).collect();
             }
             from = self.buf.len().saturating_sub(needle.len() - 1);
