@@ -269,7 +269,7 @@ impl Module {
             // No PDP context: nothing can be resolved or routed. Section 4.3 names an
             // inactive context as a cause of 604 for host names; an IP literal needs no DNS
             // and fails as a network error.
-            let err = if host.parse::<std::net::IpAddr>().is_ok() {
+            let err = if host.parse::<core::net::IpAddr>().is_ok() {
                 FtpError::Network
             } else {
                 FtpError::DnsFailed
