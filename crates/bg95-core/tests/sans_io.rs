@@ -54,5 +54,9 @@ fn at_and_core_use_no_io_and_no_clock() {
             }
         }
     }
-    assert!(offences.is_empty(), "sans-IO crates touch I/O or the clock:\n{}", offences.join("\n"));
+    assert!(
+        offences.is_empty(),
+        "sans-IO crates touch I/O or the clock:\n{}",
+        offences.join("\n")
+    );
 }

@@ -59,6 +59,18 @@ fn bad() -> Outcome {
     FtpError::InvalidParameter.into()
 }
 
+/// The range of each numeric QFTPCFG item (section 2.1).
+fn numeric_range(item: &str) -> Option<(u64, u64)> {
+    Some(match item {
+        "filetype" | "transmode" | "data_address" => (0, 1),
+        "contextid" => (1, 16),
+        "rsptimeout" => (20, 180),
+        "ssltype" => (0, 2),
+        "sslctxid" | "data_sslctxid" => (0, 5),
+        _ => return None,
+    })
+}
+
 /// A single integer value in `lo..=hi`.
 fn value(args: &[Arg], lo: u64, hi: u64) -> Option<u64> {
     if args.len() != 2 {
@@ -111,41 +123,28 @@ impl FtpConfig {
                 self.user = user.to_string();
                 self.password = pass.to_string();
             }
-            "filetype" => match value(args, 0, 1) {
-                Some(v) => self.filetype = v as u8,
-                None => return bad(),
-            },
-            "transmode" => match value(args, 0, 1) {
-                Some(v) => self.transmode = v as u8,
-                None => return bad(),
-            },
-            "contextid" => match value(args, 1, 16) {
-                Some(v) => self.contextid = v as u8,
-                None => return bad(),
-            },
-            "rsptimeout" => match value(args, 20, 180) {
-                Some(v) => self.rsptimeout = v as u16,
-                None => return bad(),
-            },
-            "ssltype" => match value(args, 0, 2) {
-                Some(v) => self.ssltype = v as u8,
-                None => return bad(),
-            },
-            "sslctxid" => match value(args, 0, 5) {
-                Some(v) => self.sslctxid = v as u8,
-                None => return bad(),
-            },
-            "data_sslctxid" => match value(args, 0, 5) {
-                Some(v) => self.data_sslctxid = v as u8,
-                None => return bad(),
-            },
-            "data_address" => match value(args, 0, 1) {
-                Some(v) => self.data_address = v as u8,
-                None => return bad(),
-            },
-            _ => return bad(),
+            _ => {
+                let Some(v) = numeric_range(&item).and_then(|(lo, hi)| value(args, lo, hi)) else {
+                    return bad();
+                };
+                self.set_numeric(&item, v);
+            }
         }
         Outcome::Ok
+    }
+
+    fn set_numeric(&mut self, item: &str, v: u64) {
+        match item {
+            "filetype" => self.filetype = v as u8,
+            "transmode" => self.transmode = v as u8,
+            "contextid" => self.contextid = v as u8,
+            "rsptimeout" => self.rsptimeout = v as u16,
+            "ssltype" => self.ssltype = v as u8,
+            "sslctxid" => self.sslctxid = v as u8,
+            "data_sslctxid" => self.data_sslctxid = v as u8,
+            "data_address" => self.data_address = v as u8,
+            _ => {}
+        }
     }
 
     fn numeric(&self, item: &str) -> Option<u64> {

@@ -59,6 +59,36 @@ pub(super) struct Transfer {
 }
 
 impl Transfer {
+    /// A transfer that has not started: `local` is `COM:` or a UFS name.
+    fn new(
+        urc: &'static str,
+        upload: bool,
+        local: &str,
+        name: String,
+        startpos: u64,
+        limit: Option<u64>,
+    ) -> Self {
+        Transfer {
+            urc,
+            upload,
+            target: if is_com(local) {
+                Target::Com
+            } else {
+                Target::Ufs(local.to_string())
+            },
+            count: 0,
+            connected: false,
+            paused: false,
+            limit,
+            last: true,
+            name,
+            startpos,
+            buffer: Vec::new(),
+            room: 0,
+            host_done: false,
+        }
+    }
+
     pub(super) fn paused(&self) -> bool {
         self.paused
     }
@@ -149,25 +179,10 @@ impl Module {
             "+QFTPNLST" => DownloadSource::Nlst(remote.clone()),
             _ => DownloadSource::Mlsd(remote.clone()),
         };
-        let t = Transfer {
-            urc,
-            upload: false,
-            target: if com {
-                Target::Com
-            } else {
-                Target::Ufs(local.to_string())
-            },
-            count: 0,
-            connected: false,
-            paused: false,
-            limit,
-            last: true,
-            name: remote,
-            startpos,
-            buffer: Vec::new(),
-            room: if com { 0 } else { self.ufs_room_for(local) },
-            host_done: false,
-        };
+        let mut t = Transfer::new(urc, false, local, remote, startpos, limit);
+        if !com {
+            t.room = self.ufs_room_for(local);
+        }
         let req = FtpRequest::Download {
             source,
             offset: startpos,
@@ -208,25 +223,8 @@ impl Module {
             return o;
         }
         let remote = remote.to_string();
-        let mut t = Transfer {
-            urc: "+QFTPPUT",
-            upload: true,
-            target: if com {
-                Target::Com
-            } else {
-                Target::Ufs(local.to_string())
-            },
-            count: 0,
-            connected: false,
-            paused: false,
-            limit: uploadlen,
-            last: beof != Some(0),
-            name: remote.clone(),
-            startpos,
-            buffer: Vec::new(),
-            room: 0,
-            host_done: false,
-        };
+        let mut t = Transfer::new("+QFTPPUT", true, local, remote.clone(), startpos, uploadlen);
+        t.last = beof != Some(0);
         if !com {
             let data = match self.ufs_read_for_ftp(local) {
                 Ok(d) => d,
