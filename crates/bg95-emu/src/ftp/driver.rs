@@ -431,6 +431,22 @@ fn connect_failure(e: &io::Error) -> Failure {
     }
 }
 
+/// The TLS handshake of a control connection; any failure in it is a `Tls` failure.
+async fn secure_control(
+    connector: &TlsConnector,
+    name: &ServerName<'static>,
+    tcp: TcpStream,
+    timeout: Option<Duration>,
+) -> Result<Control, Failure> {
+    let stream = handshake(connector, name, tcp, timeout)
+        .await
+        .map_err(|e| {
+            tracing::info!(target: "bg95::ftp", "TLS handshake: {e}");
+            fail(FailureKind::Tls, 0)
+        })?;
+    Control::new(stream).map_err(|_| closed())
+}
+
 async fn handshake(
     connector: &TlsConnector,
     name: &ServerName<'static>,
@@ -507,13 +523,7 @@ async fn open(p: OpenParams) -> Result<Session, Failure> {
                 timeout: negotiate_timeout(data),
             });
             if implicit {
-                let stream = handshake(&connector, &name, tcp, timeout)
-                    .await
-                    .map_err(|e| {
-                        tracing::info!(target: "bg95::ftp", "TLS handshake: {e}");
-                        fail(FailureKind::Tls, 0)
-                    })?;
-                Control::new(stream).map_err(|_| closed())?
+                secure_control(&connector, &name, tcp, timeout).await?
             } else {
                 let mut plain = Control::new(Stream::Plain(tcp)).map_err(|_| closed())?;
                 greeting(&mut plain).await?;
@@ -525,13 +535,7 @@ async fn open(p: OpenParams) -> Result<Session, Failure> {
                 let Some(Stream::Plain(tcp)) = plain.into_stream() else {
                     return Err(fail(FailureKind::Tls, 0));
                 };
-                let stream = handshake(&connector, &name, tcp, timeout)
-                    .await
-                    .map_err(|e| {
-                        tracing::info!(target: "bg95::ftp", "TLS handshake: {e}");
-                        fail(FailureKind::Tls, 0)
-                    })?;
-                Control::new(stream).map_err(|_| closed())?
+                secure_control(&connector, &name, tcp, timeout).await?
             }
         }
     };
