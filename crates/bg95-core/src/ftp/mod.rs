@@ -214,7 +214,7 @@ impl Module {
 
     /// Ask the runtime for a request and wait for it, bounded by rsptimeout.
     fn ftp_request(&mut self, now: Instant, pending: Pending, req: FtpRequest) {
-        tracing::debug!(target: "bg95::core", "ftp request {}", request_name(&req));
+        tracing::debug!(target: "bg95::core", "ftp request {}", req.kind());
         self.ftp.pending = Some(pending);
         self.ftp.deadline = Some(now + self.ftp.rsptimeout());
         self.effect(Effect::ftp(req));
@@ -444,26 +444,6 @@ impl Module {
             Some(Pending::Close) => self.urc("+QFTPCLOSE: 0,0"),
             Some(Pending::Simple(urc)) => self.urc(&format!("{urc}: 605,0")),
         }
-    }
-}
-
-fn request_name(req: &FtpRequest) -> &'static str {
-    match req {
-        FtpRequest::Open(_) => "open",
-        FtpRequest::Cwd(_) => "cwd",
-        FtpRequest::Pwd => "pwd",
-        FtpRequest::Size(_) => "size",
-        FtpRequest::Delete(_) => "delete",
-        FtpRequest::Mkdir(_) => "mkdir",
-        FtpRequest::Rmdir(_) => "rmdir",
-        FtpRequest::Rename { .. } => "rename",
-        FtpRequest::Mdtm(_) => "mdtm",
-        FtpRequest::Download { .. } => "download",
-        FtpRequest::Upload { .. } => "upload",
-        FtpRequest::UploadData(_) => "upload-data",
-        FtpRequest::UploadEnd { .. } => "upload-end",
-        FtpRequest::Close => "close",
-        FtpRequest::Abort => "abort",
     }
 }
 

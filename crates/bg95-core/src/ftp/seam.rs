@@ -125,6 +125,29 @@ pub enum FtpRequest {
     Abort,
 }
 
+impl FtpRequest {
+    /// The request's name without its contents, for logs (an `Open` carries the password).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            FtpRequest::Open(_) => "Open",
+            FtpRequest::Cwd(_) => "Cwd",
+            FtpRequest::Pwd => "Pwd",
+            FtpRequest::Size(_) => "Size",
+            FtpRequest::Delete(_) => "Delete",
+            FtpRequest::Mkdir(_) => "Mkdir",
+            FtpRequest::Rmdir(_) => "Rmdir",
+            FtpRequest::Rename { .. } => "Rename",
+            FtpRequest::Mdtm(_) => "Mdtm",
+            FtpRequest::Download { .. } => "Download",
+            FtpRequest::Upload { .. } => "Upload",
+            FtpRequest::UploadData(_) => "UploadData",
+            FtpRequest::UploadEnd { .. } => "UploadEnd",
+            FtpRequest::Close => "Close",
+            FtpRequest::Abort => "Abort",
+        }
+    }
+}
+
 /// A successful outcome.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reply {

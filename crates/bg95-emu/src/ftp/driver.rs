@@ -110,32 +110,12 @@ async fn guarded<F: Future>(
                 Some(FtpRequest::Abort) => return Err(Stop::Abort),
                 Some(other) => {
                     if !matches!(other, FtpRequest::UploadData(_) | FtpRequest::UploadEnd { .. }) {
-                        tracing::warn!(target: "bg95::ftp", "request {} arrived while busy; queued", name(&other));
+                        tracing::warn!(target: "bg95::ftp", "request {} arrived while busy; queued", other.kind());
                     }
                     pending.push_back(other);
                 }
             }
         }
-    }
-}
-
-fn name(req: &FtpRequest) -> &'static str {
-    match req {
-        FtpRequest::Open(_) => "Open",
-        FtpRequest::Cwd(_) => "Cwd",
-        FtpRequest::Pwd => "Pwd",
-        FtpRequest::Size(_) => "Size",
-        FtpRequest::Delete(_) => "Delete",
-        FtpRequest::Mkdir(_) => "Mkdir",
-        FtpRequest::Rmdir(_) => "Rmdir",
-        FtpRequest::Rename { .. } => "Rename",
-        FtpRequest::Mdtm(_) => "Mdtm",
-        FtpRequest::Download { .. } => "Download",
-        FtpRequest::Upload { .. } => "Upload",
-        FtpRequest::UploadData(_) => "UploadData",
-        FtpRequest::UploadEnd { .. } => "UploadEnd",
-        FtpRequest::Close => "Close",
-        FtpRequest::Abort => "Abort",
     }
 }
 
@@ -226,7 +206,7 @@ impl Driver {
 
     /// Handle one request. `Err` only for `Stop::Shutdown`.
     async fn handle(&mut self, req: FtpRequest) -> Result<(), ()> {
-        tracing::debug!(target: "bg95::ftp", "request {}", name(&req));
+        tracing::debug!(target: "bg95::ftp", "request {}", req.kind());
         match self.handle_inner(req).await {
             Ok(()) => Ok(()),
             Err(Stop::Abort) => {
@@ -685,7 +665,7 @@ async fn simple_command(ctrl: &mut Control, req: FtpRequest) -> Outcome {
             Ok(Reply::Time(time))
         }
         other => {
-            tracing::warn!(target: "bg95::ftp", "unexpected request {}", name(&other));
+            tracing::warn!(target: "bg95::ftp", "unexpected request {}", other.kind());
             Err(fail(FailureKind::Other, 0))
         }
     }
