@@ -3,6 +3,7 @@
 
 pub mod emulator;
 pub mod ftp;
+pub mod net;
 pub mod pty;
 pub mod runtime;
 pub mod server;
