@@ -4,6 +4,7 @@
 pub mod emulator;
 pub mod ftp;
 pub mod net;
+pub mod pacer;
 pub mod pty;
 pub mod runtime;
 pub mod server;

@@ -19,10 +19,11 @@ use std::time::Duration;
 
 use bg95_core::ftp::{FtpEvent, FtpRequest};
 use bg95_core::{Completion, Effect, Instant, Module};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncReadExt;
 use tokio::sync::{mpsc, oneshot, watch, Notify};
 
 use crate::ftp::FtpDriver;
+use crate::pacer::Pacer;
 use crate::pty::VirtualPort;
 use crate::transcript::Recorder;
 
@@ -64,7 +65,8 @@ enum WriterMsg {
     Baud(u32),
 }
 
-/// The task that writes module output to the PTY master at the module's pace.
+/// The task that writes module output to the PTY master at the module's pace (a
+/// [`Pacer`]: UART line rate in slices of a few milliseconds).
 struct Writer {
     tx: mpsc::UnboundedSender<WriterMsg>,
     in_flight: Arc<AtomicUsize>,
@@ -78,18 +80,13 @@ impl Writer {
         let drained = Arc::new(Notify::new());
         let (count, notify) = (in_flight.clone(), drained.clone());
         tokio::spawn(async move {
-            let mut baud = baud;
+            let mut pacer = Pacer::new(baud);
             while let Some(msg) = rx.recv().await {
                 match msg {
-                    WriterMsg::Baud(b) => baud = b,
+                    WriterMsg::Baud(b) => pacer.set_baud(b),
                     WriterMsg::Data(bytes) => {
-                        if let Err(e) = wr.write_all(&bytes).await {
+                        if let Err(e) = pacer.write(&mut wr, &bytes).await {
                             tracing::warn!(target: "bg95::emu", "tty write failed: {e}");
-                        }
-                        if baud > 0 {
-                            // 10 bits per byte on a UART: start, 8 data, stop.
-                            let micros = bytes.len() as u64 * 10_000_000 / u64::from(baud);
-                            tokio::time::sleep(Duration::from_micros(micros)).await;
                         }
                         count.fetch_sub(bytes.len(), Ordering::AcqRel);
                         notify.notify_one();
