@@ -1,16 +1,20 @@
-//! UFS on disk: [`DirStore`] keeps each UFS file as one file in a directory.
+//! UFS on disk: [`DirStore`] keeps each UFS file as one file in a directory, and a UFS name
+//! with folders (`security/cacert.pem`) as a file in subdirectories of it.
 //!
-//! Writes are atomic: the bytes go to a temporary file in the same directory, which is
-//! fsynced, renamed over the target and followed by an fsync of the directory, so a
-//! `kill -9` (or a power cut) at any moment leaves the old file or the new one, never a torn
-//! one. Temporary files start with `.` (a UFS name never does): [`UfsStore::list`] skips
-//! them and [`DirStore::open`] removes the ones a crash left behind.
+//! Writes are atomic: the bytes go to a temporary file in the store's directory, which is
+//! fsynced, renamed over the target and followed by an fsync of the directories whose
+//! entries changed, so a `kill -9` (or a power cut) at any moment leaves the old file or the
+//! new one, never a torn one. Temporary files start with `.` (a UFS name never does):
+//! [`UfsStore::list`] skips them and [`DirStore::open`] removes the ones a crash left behind.
 //!
-//! Names are checked again here, whatever the core already did: a name with `/`, `\`,
-//! `..`, NUL, a leading `.`, or over 80 bytes is refused, so nothing can reach outside the
-//! directory. Only regular files count: symlinks and subdirectories are neither listed nor
-//! followed.
-
+//! Names are checked again here, whatever the core already did: a name with an empty
+//! segment (`a//b`, a leading or trailing `/`), `\`, `..`, NUL, a segment starting with `.`,
+//! or over 80 bytes is refused, so nothing can reach outside the directory. Only regular
+//! files and real directories count: a symlink (to a file or to a folder, inside the
+//! directory or out of it) is never listed, read, written through, deleted or renamed; a
+//! name whose folder is a symlink is "not found" for reads and deletes and a failure for
+//! writes. Folders are created when a file is written into them and removed when their last
+//! file goes (delete or rename), so no empty folder is left behind.
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -30,13 +34,30 @@ pub struct DirStore {
     counter: u64,
 }
 
-/// True if `name` may be a file in the store's directory.
+/// True if `name` may be a file in the store's directory: `/`-separated segments, each
+/// non-empty, not starting with `.`, without `..`, `\\` or NUL; 80 bytes in all.
 pub fn safe_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= MAX_NAME
-        && !name.starts_with('.')
-        && !name.contains("..")
-        && !name.contains(['/', '\\', '\0'])
+        && name.split('/').all(|seg| {
+            !seg.is_empty()
+                && !seg.starts_with('.')
+                && !seg.contains("..")
+                && !seg.contains(['\\', '\0'])
+        })
+}
+
+/// The folders of a name, outermost first: `a/b/c` → `a`, `a/b`.
+fn folders(name: &str) -> impl Iterator<Item = &str> {
+    name.match_indices('/').map(move |(i, _)| &name[..i])
+}
+
+/// How the folders of a name stand on disk.
+enum Folders {
+    /// Every folder is a real directory.
+    Present,
+    /// A folder does not exist (so neither does the file).
+    Missing,
 }
 
 fn io_err(e: io::Error) -> StoreError {
@@ -89,9 +110,29 @@ impl DirStore {
         }
     }
 
-    /// The path of an existing regular file (symlinks and directories do not count).
+    /// Check the folders of a (safe) name without following anything: each must be a real
+    /// directory or missing; a symlink or a file in the way is an error.
+    fn check_folders(&self, name: &str) -> Result<Folders, StoreError> {
+        for folder in folders(name) {
+            match fs::symlink_metadata(self.dir.join(folder)) {
+                Ok(m) if m.file_type().is_dir() => {}
+                Ok(_) => return Err(StoreError::Io(format!("{folder}: not a folder"))),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Folders::Missing),
+                Err(e) => return Err(io_err(e)),
+            }
+        }
+        Ok(Folders::Present)
+    }
+
+    /// The path of an existing regular file (symlinks and directories do not count, nor a
+    /// file whose folder is a symlink).
     fn existing(&self, name: &str) -> Result<PathBuf, StoreError> {
         let path = self.file(name)?;
+        match self.check_folders(name) {
+            Ok(Folders::Present) => {}
+            Ok(Folders::Missing) | Err(StoreError::Io(_)) => return Err(StoreError::NotFound),
+            Err(e) => return Err(e),
+        }
         match fs::symlink_metadata(&path) {
             Ok(m) if m.file_type().is_file() => Ok(path),
             Ok(_) => Err(StoreError::NotFound),
@@ -99,35 +140,110 @@ impl DirStore {
         }
     }
 
+    /// The path a file may be written to: its folders exist as real directories (created
+    /// as needed, never through a symlink) and the name is not taken by anything but a
+    /// regular file.
+    fn writable(&self, name: &str) -> Result<PathBuf, StoreError> {
+        let path = self.file(name)?;
+        for folder in folders(name) {
+            let dir = self.dir.join(folder);
+            match fs::create_dir(&dir) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(StoreError::Io(e.to_string())),
+            }
+            // Whatever was there or raced in: it must be a real directory.
+            match fs::symlink_metadata(&dir) {
+                Ok(m) if m.file_type().is_dir() => {}
+                Ok(_) => return Err(StoreError::Io(format!("{folder}: not a folder"))),
+                Err(e) => return Err(StoreError::Io(e.to_string())),
+            }
+        }
+        if fs::symlink_metadata(&path).is_ok_and(|m| !m.file_type().is_file()) {
+            return Err(StoreError::Io(format!("{name}: not a regular file")));
+        }
+        Ok(path)
+    }
+
+    /// Remove the folders of `name` that are now empty, innermost first (a folder that
+    /// still holds something stops it).
+    fn prune(&self, name: &str) {
+        // Only for safe names (`/etc/x` must never name the host's `/etc`), and only folders
+        // that are real directories all the way down: never rmdir through a symlink (`a/b`
+        // with `a` a symlink would name a directory outside the store).
+        if !safe_name(name) {
+            return;
+        }
+        let mut chain: Vec<&str> = folders(name)
+            .take_while(|f| {
+                fs::symlink_metadata(self.dir.join(f)).is_ok_and(|m| m.file_type().is_dir())
+            })
+            .collect();
+        chain.reverse();
+        for folder in chain {
+            if fs::remove_dir(self.dir.join(folder)).is_err() {
+                break;
+            }
+        }
+    }
+
+    /// Fsync the directory holding `name`, and the store's directory if that is another.
+    fn sync_parent(&self, name: &str) -> io::Result<()> {
+        if let Some((folder, _)) = name.rsplit_once('/') {
+            File::open(self.dir.join(folder))?.sync_all()?;
+        }
+        self.sync_dir()
+    }
+
     fn write_tmp(&self, tmp: &Path, data: &[u8]) -> io::Result<()> {
         let mut f = OpenOptions::new().write(true).create_new(true).open(tmp)?;
         f.write_all(data)?;
         f.sync_all()
+    }
+
+    /// Every regular file under `dir` (whose UFS name is `prefix`), depth first.
+    fn walk(&self, dir: &Path, prefix: &str, out: &mut Vec<(String, u64)>) -> io::Result<()> {
+        let entries = match fs::read_dir(dir) {
+            Ok(e) => e,
+            // A folder removed while listing.
+            Err(e) if e.kind() == io::ErrorKind::NotFound && !prefix.is_empty() => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        for entry in entries {
+            let entry = entry?;
+            let Ok(name) = entry.file_name().into_string() else {
+                continue;
+            };
+            let rel = if prefix.is_empty() {
+                name
+            } else {
+                format!("{prefix}/{name}")
+            };
+            // Also bounds the depth: a valid name is at most 80 bytes.
+            if !safe_name(&rel) {
+                continue;
+            }
+            // DirEntry::metadata does not follow symlinks.
+            let meta = match entry.metadata() {
+                Ok(m) => m,
+                // Deleted between read_dir and metadata.
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e),
+            };
+            if meta.file_type().is_file() {
+                out.push((rel, meta.len()));
+            } else if meta.file_type().is_dir() {
+                self.walk(&entry.path(), &rel, out)?;
+            }
+        }
+        Ok(())
     }
 }
 
 impl UfsStore for DirStore {
     fn list(&self) -> Result<Vec<(String, u64)>, StoreError> {
         let mut out = Vec::new();
-        for entry in fs::read_dir(&self.dir).map_err(io_err)? {
-            let entry = entry.map_err(io_err)?;
-            let Ok(name) = entry.file_name().into_string() else {
-                continue;
-            };
-            if !safe_name(&name) {
-                continue;
-            }
-            let meta = match entry.metadata() {
-                Ok(m) => m,
-                // Deleted between read_dir and metadata.
-                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-                Err(e) => return Err(io_err(e)),
-            };
-            // DirEntry::metadata does not follow symlinks.
-            if meta.file_type().is_file() {
-                out.push((name, meta.len()));
-            }
-        }
+        self.walk(&self.dir, "", &mut out).map_err(io_err)?;
         out.sort();
         Ok(out)
     }
@@ -138,10 +254,13 @@ impl UfsStore for DirStore {
     }
 
     fn write(&mut self, name: &str, data: &[u8]) -> Result<(), StoreError> {
-        let path = self.file(name)?;
-        if fs::symlink_metadata(&path).is_ok_and(|m| !m.file_type().is_file()) {
-            return Err(StoreError::Io(format!("{name}: not a regular file")));
-        }
+        let path = match self.writable(name) {
+            Ok(p) => p,
+            Err(e) => {
+                self.prune(name);
+                return Err(e);
+            }
+        };
         self.counter += 1;
         let tmp = self.dir.join(format!(
             "{TMP_PREFIX}{}-{}",
@@ -151,9 +270,12 @@ impl UfsStore for DirStore {
         let result = self
             .write_tmp(&tmp, data)
             .and_then(|()| fs::rename(&tmp, &path))
-            .and_then(|()| self.sync_dir());
+            .and_then(|()| self.sync_parent(name));
         if result.is_err() {
             let _ = fs::remove_file(&tmp);
+            if !path.exists() {
+                self.prune(name);
+            }
         }
         result.map_err(|e| StoreError::Io(e.to_string()))
     }
@@ -161,17 +283,30 @@ impl UfsStore for DirStore {
     fn delete(&mut self, name: &str) -> Result<(), StoreError> {
         let path = self.existing(name)?;
         fs::remove_file(path).map_err(io_err)?;
-        self.sync_dir().map_err(io_err)
+        self.prune(name);
+        self.sync_parent(name)
+            .or_else(|_| self.sync_dir())
+            .map_err(io_err)
     }
 
     fn rename(&mut self, from: &str, to: &str) -> Result<(), StoreError> {
         let src = self.existing(from)?;
-        let dst = self.file(to)?;
-        if fs::symlink_metadata(&dst).is_ok_and(|m| !m.file_type().is_file()) {
-            return Err(StoreError::Io(format!("{to}: not a regular file")));
+        let dst = match self.writable(to) {
+            Ok(p) => p,
+            Err(e) => {
+                self.prune(to);
+                return Err(e);
+            }
+        };
+        if let Err(e) = fs::rename(src, dst) {
+            self.prune(to);
+            return Err(io_err(e));
         }
-        fs::rename(src, dst).map_err(io_err)?;
-        self.sync_dir().map_err(io_err)
+        self.prune(from);
+        self.sync_parent(to).map_err(io_err)?;
+        // The source's folder, if it still exists.
+        let _ = self.sync_parent(from);
+        Ok(())
     }
 }
 
@@ -269,8 +404,15 @@ mod tests {
             "..",
             "../escape",
             "..\\escape",
-            "a/b",
+            "a//b",
+            "a/",
+            "/a",
+            "a/../../b",
+            "a/./b",
+            "a/.hidden",
+            "sub/..",
             "/etc/passwd",
+            "//etc/passwd",
             "a\\b",
             "a\0b",
             ".hidden",
@@ -298,6 +440,154 @@ mod tests {
         assert_eq!(beside, vec![std::ffi::OsString::from("ufs")]);
         assert_eq!(s.list().unwrap(), vec![("ok".into(), 1)]);
         assert!(s.write(&"y".repeat(80), b"").is_ok());
+        assert!(s
+            .write(&format!("{}/{}", "d".repeat(39), "f".repeat(40)), b"")
+            .is_ok());
+        assert_eq!(
+            s.write(&format!("{}/{}", "d".repeat(40), "f".repeat(40)), b""),
+            Err(StoreError::InvalidName)
+        );
+    }
+
+    #[test]
+    fn folders_hold_files_and_go_when_empty() {
+        let (t, mut s) = store();
+        s.write("security/cacert.pem", b"CA").unwrap();
+        s.write("security/client.pem", b"CERT").unwrap();
+        s.write("a/b/c/deep.txt", b"1").unwrap();
+        s.write("top.txt", b"22").unwrap();
+        assert_eq!(
+            fs::read(s.path().join("security/cacert.pem")).unwrap(),
+            b"CA"
+        );
+        assert_eq!(
+            s.list().unwrap(),
+            vec![
+                ("a/b/c/deep.txt".into(), 1),
+                ("security/cacert.pem".into(), 2),
+                ("security/client.pem".into(), 4),
+                ("top.txt".into(), 2),
+            ]
+        );
+        // Persisted across a reopen.
+        drop(s);
+        let mut s = DirStore::open(t.path().join("ufs")).unwrap();
+        assert_eq!(s.read("security/client.pem").unwrap(), b"CERT");
+        // A move between folders removes the emptied source folders.
+        s.rename("a/b/c/deep.txt", "x/moved.txt").unwrap();
+        assert!(!s.path().join("a").exists());
+        assert_eq!(s.read("x/moved.txt").unwrap(), b"1");
+        // The last delete in a folder removes it; others keep theirs.
+        s.delete("security/cacert.pem").unwrap();
+        assert!(s.path().join("security").is_dir());
+        s.delete("security/client.pem").unwrap();
+        assert!(!s.path().join("security").exists());
+        s.delete("x/moved.txt").unwrap();
+        assert_eq!(s.list().unwrap(), vec![("top.txt".into(), 2)]);
+        // A file cannot be a folder and the reverse.
+        assert!(matches!(s.write("top.txt/x", b""), Err(StoreError::Io(_))));
+        assert_eq!(s.read("top.txt/x"), Err(StoreError::NotFound));
+        s.write("dir/f", b"").unwrap();
+        assert!(matches!(s.write("dir", b""), Err(StoreError::Io(_))));
+        assert_eq!(s.read("dir"), Err(StoreError::NotFound));
+        assert_eq!(s.delete("dir"), Err(StoreError::NotFound));
+        let mut left: Vec<_> = fs::read_dir(s.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        left.sort();
+        assert_eq!(left, vec!["dir", "top.txt"]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn symlinked_folders_are_not_followed() {
+        let (t, mut s) = store();
+        let outside = t.path().join("outside");
+        fs::create_dir(&outside).unwrap();
+        fs::write(outside.join("secret.pem"), b"secret").unwrap();
+        fs::create_dir(outside.join("empty")).unwrap();
+        // A folder symlink planted inside the UFS directory, pointing out of it.
+        std::os::unix::fs::symlink(&outside, s.path().join("security")).unwrap();
+        // Also one inside a real folder.
+        fs::create_dir(s.path().join("real")).unwrap();
+        std::os::unix::fs::symlink(&outside, s.path().join("real/link")).unwrap();
+        std::os::unix::fs::symlink(outside.join("secret.pem"), s.path().join("real/f.pem"))
+            .unwrap();
+        for name in ["security/secret.pem", "real/link/secret.pem", "real/f.pem"] {
+            assert_eq!(s.read(name), Err(StoreError::NotFound), "{name}");
+            assert_eq!(s.delete(name), Err(StoreError::NotFound), "{name}");
+            assert!(s.write(name, b"overwrite").is_err(), "{name}");
+            assert_eq!(
+                s.rename(name, "stolen.pem"),
+                Err(StoreError::NotFound),
+                "{name}"
+            );
+        }
+        assert!(s.write("security/new.pem", b"x").is_err());
+        assert!(s.write("security/empty/new.pem", b"x").is_err());
+        s.write("mine.pem", b"mine").unwrap();
+        assert!(s.rename("mine.pem", "security/mine.pem").is_err());
+        assert!(s.rename("mine.pem", "real/link/mine.pem").is_err());
+        // Listing neither follows nor shows the symlinks.
+        assert_eq!(s.list().unwrap(), vec![("mine.pem".into(), 4)]);
+        // Outside is untouched: same file, no new file, the empty folder still there.
+        assert_eq!(fs::read(outside.join("secret.pem")).unwrap(), b"secret");
+        let mut names: Vec<_> = fs::read_dir(&outside)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        names.sort();
+        assert_eq!(names, vec!["empty", "secret.pem"]);
+        // The symlinks themselves are still there (not deleted as "empty folders").
+        assert!(fs::symlink_metadata(s.path().join("security"))
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert!(fs::symlink_metadata(s.path().join("real/link"))
+            .unwrap()
+            .file_type()
+            .is_symlink());
+    }
+
+    #[test]
+    fn host_paths_from_the_core_stay_inside_the_directory() {
+        use bg95_core::{Instant, Module, Personality};
+        let (t, s) = store();
+        let mut m = Module::new(Personality::default(), Box::new(s), Instant::ZERO);
+        while m.poll_output().is_some() {}
+        let mut cmd = |line: &[u8]| {
+            m.handle_input(Instant::ZERO, line);
+            let mut out = Vec::new();
+            while let Some(o) = m.poll_output() {
+                out.extend(o);
+            }
+            String::from_utf8_lossy(&out).into_owned()
+        };
+        cmd(b"ATE0\r");
+        // A leading `/` is the UFS root, not the host's.
+        let up = cmd(b"AT+QFUPL=\"/tmp/bg95-escape-test\",2\r\nhi");
+        assert!(up.ends_with("\r\n+QFUPL: 2,6869\r\n\r\nOK\r\n"), "{up}");
+        assert_eq!(
+            fs::read(t.path().join("ufs/tmp/bg95-escape-test")).unwrap(),
+            b"hi"
+        );
+        assert!(!Path::new("/tmp/bg95-escape-test").exists());
+        for bad in [
+            "AT+QFUPL=\"../x\",1\r",
+            "AT+QFUPL=\"a/../../x\",1\r",
+            "AT+QFUPL=\"//x\",1\r",
+            "AT+QFDEL=\"/tmp/../../x\"\r",
+        ] {
+            assert_eq!(cmd(bad.as_bytes()), "\r\n+CME ERROR: 400\r\n", "{bad}");
+        }
+        assert_eq!(
+            cmd(b"AT+QFDEL=\"UFS:/tmp/bg95-escape-test\"\r"),
+            "\r\nOK\r\n"
+        );
+        // The emptied folder went with its last file; the store's directory stays.
+        assert!(!t.path().join("ufs/tmp").exists());
+        assert!(t.path().join("ufs").is_dir());
     }
 
     #[test]

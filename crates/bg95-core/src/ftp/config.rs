@@ -267,10 +267,12 @@ pub(crate) fn qsslcfg(
         return err();
     }
     let num = |lo: u64, hi: u64| args[2].as_u64().filter(|v| (lo..=hi).contains(v));
+    // A certificate path is stored and echoed as given (`"/security/cacert.pem"`, `"UFS:ca.pem"`);
+    // the 80-byte limit is UFS's, on the path without its `UFS:` prefix and leading `/`.
     let text = || {
         args[2]
             .as_text()
-            .filter(|s| s.len() <= 80)
+            .filter(|s| crate::ufs::strip_ufs_root(s).len() <= crate::ufs::MAX_NAME)
             .map(str::to_string)
     };
     let ok = match item.as_str() {

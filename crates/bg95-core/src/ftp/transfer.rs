@@ -511,7 +511,7 @@ impl Module {
     /// How many bytes a download into UFS file `local` may bring: the free space plus what
     /// the file it replaces holds now.
     fn ufs_room_for(&self, local: &str) -> u64 {
-        let bare = crate::ufs::strip_ufs_prefix(local);
+        let bare = crate::ufs::strip_ufs_root(local);
         let free = self.ufs.free().unwrap_or(0);
         free + self.ufs.size_of(bare).ok().flatten().unwrap_or(0)
     }

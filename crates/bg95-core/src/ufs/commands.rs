@@ -9,7 +9,8 @@ use std::time::Duration;
 use bg95_at::{Arg, FinalResult, Form, Invocation};
 
 use super::{
-    checksum_hex, glob_match, strip_ufs_prefix, valid_bare_name, Handle, Target, UfsTransfer,
+    checksum_hex, folder_conflict, glob_match, normalize_name, strip_ufs_root, valid_bare_name,
+    Handle, Target, UfsTransfer,
 };
 use crate::error::CmeError;
 use crate::module::{DataMode, Module, Outcome, Port};
@@ -27,21 +28,19 @@ fn bad(_: BadParam) -> CmeError {
     CmeError::InvalidInput
 }
 
-/// A required file name argument, without its `UFS:` prefix; invalid → 400.
+/// A required file name argument, normalised (no `UFS:` prefix, no leading `/`); invalid → 400.
 fn name_arg(args: &[Arg], i: usize) -> Res<String> {
     let raw = opt_str(args, i).ok_or(CmeError::InvalidInput)?;
-    let bare = strip_ufs_prefix(raw);
-    if valid_bare_name(bare) {
-        Ok(bare.to_string())
-    } else {
-        Err(CmeError::InvalidInput)
-    }
+    normalize_name(raw)
+        .map(str::to_string)
+        .ok_or(CmeError::InvalidInput)
 }
 
-/// A `*`/`?` name pattern argument, without its `UFS:` prefix.
+/// A `*`/`?` name pattern argument, normalised like a name (`ufs:/security/*` →
+/// `security/*`).
 fn pattern_arg(args: &[Arg], i: usize) -> Res<String> {
     let raw = opt_str(args, i).ok_or(CmeError::InvalidInput)?;
-    let bare = strip_ufs_prefix(raw);
+    let bare = strip_ufs_root(raw);
     // A pattern obeys the name rules, with `*` and `?` allowed.
     let probe: String = bare
         .chars()
@@ -278,6 +277,11 @@ impl Module {
             debug_assert_eq!(data.len() as u64, src_size);
             self.ufs.write(&dst, &data)
         } else {
+            let others = self.ufs.list()?;
+            let others = others.iter().map(|(n, _)| n.as_str()).filter(|n| *n != src);
+            if folder_conflict(&dst, others) {
+                return Err(CmeError::WriteFailed);
+            }
             // A move never needs space; the store renames (atomically where it can).
             self.ufs
                 .store

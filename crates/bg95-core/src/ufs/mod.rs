@@ -51,16 +51,50 @@ pub fn strip_ufs_prefix(name: &str) -> &str {
     }
 }
 
-/// True if `bare` (no prefix) may name a UFS file: 1–80 bytes, no path separators, no
-/// wildcards, quotes, `:` or control characters, and no leading `.` (so no `.` or `..`).
+/// A name as the host typed it, relative to the UFS root: without the optional `UFS:`
+/// prefix and one leading `/` (`"UFS:/security/ca.pem"` → `"security/ca.pem"`). The result
+/// is not validated; see [`normalize_name`].
+pub fn strip_ufs_root(name: &str) -> &str {
+    let bare = strip_ufs_prefix(name);
+    bare.strip_prefix('/').unwrap_or(bare)
+}
+
+/// The UFS file a host name stands for, as the store keys it (`security/ca.pem`), or
+/// `None` if the name cannot name a UFS file (see [`valid_bare_name`]).
+pub fn normalize_name(name: &str) -> Option<&str> {
+    let bare = strip_ufs_root(name);
+    valid_bare_name(bare).then_some(bare)
+}
+
+/// True if `bare` (no prefix, no leading `/`) may name a UFS file: 1–80 bytes in all, made
+/// of `/`-separated folder and file names, each non-empty (no `a//b`, no trailing `/`),
+/// without a leading `.` (so no `.` or `..`), `..`, wildcards, quotes, `\`, `:` or control
+/// characters (NUL included).
 pub fn valid_bare_name(bare: &str) -> bool {
-    !bare.is_empty()
-        && bare.len() <= MAX_NAME
-        && !bare.starts_with('.')
-        && !bare.contains("..")
-        && !bare.chars().any(|c| {
-            c.is_control() || matches!(c, '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|')
-        })
+    !bare.is_empty() && bare.len() <= MAX_NAME && bare.split('/').all(valid_segment)
+}
+
+/// One folder or file name of a UFS path.
+fn valid_segment(seg: &str) -> bool {
+    !seg.is_empty()
+        && !seg.starts_with('.')
+        && !seg.contains("..")
+        && !seg
+            .chars()
+            .any(|c| c.is_control() || matches!(c, '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|'))
+}
+
+/// True if a file `name` cannot coexist with the files `existing`: one of its folders is a
+/// file (`a` exists, `a/b` wanted), or it is a folder holding files (`a/b` exists, `a` wanted).
+pub(crate) fn folder_conflict<'a>(name: &str, mut existing: impl Iterator<Item = &'a str>) -> bool {
+    existing.any(|other| {
+        let (short, long) = if other.len() < name.len() {
+            (other, name)
+        } else {
+            (name, other)
+        };
+        long.len() > short.len() && long.starts_with(short) && long.as_bytes()[short.len()] == b'/'
+    })
 }
 
 /// A `*`/`?` wildcard match (`*` any run, `?` one character), case-sensitive.
@@ -166,10 +200,15 @@ impl Ufs {
     }
 
     /// Replace (or create) `name` with `data` if it fits: the space its old contents use
-    /// counts as free. Too big → 420 (no space), and the store is not touched.
+    /// counts as free. Too big → 420 (no space), and the store is not touched. A name whose
+    /// folder is a file, or that is a folder holding files, → 409 (fail to write).
     pub(crate) fn write(&mut self, name: &str, data: &[u8]) -> Result<(), CmeError> {
-        let old = self.size_of(name)?.unwrap_or(0);
-        let (used, _) = self.usage()?;
+        let files = self.list()?;
+        if folder_conflict(name, files.iter().map(|(n, _)| n.as_str())) {
+            return Err(CmeError::WriteFailed);
+        }
+        let old = files.iter().find(|(n, _)| n == name).map_or(0, |(_, s)| *s);
+        let used: u64 = files.iter().map(|(_, s)| s).sum();
         let available = self.capacity.saturating_sub(used.saturating_sub(old));
         if data.len() as u64 > available {
             return Err(CmeError::NoSpace);
@@ -302,13 +341,10 @@ impl Module {
     }
 
     /// The whole contents of a UFS file, for AT+QFTPPUT from UFS and for SSL certificates.
-    /// `name` is as the host typed it (a `UFS:` prefix is accepted). An invalid name is
-    /// 400, a missing file 405.
+    /// `name` is as the host typed it (a `UFS:` prefix and a leading `/` are accepted, as in
+    /// `"/security/cacert.pem"`). An invalid name is 400, a missing file 405.
     pub(crate) fn ufs_read_for_ftp(&self, name: &str) -> Result<Vec<u8>, CmeError> {
-        let bare = strip_ufs_prefix(name);
-        if !valid_bare_name(bare) {
-            return Err(CmeError::InvalidInput);
-        }
+        let bare = normalize_name(name).ok_or(CmeError::InvalidInput)?;
         self.ufs.read(bare)
     }
 
@@ -316,10 +352,7 @@ impl Module {
     /// name-checked (400), refused while the file is open (426), capacity-checked (420, the
     /// store untouched) and atomic.
     pub(crate) fn ufs_write_for_ftp(&mut self, name: &str, data: &[u8]) -> Result<(), CmeError> {
-        let bare = strip_ufs_prefix(name);
-        if !valid_bare_name(bare) {
-            return Err(CmeError::InvalidInput);
-        }
+        let bare = normalize_name(name).ok_or(CmeError::InvalidInput)?;
         if self.ufs.is_open(bare) {
             return Err(CmeError::AlreadyOpen);
         }
@@ -328,7 +361,7 @@ impl Module {
 
     /// True if `name` (as the host typed it) can name a UFS file.
     pub(crate) fn ufs_valid_name(name: &str) -> bool {
-        valid_bare_name(strip_ufs_prefix(name))
+        normalize_name(name).is_some()
     }
 
     /// Data-mode bytes of a QFUPL/QFWRITE. Returns how many were used: bytes after the

@@ -65,11 +65,74 @@ fn names() {
     assert!(valid_bare_name(&"x".repeat(80)));
     assert!(!valid_bare_name(&"x".repeat(81)));
     for bad in [
-        "", ".", "..", "a..b", ".hidden", "a/b", "../x", "a\\b", "a\0b", "a:b", "a*", "a?", "a\"b",
+        "",
+        ".",
+        "..",
+        "a..b",
+        ".hidden",
+        "a//b",
+        "../x",
+        "a\\b",
+        "a\0b",
+        "a:b",
+        "a*",
+        "a?",
+        "a\"b",
         "a\nb",
+        "/a",
+        "a/",
+        "a/../b",
+        "a/./b",
+        "a/.hidden",
+        "security/..",
+        "//a",
+        "a\\..\\b",
     ] {
         assert!(!valid_bare_name(bad), "{bad:?}");
     }
+    // Folders: `/`-separated, 80 bytes in all.
+    assert!(valid_bare_name("security/cacert.pem"));
+    assert!(valid_bare_name("a/b/c/d.txt"));
+    assert!(valid_bare_name(&format!(
+        "{}/{}",
+        "d".repeat(39),
+        "f".repeat(40)
+    )));
+    assert!(!valid_bare_name(&format!(
+        "{}/{}",
+        "d".repeat(40),
+        "f".repeat(40)
+    )));
+    assert_eq!(
+        normalize_name("/security/cacert.pem"),
+        Some("security/cacert.pem")
+    );
+    assert_eq!(
+        normalize_name("UFS:/security/cacert.pem"),
+        Some("security/cacert.pem")
+    );
+    assert_eq!(
+        normalize_name("ufs:security/cacert.pem"),
+        Some("security/cacert.pem")
+    );
+    assert_eq!(
+        normalize_name("security/cacert.pem"),
+        Some("security/cacert.pem")
+    );
+    assert_eq!(normalize_name("/a.txt"), Some("a.txt"));
+    for bad in [
+        "/",
+        "//a",
+        "UFS:/",
+        "UFS://a",
+        "/../etc/passwd",
+        "/security/",
+        "a//b",
+        "/a/../b",
+    ] {
+        assert_eq!(normalize_name(bad), None, "{bad:?}");
+    }
+    assert_eq!(strip_ufs_root("ufs:/security/*"), "security/*");
     assert_eq!(strip_ufs_prefix("UFS:a.txt"), "a.txt");
     assert_eq!(strip_ufs_prefix("ufs:a.txt"), "a.txt");
     assert_eq!(strip_ufs_prefix("a.txt"), "a.txt");
@@ -281,7 +344,7 @@ fn capacity_is_truthful_and_full_writes_leave_nothing() {
     assert_eq!(h.m.ufs_read_for_ftp("UFS:a").unwrap(), vec![2u8; 100]);
     assert_eq!(h.m.ufs_read_for_ftp("zz"), Err(CmeError::FileNotFound));
     assert_eq!(
-        h.m.ufs_write_for_ftp("a/b", b""),
+        h.m.ufs_write_for_ftp("a//b", b""),
         Err(CmeError::InvalidInput)
     );
     // QFWRITE past the free space is refused before CONNECT.
