@@ -113,6 +113,10 @@ impl Module {
         if self.ufs.exists(&name)? {
             return Err(CmeError::FileExists);
         }
+        // A file where a folder is (or in a "folder" that is a file): refused before CONNECT.
+        if self.ufs.conflicts(&name)? {
+            return Err(CmeError::WriteFailed);
+        }
         if size > self.ufs.free()? {
             return Err(CmeError::NoSpace);
         }

@@ -188,6 +188,12 @@ impl Ufs {
         Ok(self.size_of(name)?.is_some())
     }
 
+    /// True if `name` cannot be created beside the existing files (see [`folder_conflict`]).
+    pub(crate) fn conflicts(&self, name: &str) -> Result<bool, CmeError> {
+        let files = self.list()?;
+        Ok(folder_conflict(name, files.iter().map(|(n, _)| n.as_str())))
+    }
+
     pub(crate) fn is_open(&self, name: &str) -> bool {
         self.handles.values().any(|h| h.name == name)
     }
