@@ -468,3 +468,70 @@ fn ufs_flows_against_libunftp() {
 fn ufs_flows_against_vsftpd() {
     ufs_flows(vsftpd());
 }
+
+/// Upload `pem` into UFS under `name` with AT+QFUPL (the host SDKs' way of installing
+/// certificates).
+fn upload_pem(h: &mut Host, name: &str, pem: &str) {
+    let sum = bg95_core::ufs::checksum_hex(pem.as_bytes());
+    h.chat(
+        &format!("AT+QFUPL=\"{name}\",{},5000\r", pem.len()),
+        "\r\nCONNECT\r\n",
+    );
+    h.send(pem.as_bytes());
+    h.expect(format!("\r\n+QFUPL: {},{sum}\r\n\r\nOK\r\n", pem.len()).as_bytes());
+}
+
+/// A host SDK keeps its CA in a UFS folder (`/security/cacert.pem`, general-commands.md
+/// §11) and points AT+QSSLCFG="cacert" at it: the FTPS login verifies the server against
+/// that file; pointed at a folder file holding another CA, the login fails with 631.
+#[test]
+fn ftps_with_the_ca_in_a_ufs_folder_against_vsftpd() {
+    assert!(
+        vsftpd::available(),
+        "vsftpd is not installed or not root: run .ci/run"
+    );
+    let v = Vsftpd::start(Mode::Explicit);
+    let certs = v.certs.as_ref().expect("FTPS certificates");
+    let emu = Emulator::builder().spawn().unwrap();
+    let mut h = Host::open(emu.tty_path());
+    h.expect(&boot_bytes());
+    h.chat("ATE0\r", "ATE0\r\r\nOK\r\n");
+    h.chat(
+        "AT+QFDEL=\"/security/cacert.pem\"\r",
+        "\r\n+CME ERROR: 405\r\n",
+    );
+    upload_pem(&mut h, "/security/cacert.pem", &certs.ca_pem);
+    upload_pem(&mut h, "UFS:/security/other.pem", &certs.other_ca_pem);
+    h.chat(
+        "AT+QFLST=\"ufs:/security/*\"\r",
+        &format!(
+            "\r\n+QFLST: \"security/cacert.pem\",{}\r\n+QFLST: \"security/other.pem\",{}\r\n\r\nOK\r\n",
+            certs.ca_pem.len(),
+            certs.other_ca_pem.len()
+        ),
+    );
+    h.chat("AT+QSSLCFG=\"seclevel\",0,1\r", "\r\nOK\r\n");
+    h.chat(
+        "AT+QSSLCFG=\"cacert\",0,\"/security/cacert.pem\"\r",
+        "\r\nOK\r\n",
+    );
+    h.chat(
+        "AT+QSSLCFG=\"cacert\",0\r",
+        "\r\n+QSSLCFG: \"cacert\",0,\"/security/cacert.pem\"\r\n\r\nOK\r\n",
+    );
+    h.chat("AT+QIACT=1\r", "\r\nOK\r\n");
+    h.chat("AT+QFTPCFG=\"account\",\"test\",\"test\"\r", "\r\nOK\r\n");
+    h.chat("AT+QFTPCFG=\"ssltype\",2\r", "\r\nOK\r\n");
+    let open = format!("AT+QFTPOPEN=\"127.0.0.1\",{}\r", v.addr.port());
+    h.chat(&open, "\r\nOK\r\n");
+    h.expect(b"\r\n+QFTPOPEN: 0,0\r\n");
+    h.chat("AT+QFTPCLOSE\r", "\r\nOK\r\n");
+    h.expect(b"\r\n+QFTPCLOSE: 0,0\r\n");
+    // The wrong CA, from another file of the folder: verification fails.
+    h.chat(
+        "AT+QSSLCFG=\"cacert\",0,\"UFS:security/other.pem\"\r",
+        "\r\nOK\r\n",
+    );
+    h.chat(&open, "\r\nOK\r\n");
+    h.expect(b"\r\n+QFTPOPEN: 631,0\r\n");
+}
