@@ -590,6 +590,26 @@ mod tests {
         assert!(t.path().join("ufs").is_dir());
     }
 
+    proptest::proptest! {
+        /// Whatever the name, a name the core accepts is one the store accepts (so the store
+        /// never refuses a valid UFS name), and a name the store accepts stays inside its
+        /// directory: relative, with no `..` or root component.
+        #[test]
+        fn names_stay_inside(name in "[a/.\\\\:*]{0,12}", prefix in "(|UFS:|ufs:|/|UFS:/)") {
+            let host = format!("{prefix}{name}");
+            if let Some(bare) = bg95_core::ufs::normalize_name(&host) {
+                proptest::prop_assert!(safe_name(bare), "{bare:?}");
+            }
+            if safe_name(&name) {
+                let p = Path::new(&name);
+                proptest::prop_assert!(p.is_relative());
+                proptest::prop_assert!(p
+                    .components()
+                    .all(|c| matches!(c, std::path::Component::Normal(_))));
+            }
+        }
+    }
+
     #[test]
     fn works_under_the_core() {
         use bg95_core::{Instant, Module, Personality};

@@ -395,3 +395,60 @@ fn reset_during_upload_writes_nothing() {
     while h.m.poll_output().is_some() {}
     assert!(h.file("r").is_none());
 }
+
+#[test]
+fn a_file_and_a_folder_cannot_share_a_name() {
+    let files = ["a", "dir/f", "dir/sub/g", "ab/c"];
+    let clash = |n: &str| folder_conflict(n, files.iter().copied());
+    // Inside a file, or where a folder is.
+    assert!(clash("a/b"));
+    assert!(clash("a/b/c"));
+    assert!(clash("dir"));
+    assert!(clash("dir/sub"));
+    assert!(clash("dir/f/x"));
+    // Siblings and look-alike prefixes are fine; so is the file itself (a replace).
+    assert!(!clash("dir/h"));
+    assert!(!clash("dir/sub/h"));
+    assert!(!clash("di"));
+    assert!(!clash("dirx/f"));
+    assert!(!clash("a"));
+    assert!(!clash("abc"));
+    assert!(!clash("ab/d"));
+}
+
+#[test]
+fn ftp_hooks_take_folder_names() {
+    let mut h = Host::new(Personality::default());
+    assert_eq!(h.m.ufs_write_for_ftp("UFS:/security/ca.pem", b"CA"), Ok(()));
+    assert_eq!(h.m.ufs_read_for_ftp("/security/ca.pem").unwrap(), b"CA");
+    assert_eq!(h.m.ufs_read_for_ftp("security/ca.pem").unwrap(), b"CA");
+    assert_eq!(h.m.ufs_read_for_ftp("ufs:security/ca.pem").unwrap(), b"CA");
+    assert_eq!(
+        h.m.ufs_write_for_ftp("security", b""),
+        Err(CmeError::WriteFailed)
+    );
+    assert_eq!(
+        h.m.ufs_write_for_ftp("security/ca.pem/x", b""),
+        Err(CmeError::WriteFailed)
+    );
+    for bad in [
+        "/",
+        "UFS://x",
+        "security/../ca.pem",
+        "security//ca.pem",
+        "security/",
+    ] {
+        assert_eq!(
+            h.m.ufs_read_for_ftp(bad),
+            Err(CmeError::InvalidInput),
+            "{bad}"
+        );
+        assert_eq!(
+            h.m.ufs_write_for_ftp(bad, b""),
+            Err(CmeError::InvalidInput),
+            "{bad}"
+        );
+    }
+    assert!(Module::ufs_valid_name("UFS:/security/ca.pem"));
+    assert!(!Module::ufs_valid_name("UFS:/security/"));
+}
