@@ -187,9 +187,13 @@ impl DirStore {
         }
     }
 
-    /// Fsync the directory holding `name`, and the store's directory if that is another.
+    /// Fsync the innermost existing folder of `name` (its own, unless a prune removed it),
+    /// and the store's directory.
     fn sync_parent(&self, name: &str) -> io::Result<()> {
-        if let Some((folder, _)) = name.rsplit_once('/') {
+        let chain: Vec<&str> = folders(name).collect();
+        if let Some(folder) = chain.iter().rev().find(|f| {
+            fs::symlink_metadata(self.dir.join(f)).is_ok_and(|m| m.file_type().is_dir())
+        }) {
             File::open(self.dir.join(folder))?.sync_all()?;
         }
         self.sync_dir()
@@ -284,9 +288,7 @@ impl UfsStore for DirStore {
         let path = self.existing(name)?;
         fs::remove_file(path).map_err(io_err)?;
         self.prune(name);
-        self.sync_parent(name)
-            .or_else(|_| self.sync_dir())
-            .map_err(io_err)
+        self.sync_parent(name).map_err(io_err)
     }
 
     fn rename(&mut self, from: &str, to: &str) -> Result<(), StoreError> {
@@ -304,9 +306,7 @@ impl UfsStore for DirStore {
         }
         self.prune(from);
         self.sync_parent(to).map_err(io_err)?;
-        // The source's folder, if it still exists.
-        let _ = self.sync_parent(from);
-        Ok(())
+        self.sync_parent(from).map_err(io_err)
     }
 }
 
