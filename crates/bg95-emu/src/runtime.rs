@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use bg95_core::ftp::{FtpEvent, FtpRequest};
 use bg95_core::{Completion, Effect, Instant, Module};
-use tokio::io::AsyncReadExt;
+use tokio::io::{AsyncReadExt, AsyncWrite};
 use tokio::sync::{mpsc, oneshot, watch, Notify};
 
 use crate::ftp::FtpDriver;
@@ -74,7 +74,7 @@ struct Writer {
 }
 
 impl Writer {
-    fn spawn(mut wr: pty_process::OwnedWritePty, baud: u32) -> Writer {
+    fn spawn<W: AsyncWrite + Unpin + Send + 'static>(mut wr: W, baud: u32) -> Writer {
         let (tx, mut rx) = mpsc::unbounded_channel::<WriterMsg>();
         let in_flight = Arc::new(AtomicUsize::new(0));
         let drained = Arc::new(Notify::new());
@@ -259,4 +259,57 @@ fn make_link(link: &std::path::Path, target: &std::path::Path) -> std::io::Resul
         }
     }
     std::os::unix::fs::symlink(target, link)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pacer::line_time;
+
+    /// The writer task paces at the baud rate, applies a baud change after the bytes sent
+    /// before it, and releases backpressure (in-flight count, `drained`) as bytes leave.
+    #[tokio::test(start_paused = true)]
+    async fn writer_paces_switches_baud_in_band_and_drains() {
+        let (wr, mut rd) = tokio::io::duplex(1 << 20);
+        let t0 = tokio::time::Instant::now();
+        let writer = Writer::spawn(wr, 9600);
+        writer.send(b"\r\nOK\r\n".to_vec());
+        let _ = writer.tx.send(WriterMsg::Baud(115_200));
+        writer.send(vec![b'd'; 4096]);
+        assert_eq!(writer.in_flight.load(Ordering::Acquire), 6 + 4096);
+        let mut got = Vec::new();
+        let mut buf = vec![0u8; 8192];
+        let mut first_after_ok = None;
+        while got.len() < 6 + 4096 {
+            let n = rd.read(&mut buf).await.unwrap();
+            if got.len() <= 6 && got.len() + n > 6 && first_after_ok.is_none() {
+                first_after_ok = Some(t0.elapsed());
+            }
+            got.extend_from_slice(&buf[..n]);
+        }
+        let done = t0.elapsed();
+        assert_eq!(&got[..6], b"\r\nOK\r\n");
+        // The OK took its 9600-baud line time; the data then went at 115200.
+        let ok_end = line_time(6, 9600);
+        let first = first_after_ok.unwrap();
+        assert!(
+            first >= ok_end && first < ok_end + Duration::from_millis(1),
+            "{first:?}"
+        );
+        let last_slice = line_time(4096 - 4096 % 23, 115_200);
+        assert!(done >= ok_end + last_slice, "{done:?}");
+        assert!(
+            done < ok_end + last_slice + Duration::from_millis(2),
+            "{done:?}"
+        );
+        // Backpressure is released once the bytes have left.
+        tokio::time::timeout(Duration::from_secs(1), async {
+            while writer.in_flight.load(Ordering::Acquire) != 0 {
+                writer.drained.notified().await;
+            }
+        })
+        .await
+        .expect("the writer drains");
+        assert!(!writer.backed_up());
+    }
 }

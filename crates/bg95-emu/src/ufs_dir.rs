@@ -191,9 +191,11 @@ impl DirStore {
     /// and the store's directory.
     fn sync_parent(&self, name: &str) -> io::Result<()> {
         let chain: Vec<&str> = folders(name).collect();
-        if let Some(folder) = chain.iter().rev().find(|f| {
-            fs::symlink_metadata(self.dir.join(f)).is_ok_and(|m| m.file_type().is_dir())
-        }) {
+        if let Some(folder) = chain
+            .iter()
+            .rev()
+            .find(|f| fs::symlink_metadata(self.dir.join(f)).is_ok_and(|m| m.file_type().is_dir()))
+        {
             File::open(self.dir.join(folder))?.sync_all()?;
         }
         self.sync_dir()
