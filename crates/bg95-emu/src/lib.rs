@@ -4,6 +4,7 @@
 pub mod emulator;
 pub mod ftp;
 pub mod net;
+pub mod pki;
 pub mod pty;
 pub mod runtime;
 pub mod server;
