@@ -54,13 +54,18 @@ pub struct Started {
 /// The UFS name under which `--ftp-tls` places the embedded server's CA.
 pub const FTPS_CA_UFS_NAME: &str = "ftps-ca.pem";
 
-/// The AT commands that make a module trust the embedded FTPS server (SSL context 1).
-pub fn ftps_setup_commands() -> [String; 3] {
-    [
-        "AT+QFTPCFG=\"ssltype\",2".to_string(),
-        format!("AT+QSSLCFG=\"cacert\",1,\"{FTPS_CA_UFS_NAME}\""),
-        "AT+QSSLCFG=\"seclevel\",1,1".to_string(),
-    ]
+/// The AT commands that make a module use explicit FTPS and verify the embedded server
+/// with its CA: the control connection uses SSL context 0 and the data connections context 1
+/// (the note's defaults for "sslctxid" and "data_sslctxid"), so both get the CA and seclevel 1.
+pub fn ftps_setup_commands() -> Vec<String> {
+    let mut cmds = vec!["AT+QFTPCFG=\"ssltype\",2".to_string()];
+    for ctx in [0, 1] {
+        cmds.push(format!(
+            "AT+QSSLCFG=\"cacert\",{ctx},\"{FTPS_CA_UFS_NAME}\""
+        ));
+        cmds.push(format!("AT+QSSLCFG=\"seclevel\",{ctx},1"));
+    }
+    cmds
 }
 
 /// The fixtures the repository ships (the default FTP root is copied from here).

@@ -42,9 +42,9 @@ fn serve(args: &[&str]) -> Serve {
         let mut ftp = String::new();
         out.read_line(&mut ftp).unwrap();
         stdout_lines.push(ftp.trim().to_string());
-        // --ftp-tls: the CA's UFS name and the three commands that select it.
+        // --ftp-tls: the CA's UFS name and the five commands that select it.
         if args.contains(&"--ftp-tls") {
-            for _ in 0..4 {
+            for _ in 0..6 {
                 let mut l = String::new();
                 out.read_line(&mut l).unwrap();
                 stdout_lines.push(l.trim().to_string());
@@ -188,6 +188,8 @@ fn ftp_tls_prints_the_ca_and_the_commands_that_select_it() {
         &lines[3..],
         &[
             "AT+QFTPCFG=\"ssltype\",2",
+            "AT+QSSLCFG=\"cacert\",0,\"ftps-ca.pem\"",
+            "AT+QSSLCFG=\"seclevel\",0,1",
             "AT+QSSLCFG=\"cacert\",1,\"ftps-ca.pem\"",
             "AT+QSSLCFG=\"seclevel\",1,1",
         ]

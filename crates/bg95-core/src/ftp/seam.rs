@@ -16,8 +16,12 @@ pub struct TlsSettings {
     pub ca_pem: Option<Vec<u8>>,
     pub client_cert_pem: Option<Vec<u8>>,
     pub client_key_pem: Option<Vec<u8>>,
+    /// The one cipher suite allowed (its IANA code), or 0xFFFF for every suite.
+    pub ciphersuite: u16,
     /// Send SNI.
     pub sni: bool,
+    /// Check that the server certificate names the host ("checkhost").
+    pub check_host: bool,
     /// Check certificate validity dates (AT+QSSLCFG="ignorelocaltime",<ctx>,0).
     pub check_time: bool,
     /// Handshake timeout in seconds ("negotiatetime").
