@@ -10,13 +10,14 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use bg95_core::{Module, Personality, UfsStore};
 use tokio::sync::{oneshot, watch};
 
 use crate::pty::VirtualPort;
 use crate::runtime::{run_module, Clock, LoopParts};
-use crate::server::EmbeddedServer;
+use crate::server::{EmbeddedServer, ServerTls};
 use crate::transcript::Recorder;
 use crate::ufs_dir::DirStore;
 
@@ -30,6 +31,9 @@ pub struct Config {
     pub ftp_server: Option<SocketAddr>,
     /// What the embedded server serves; `None` = a temporary copy of `fixtures/ftp-root`.
     pub ftp_root: Option<PathBuf>,
+    /// The embedded server speaks explicit FTPS (TLS required on control and data) with a
+    /// CA made at start; the CA goes into UFS as [`FTPS_CA_UFS_NAME`].
+    pub ftp_tls: bool,
     /// Pace module→host bytes at this many baud (0 = unpaced).
     pub baud: u32,
     pub transcript: Option<PathBuf>,
@@ -42,6 +46,26 @@ pub struct Started {
     pub tty: PathBuf,
     /// The embedded FTP server's address, if one runs.
     pub ftp_addr: Option<SocketAddr>,
+    /// With `ftp_tls`: the PEM of the CA that signed the embedded server's certificate (also
+    /// in UFS as [`FTPS_CA_UFS_NAME`]).
+    pub ftp_ca_pem: Option<String>,
+}
+
+/// The UFS name under which `--ftp-tls` places the embedded server's CA.
+pub const FTPS_CA_UFS_NAME: &str = "ftps-ca.pem";
+
+/// The AT commands that make a module use explicit FTPS and verify the embedded server
+/// with its CA: the control connection uses SSL context 0 and the data connections context 1
+/// (the note's defaults for "sslctxid" and "data_sslctxid"), so both get the CA and seclevel 1.
+pub fn ftps_setup_commands() -> Vec<String> {
+    let mut cmds = vec!["AT+QFTPCFG=\"ssltype\",2".to_string()];
+    for ctx in [0, 1] {
+        cmds.push(format!(
+            "AT+QSSLCFG=\"cacert\",{ctx},\"{FTPS_CA_UFS_NAME}\""
+        ));
+        cmds.push(format!("AT+QSSLCFG=\"seclevel\",{ctx},1"));
+    }
+    cmds
 }
 
 /// The fixtures the repository ships (the default FTP root is copied from here).
@@ -81,8 +105,18 @@ pub async fn run(
             p
         }
     };
-    let store: Box<dyn UfsStore> = Box::new(DirStore::open(&ufs_dir)?);
+    let mut store: Box<dyn UfsStore> = Box::new(DirStore::open(&ufs_dir)?);
 
+    let tls = match (config.ftp_server, config.ftp_tls) {
+        (Some(_), true) => {
+            let tls = ServerTls::generate().map_err(std::io::Error::other)?;
+            store
+                .write(FTPS_CA_UFS_NAME, tls.ca_pem.as_bytes())
+                .map_err(|e| std::io::Error::other(format!("UFS {FTPS_CA_UFS_NAME}: {e}")))?;
+            Some(Arc::new(tls))
+        }
+        _ => None,
+    };
     let mut server: Option<EmbeddedServer> = None;
     if let Some(addr) = config.ftp_server {
         let root = match &config.ftp_root {
@@ -98,7 +132,7 @@ pub async fn run(
             }
         };
         server = Some(
-            crate::server::start_embedded(addr, root)
+            crate::server::start_embedded_with(addr, root, tls.clone())
                 .await
                 .map_err(|e| {
                     std::io::Error::other(format!("embedded FTP server on {addr}: {e}"))
@@ -117,6 +151,7 @@ pub async fn run(
     let started = Started {
         tty: port.path.clone(),
         ftp_addr: server.as_ref().map(EmbeddedServer::local_addr),
+        ftp_ca_pem: tls.as_ref().map(|t| t.ca_pem.clone()),
     };
     let parts = LoopParts {
         port,
@@ -165,6 +200,11 @@ impl Emulator {
         self.started.ftp_addr
     }
 
+    /// With `ftp_tls`: the PEM of the CA the embedded server's certificate chains to.
+    pub fn ftp_ca_pem(&self) -> Option<&str> {
+        self.started.ftp_ca_pem.as_deref()
+    }
+
     /// Stop and wait for the emulator to finish.
     pub fn stop(mut self) -> std::io::Result<()> {
         self.stop_inner()
@@ -206,6 +246,13 @@ impl EmulatorBuilder {
     /// Start the embedded FTP server on `addr` (port 0 picks a free port).
     pub fn ftp_server(mut self, addr: SocketAddr) -> Self {
         self.config.ftp_server = Some(addr);
+        self
+    }
+
+    /// The embedded server speaks explicit FTPS; its CA goes into UFS as
+    /// [`FTPS_CA_UFS_NAME`] (see [`ftps_setup_commands`]).
+    pub fn ftp_tls(mut self, on: bool) -> Self {
+        self.config.ftp_tls = on;
         self
     }
 

@@ -5,6 +5,7 @@ pub mod emulator;
 pub mod ftp;
 pub mod net;
 pub mod pacer;
+pub mod pki;
 pub mod pty;
 pub mod runtime;
 pub mod server;

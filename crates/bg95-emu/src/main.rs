@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use bg95_emu::emulator::{run, Config};
+use bg95_emu::emulator::{ftps_setup_commands, run, Config, FTPS_CA_UFS_NAME};
 use clap::{Parser, Subcommand};
 use tokio::sync::{oneshot, watch};
 
@@ -36,6 +36,10 @@ struct ServeArgs {
     /// Address of the embedded FTP server (user test, password test), or `off`.
     #[arg(long, value_name = "ADDR|off", default_value = "127.0.0.1:2121")]
     ftp_server: String,
+    /// The embedded FTP server speaks explicit FTPS (TLS required) with a CA made at start;
+    /// the CA is placed in UFS and the AT commands that select it are printed.
+    #[arg(long)]
+    ftp_tls: bool,
     /// What the embedded FTP server serves; default: a temporary copy of fixtures/ftp-root.
     #[arg(long, value_name = "DIR")]
     ftp_root: Option<PathBuf>,
@@ -82,10 +86,14 @@ fn serve(args: ServeArgs) -> Result<(), String> {
                 .map_err(|e| format!("--ftp-server {a}: {e} (expected HOST:PORT or off)"))?,
         ),
     };
+    if args.ftp_tls && ftp_server.is_none() {
+        return Err("--ftp-tls needs the embedded FTP server (drop --ftp-server off)".into());
+    }
     let config = Config {
         ufs_dir: args.ufs_dir,
         ftp_server,
         ftp_root: args.ftp_root,
+        ftp_tls: args.ftp_tls,
         baud: args.baud,
         transcript: args.transcript,
         tty_link: args.tty_link,
@@ -103,8 +111,16 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         tokio::spawn(async move {
             if let Ok(started) = ready_rx.await {
                 println!("tty: {}", started.tty.display());
-                if let Some(addr) = started.ftp_addr {
-                    println!("ftp: ftp://test:test@{addr}/");
+                match (started.ftp_addr, &started.ftp_ca_pem) {
+                    (Some(addr), None) => println!("ftp: ftp://test:test@{addr}/"),
+                    (Some(addr), Some(_)) => {
+                        println!("ftps: ftp://test:test@{addr}/ (explicit FTPS, TLS required)");
+                        println!("ftps-ca: UFS:{FTPS_CA_UFS_NAME}");
+                        for cmd in ftps_setup_commands() {
+                            println!("  {cmd}");
+                        }
+                    }
+                    (None, _) => {}
                 }
             }
         });

@@ -1,6 +1,7 @@
 //! The embedded FTP server: libunftp over a directory (unftp-sbe-fs), one fixed account
-//! `test`/`test` (anything else → `530`). Plain FTP, passive mode only (libunftp answers
-//! PORT/EPRT with `502 Active mode not enabled.`).
+//! `test`/`test` (anything else → `530`). Plain FTP, or explicit FTPS with TLS required on
+//! the control and data connections ([`ServerTls`], `serve --ftp-tls`); passive mode only
+//! (libunftp answers PORT/EPRT with `502 Active mode not enabled.`).
 //!
 //! The control listener is bound here (port 0 allowed, [`EmbeddedServer::local_addr`] tells
 //! the real port) and each accepted connection is handed to libunftp's `Server::service`.
@@ -9,11 +10,11 @@
 //! parallel do not collide.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use libunftp::options::PassiveHost;
+use libunftp::options::{FtpsRequired, PassiveHost};
 use libunftp::ServerBuilder;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
@@ -32,6 +33,55 @@ pub enum ServerError {
     Io(#[from] std::io::Error),
     #[error("FTP server setup: {0}")]
     Setup(String),
+}
+
+/// Explicit FTPS for the embedded server: the server's certificate and key as files
+/// (libunftp reads them from disk), and the CA that signed the certificate, which a module
+/// needs in UFS to verify the server (seclevel 1).
+#[derive(Debug)]
+pub struct ServerTls {
+    /// PEM of the CA that signed the server certificate.
+    pub ca_pem: String,
+    cert_file: PathBuf,
+    key_file: PathBuf,
+    /// Holds the two files; removed with the server.
+    _dir: tempfile::TempDir,
+}
+
+impl ServerTls {
+    /// A new CA and a server certificate it signs for `127.0.0.1` and `localhost`, made now.
+    pub fn generate() -> Result<ServerTls, ServerError> {
+        let pki = crate::pki::Pki::generate("bg95-emu FTPS CA", &["127.0.0.1", "localhost"])
+            .map_err(|e| ServerError::Setup(e.to_string()))?;
+        ServerTls::from_pem(&pki.ca_pem, &pki.server)
+    }
+
+    /// TLS with a given server certificate (tests use expired or mismatched ones).
+    pub fn from_pem(ca_pem: &str, server: &crate::pki::CertKey) -> Result<ServerTls, ServerError> {
+        let dir = tempfile::Builder::new().prefix("bg95-ftps-").tempdir()?;
+        let cert_file = dir.path().join("server.pem");
+        let key_file = dir.path().join("server.key");
+        std::fs::write(&cert_file, &server.cert_pem)?;
+        write_private(&key_file, &server.key_pem)?;
+        Ok(ServerTls {
+            ca_pem: ca_pem.to_string(),
+            cert_file,
+            key_file,
+            _dir: dir,
+        })
+    }
+}
+
+/// Write a private key readable by its owner only.
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(text.as_bytes())
 }
 
 /// A running embedded server; stops (closing every session) when dropped.
@@ -81,10 +131,19 @@ impl Authenticator for TestAuthenticator {
     }
 }
 
-/// Start serving `root` on `addr` (on the current tokio runtime).
+/// Start serving `root` on `addr` (on the current tokio runtime), plain FTP.
 pub async fn start_embedded(
     addr: SocketAddr,
     root: PathBuf,
+) -> Result<EmbeddedServer, ServerError> {
+    start_embedded_with(addr, root, None).await
+}
+
+/// Start serving `root` on `addr`; with `tls`, explicit FTPS required on control and data.
+pub async fn start_embedded_with(
+    addr: SocketAddr,
+    root: PathBuf,
+    tls: Option<Arc<ServerTls>>,
 ) -> Result<EmbeddedServer, ServerError> {
     // Fail early (not in a session) when the root is unusable.
     Filesystem::new(root.clone())?;
@@ -96,7 +155,8 @@ pub async fn start_embedded(
     }
     let listener = TcpListener::bind(addr).await?;
     let local_addr = listener.local_addr()?;
-    tracing::info!(target: "bg95::ftp", "embedded FTP server on {local_addr} serving {}", root.display());
+    tracing::info!(target: "bg95::ftp", "embedded FTP server on {local_addr} serving {}{}",
+        root.display(), if tls.is_some() { " (explicit FTPS required)" } else { "" });
     let task = tokio::spawn(async move {
         let mut sessions = JoinSet::new();
         loop {
@@ -109,7 +169,7 @@ pub async fn start_embedded(
                             continue; // drops the connection
                         }
                         let root = root.clone();
-                        let built = ServerBuilder::with_authenticator(
+                        let builder = ServerBuilder::with_authenticator(
                             Box::new(move || {
                                 // Opened just above; only a root removed in between fails here,
                                 // and the panic ends that session's task only.
@@ -119,8 +179,14 @@ pub async fn start_embedded(
                         )
                         .greeting("Welcome to the bg95-emu FTP server")
                         .passive_host(PassiveHost::FromConnection)
-                        .passive_ports(49152..=65535)
-                        .build();
+                        .passive_ports(49152..=65535);
+                        let builder = match &tls {
+                            Some(t) => builder
+                                .ftps(t.cert_file.clone(), t.key_file.clone())
+                                .ftps_required(FtpsRequired::All, FtpsRequired::All),
+                            None => builder,
+                        };
+                        let built = builder.build();
                         match built {
                             Ok(server) => {
                                 sessions.spawn(async move {

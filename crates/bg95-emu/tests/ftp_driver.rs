@@ -708,7 +708,9 @@ fn tls(seclevel: u8, ca: Option<&str>) -> TlsSettings {
         ca_pem: ca.map(|c| c.as_bytes().to_vec()),
         client_cert_pem: None,
         client_key_pem: None,
+        ciphersuite: 0xFFFF,
         sni: true,
+        check_host: true,
         check_time: true,
         negotiate_secs: 30,
     }

@@ -42,6 +42,14 @@ fn serve(args: &[&str]) -> Serve {
         let mut ftp = String::new();
         out.read_line(&mut ftp).unwrap();
         stdout_lines.push(ftp.trim().to_string());
+        // --ftp-tls: the CA's UFS name and the five commands that select it.
+        if args.contains(&"--ftp-tls") {
+            for _ in 0..6 {
+                let mut l = String::new();
+                out.read_line(&mut l).unwrap();
+                stdout_lines.push(l.trim().to_string());
+            }
+        }
     }
     Serve {
         child,
@@ -164,4 +172,45 @@ fn ufs_dir_persists_across_runs() {
         "AT+QFLST\r\r\n+QFLST: \"keep.txt\",5\r\n\r\nOK\r\n",
     );
     assert_eq!(stop(s, Signal::SIGTERM), 0);
+}
+
+#[test]
+fn ftp_tls_prints_the_ca_and_the_commands_that_select_it() {
+    let s = serve(&["--ftp-server", "127.0.0.1:0", "--ftp-tls"]);
+    let lines = &s.stdout_lines;
+    assert!(
+        lines[1].starts_with("ftps: ftp://test:test@127.0.0.1:")
+            && lines[1].ends_with("/ (explicit FTPS, TLS required)"),
+        "{lines:?}"
+    );
+    assert_eq!(lines[2], "ftps-ca: UFS:ftps-ca.pem");
+    assert_eq!(
+        &lines[3..],
+        &[
+            "AT+QFTPCFG=\"ssltype\",2",
+            "AT+QSSLCFG=\"cacert\",0,\"ftps-ca.pem\"",
+            "AT+QSSLCFG=\"seclevel\",0,1",
+            "AT+QSSLCFG=\"cacert\",1,\"ftps-ca.pem\"",
+            "AT+QSSLCFG=\"seclevel\",1,1",
+        ]
+    );
+    let mut host = Host::open(&s.tty);
+    host.expect(&boot_bytes());
+    host.chat("ATE0\r", "ATE0\r\r\nOK\r\n");
+    host.send(b"AT+QFLST=\"ftps-ca.pem\"\r");
+    host.expect(b"\r\n+QFLST: \"ftps-ca.pem\",");
+    drop(host);
+    assert_eq!(stop(s, Signal::SIGTERM), 0);
+}
+
+#[test]
+fn ftp_tls_without_the_embedded_server_fails_clearly() {
+    let out = Command::new(env!("CARGO_BIN_EXE_bg95-emu"))
+        .args(["serve", "--ftp-server", "off", "--ftp-tls"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--ftp-tls needs the embedded FTP server")
+    );
 }

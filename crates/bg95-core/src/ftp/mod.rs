@@ -10,7 +10,7 @@ mod config;
 mod seam;
 mod transfer;
 
-pub use config::{FtpConfig, SslContext, SSL_CONTEXTS};
+pub use config::{FtpConfig, SslContext, CIPHERSUITES, SSL_CONTEXTS};
 pub use seam::{
     DownloadSource, Failure, FailureKind, FtpEvent, FtpRequest, OpenParams, Reply, Security,
     TlsSettings,
@@ -305,7 +305,9 @@ impl Module {
             ca_pem: file(&c.cacert),
             client_cert_pem: file(&c.clientcert),
             client_key_pem: file(&c.clientkey),
+            ciphersuite: c.ciphersuite,
             sni: c.sni == 1,
+            check_host: c.checkhost == 1,
             check_time: c.ignorelocaltime == 0,
             negotiate_secs: u32::from(c.negotiatetime),
         }

@@ -16,8 +16,12 @@ pub struct TlsSettings {
     pub ca_pem: Option<Vec<u8>>,
     pub client_cert_pem: Option<Vec<u8>>,
     pub client_key_pem: Option<Vec<u8>>,
+    /// The one cipher suite allowed (its IANA code), or 0xFFFF for every suite.
+    pub ciphersuite: u16,
     /// Send SNI.
     pub sni: bool,
+    /// Check that the server certificate names the host ("checkhost").
+    pub check_host: bool,
     /// Check certificate validity dates (AT+QSSLCFG="ignorelocaltime",<ctx>,0).
     pub check_time: bool,
     /// Handshake timeout in seconds ("negotiatetime").
@@ -71,6 +75,9 @@ pub enum DownloadSource {
 }
 
 /// One operation the core asks the runtime to perform on the FTP session.
+// `Open` carries every TLS setting and is much larger than the rest; requests travel boxed
+// in `Effect::Ftp` and are moved once each, so boxing the variant too would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FtpRequest {
     /// Resolve, connect, (TLS,) USER/PASS, TYPE. → `Done(Ok(Reply::Ok))`.

@@ -8,8 +8,14 @@
 //! - seclevel 2: as 1, and the client presents `client_cert_pem`/`client_key_pem`.
 //! - `check_time` off (ignorelocaltime): certificates outside their validity dates are
 //!   accepted (other verification errors still fail).
-//! - sslversion 3 → TLS 1.2 only; anything else → TLS 1.2 and 1.3 (rustls implements neither
-//!   SSL 3.0 nor TLS 1.0/1.1, so those settings fall back to what rustls offers).
+//! - `check_host` off (checkhost 0): a certificate for another name is accepted (the chain
+//!   must still verify); on, it must name the host the module connected to.
+//! - sslversion 3 → TLS 1.2 only; 4 → TLS 1.2 and 1.3. rustls implements neither SSL 3.0 nor
+//!   TLS 1.0/1.1, so 0, 1 and 2 fail before the handshake with a `Tls` failure (631), as a
+//!   module whose only version the server refuses would.
+//! - ciphersuite: one IANA code restricts the handshake to that suite (and to the versions
+//!   it belongs to); 0xFFFF offers every suite rustls has. The core accepts only codes
+//!   rustls has (`bg95_core::ftp::CIPHERSUITES`).
 //!
 //! Control and data connections share one session store, so data connections resume the
 //! control connection's session (vsftpd `require_ssl_reuse=YES`).
@@ -43,14 +49,10 @@ pub(crate) fn client_config(
     s: &TlsSettings,
     store: Arc<dyn ClientSessionStore>,
 ) -> Result<Arc<ClientConfig>, Failure> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let versions: &[&rustls::SupportedProtocolVersion] = if s.sslversion == 3 {
-        &[&rustls::version::TLS12]
-    } else {
-        rustls::ALL_VERSIONS
-    };
+    let (provider, versions) = provider_for(s)?;
+    let provider = Arc::new(provider);
     let builder = ClientConfig::builder_with_provider(provider.clone())
-        .with_protocol_versions(versions)
+        .with_protocol_versions(&versions)
         .map_err(|e| tls_failure(&e.to_string()))?;
     let verifier: Arc<dyn ServerCertVerifier> = if s.seclevel == 0 {
         Arc::new(AcceptAnyCert(provider.signature_verification_algorithms))
@@ -76,6 +78,7 @@ pub(crate) fn client_config(
         Arc::new(Verifier {
             inner: webpki,
             check_time: s.check_time,
+            check_host: s.check_host,
         })
     };
     let builder = builder
@@ -100,6 +103,52 @@ pub(crate) fn client_config(
     config.enable_sni = s.sni;
     config.resumption = Resumption::store(store);
     Ok(Arc::new(config))
+}
+
+/// The crypto provider (ring, with the cipher suites "ciphersuite" allows) and the protocol
+/// versions "sslversion" selects, or a `Tls` failure when rustls cannot speak them.
+fn provider_for(
+    s: &TlsSettings,
+) -> Result<
+    (
+        rustls::crypto::CryptoProvider,
+        Vec<&'static rustls::SupportedProtocolVersion>,
+    ),
+    Failure,
+> {
+    let mut provider = rustls::crypto::ring::default_provider();
+    let mut versions: Vec<&'static rustls::SupportedProtocolVersion> = match s.sslversion {
+        3 => vec![&rustls::version::TLS12],
+        4 => rustls::ALL_VERSIONS.to_vec(),
+        v => {
+            let name = ["SSL 3.0", "TLS 1.0", "TLS 1.1"]
+                .get(usize::from(v))
+                .unwrap_or(&"?");
+            return Err(tls_failure(&format!(
+                "sslversion {v} ({name}) is not available"
+            )));
+        }
+    };
+    if s.ciphersuite != 0xFFFF {
+        provider
+            .cipher_suites
+            .retain(|c| u16::from(c.suite()) == s.ciphersuite);
+        let Some(suite) = provider.cipher_suites.first() else {
+            return Err(tls_failure(&format!(
+                "cipher suite 0X{:04X} is not available",
+                s.ciphersuite
+            )));
+        };
+        let version = suite.version();
+        versions.retain(|v| *v == version);
+        if versions.is_empty() {
+            return Err(tls_failure(&format!(
+                "cipher suite 0X{:04X} does not exist in sslversion {}",
+                s.ciphersuite, s.sslversion
+            )));
+        }
+    }
+    Ok((provider, versions))
 }
 
 /// The name the server certificate is checked against (and sent as SNI when enabled).
@@ -149,11 +198,12 @@ impl ServerCertVerifier for AcceptAnyCert {
     }
 }
 
-/// seclevel ≥ 1: webpki verification, optionally ignoring validity dates.
+/// seclevel ≥ 1: webpki verification, optionally ignoring validity dates and the name.
 #[derive(Debug)]
 struct Verifier {
     inner: Arc<WebPkiServerVerifier>,
     check_time: bool,
+    check_host: bool,
 }
 
 impl ServerCertVerifier for Verifier {
@@ -181,6 +231,12 @@ impl ServerCertVerifier for Verifier {
                 tracing::debug!(target: "bg95::ftp", "certificate outside its validity dates accepted (ignorelocaltime)");
                 Ok(ServerCertVerified::assertion())
             }
+            Err(rustls::Error::InvalidCertificate(
+                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+            )) if !self.check_host => {
+                tracing::debug!(target: "bg95::ftp", "certificate for another name accepted (checkhost 0)");
+                Ok(ServerCertVerified::assertion())
+            }
             other => other,
         }
     }
@@ -205,5 +261,50 @@ impl ServerCertVerifier for Verifier {
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.inner.supported_verify_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(sslversion: u8, ciphersuite: u16) -> TlsSettings {
+        TlsSettings {
+            sslversion,
+            ciphersuite,
+            ..TlsSettings::default()
+        }
+    }
+
+    #[test]
+    fn sslversion_maps_to_what_rustls_speaks() {
+        let (_, v) = provider_for(&settings(4, 0xFFFF)).unwrap();
+        assert_eq!(v, rustls::ALL_VERSIONS.to_vec());
+        let (_, v) = provider_for(&settings(3, 0xFFFF)).unwrap();
+        assert_eq!(v, vec![&rustls::version::TLS12]);
+        for old in 0..=2 {
+            let e = provider_for(&settings(old, 0xFFFF)).unwrap_err();
+            assert_eq!(e, Failure::new(FailureKind::Tls, 0));
+        }
+    }
+
+    #[test]
+    fn one_cipher_suite_restricts_suites_and_versions() {
+        let (p, v) = provider_for(&settings(4, 0xC02F)).unwrap();
+        let codes: Vec<u16> = p
+            .cipher_suites
+            .iter()
+            .map(|c| u16::from(c.suite()))
+            .collect();
+        assert_eq!(codes, vec![0xC02F]);
+        assert_eq!(v, vec![&rustls::version::TLS12]);
+        // A TLS 1.3 suite cannot be had with TLS 1.2 only.
+        assert!(provider_for(&settings(3, 0x1301)).is_err());
+        // A suite rustls does not have.
+        assert!(provider_for(&settings(4, 0x0035)).is_err());
+        // Every suite the core accepts exists here.
+        for code in bg95_core::ftp::CIPHERSUITES {
+            assert!(provider_for(&settings(4, code)).is_ok(), "{code:04X}");
+        }
     }
 }

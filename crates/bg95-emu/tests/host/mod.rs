@@ -154,7 +154,12 @@ impl Host {
 
     /// Read until `needle` has arrived; returns everything up to and including it.
     pub fn read_until(&mut self, needle: &[u8]) -> Vec<u8> {
-        let until = Instant::now() + WAIT;
+        self.read_until_within(needle, WAIT)
+    }
+
+    /// As [`Host::read_until`], waiting at most `wait` (for answers slower than [`WAIT`]).
+    pub fn read_until_within(&mut self, needle: &[u8], wait: Duration) -> Vec<u8> {
+        let until = Instant::now() + wait;
         // Search only what has not been searched yet (large downloads arrive in many pieces).
         let mut from = 0;
         loop {

@@ -1,0 +1,461 @@
+//! FTPS end to end through the PTY, as a host drives it: the embedded server with
+//! `--ftp-tls` (explicit FTPS, CA placed in UFS), and vsftpd (explicit and implicit).
+
+mod host;
+mod support;
+
+use bg95_emu::emulator::{ftps_setup_commands, FTPS_CA_UFS_NAME};
+use bg95_emu::Emulator;
+use host::{boot_bytes, Host};
+
+fn fixture() -> Vec<u8> {
+    (0..3000u32).map(|i| (i * 13 % 251) as u8).collect()
+}
+
+/// `--ftp-tls` out of the box: the three printed commands and a seclevel 1 open work at once.
+#[test]
+fn embedded_ftps_works_out_of_the_box() {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::write(root.path().join("test.txt"), fixture()).unwrap();
+    let emu = Emulator::builder()
+        .ftp_server("127.0.0.1:0".parse().unwrap())
+        .ftp_root(root.path())
+        .ftp_tls(true)
+        .spawn()
+        .unwrap();
+    let ca = emu.ftp_ca_pem().expect("a CA").to_string();
+    let port = emu.ftp_addr().unwrap().port();
+    let mut h = Host::open(emu.tty_path());
+    h.expect(&boot_bytes());
+    h.chat("ATE0\r", "ATE0\r\r\nOK\r\n");
+    // The CA is in UFS under the printed name.
+    h.chat(
+        "AT+QFLST=\"*\"\r",
+        &format!(
+            "\r\n+QFLST: \"{FTPS_CA_UFS_NAME}\",{}\r\n\r\nOK\r\n",
+            ca.len()
+        ),
+    );
+    h.chat("AT+QIACT=1\r", "\r\nOK\r\n");
+    h.chat("AT+QFTPCFG=\"account\",\"test\",\"test\"\r", "\r\nOK\r\n");
+    for cmd in ftps_setup_commands() {
+        h.chat(&format!("{cmd}\r"), "\r\nOK\r\n");
+    }
+    h.chat(&format!("AT+QFTPOPEN=\"127.0.0.1\",{port}\r"), "\r\nOK\r\n");
+    h.expect(b"\r\n+QFTPOPEN: 0,0\r\n");
+    h.chat("AT+QFTPGET=\"test.txt\",\"COM:\"\r", "\r\nCONNECT\r\n");
+    let data = h.read_exact(fixture().len());
+    assert_eq!(data, fixture());
+    h.expect(format!("\r\nOK\r\n\r\n+QFTPGET: 0,{}\r\n", fixture().len()).as_bytes());
+    h.chat("AT+QFTPCLOSE\r", "\r\nOK\r\n");
+    h.expect(b"\r\n+QFTPCLOSE: 0,0\r\n");
+}
+
+/// The embedded FTPS server refuses plain FTP logins (TLS is required).
+#[test]
+fn embedded_ftps_refuses_plain_login() {
+    let root = tempfile::tempdir().unwrap();
+    let emu = Emulator::builder()
+        .ftp_server("127.0.0.1:0".parse().unwrap())
+        .ftp_root(root.path())
+        .ftp_tls(true)
+        .spawn()
+        .unwrap();
+    let port = emu.ftp_addr().unwrap().port();
+    let mut h = Host::open(emu.tty_path());
+    h.expect(&boot_bytes());
+    h.chat("ATE0\r", "ATE0\r\r\nOK\r\n");
+    h.chat("AT+QIACT=1\r", "\r\nOK\r\n");
+    h.chat("AT+QFTPCFG=\"account\",\"test\",\"test\"\r", "\r\nOK\r\n");
+    h.chat(&format!("AT+QFTPOPEN=\"127.0.0.1\",{port}\r"), "\r\nOK\r\n");
+    // libunftp answers USER on a plain control connection with `534 Policy requires
+    // TLS`; 534 has no row of its own in the note's table (section 5): 601 unknown error,
+    // with the server's code as <protocol_error>.
+    h.expect(b"\r\n+QFTPOPEN: 601,534\r\n");
+}
+
+// ---- failures through the PTY ----------------------------------------------------------
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bg95_emu::pki::Pki;
+use bg95_emu::server::{start_embedded_with, EmbeddedServer, ServerTls};
+use support::vsftpd::{Mode, Vsftpd};
+
+/// An embedded FTPS server with a certificate of the test's choosing, on its own runtime.
+struct TlsServer {
+    addr: SocketAddr,
+    _server: EmbeddedServer,
+    _root: tempfile::TempDir,
+    _rt: tokio::runtime::Runtime,
+}
+
+fn tls_server(pki: &Pki) -> TlsServer {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let root = tempfile::tempdir().unwrap();
+    std::fs::write(root.path().join("test.txt"), fixture()).unwrap();
+    let tls = ServerTls::from_pem(&pki.ca_pem, &pki.server).unwrap();
+    let server = rt
+        .block_on(start_embedded_with(
+            "127.0.0.1:0".parse().unwrap(),
+            root.path().to_path_buf(),
+            Some(Arc::new(tls)),
+        ))
+        .unwrap();
+    TlsServer {
+        addr: server.local_addr(),
+        _server: server,
+        _root: root,
+        _rt: rt,
+    }
+}
+
+/// A module with `files` in UFS, booted, echo off, context 1 active, account set.
+fn module_with(files: &[(&str, &str)]) -> (Emulator, Host, tempfile::TempDir) {
+    let ufs = tempfile::tempdir().unwrap();
+    for (name, text) in files {
+        std::fs::write(ufs.path().join(name), text).unwrap();
+    }
+    let emu = Emulator::builder().ufs_dir(ufs.path()).spawn().unwrap();
+    let mut h = Host::open(emu.tty_path());
+    h.expect(&boot_bytes());
+    h.chat("ATE0\r", "ATE0\r\r\nOK\r\n");
+    h.chat("AT+QIACT=1\r", "\r\nOK\r\n");
+    h.chat("AT+QFTPCFG=\"account\",\"test\",\"test\"\r", "\r\nOK\r\n");
+    (emu, h, ufs)
+}
+
+/// Send the commands (each answered `OK`), then QFTPOPEN; returns the `+QFTPOPEN:` URC's
+/// values, and how long it took.
+fn open(h: &mut Host, host: &str, port: u16, cmds: &[&str]) -> (String, Duration) {
+    for c in cmds {
+        h.chat(&format!("{c}\r"), "\r\nOK\r\n");
+    }
+    let t0 = Instant::now();
+    h.chat(&format!("AT+QFTPOPEN=\"{host}\",{port}\r"), "\r\nOK\r\n");
+    let urc = h.read_until_within(b"\r\n+QFTPOPEN: ", Duration::from_secs(40));
+    assert_eq!(urc, b"\r\n+QFTPOPEN: ");
+    let rest = h.read_until(b"\r\n");
+    let v = String::from_utf8_lossy(&rest[..rest.len() - 2]).to_string();
+    (v, t0.elapsed())
+}
+
+/// After a failed open the module is idle and usable: a plain open to a good server works.
+fn still_usable(h: &mut Host) {
+    let good = tls_server(&Pki::generate("ok CA", &["127.0.0.1"]).unwrap());
+    let (v, _) = open(
+        h,
+        "127.0.0.1",
+        good.addr.port(),
+        &[
+            "AT+QFTPCFG=\"ssltype\",2",
+            "AT+QSSLCFG=\"seclevel\",0,0",
+            "AT+QSSLCFG=\"seclevel\",1,0",
+        ],
+    );
+    assert_eq!(v, "0,0");
+    h.chat("AT+QFTPCLOSE\r", "\r\nOK\r\n");
+    h.expect(b"\r\n+QFTPCLOSE: 0,0\r\n");
+}
+
+const VERIFY: [&str; 3] = [
+    "AT+QFTPCFG=\"ssltype\",2",
+    "AT+QSSLCFG=\"cacert\",0,\"ca.pem\"",
+    "AT+QSSLCFG=\"seclevel\",0,1",
+];
+
+#[test]
+fn wrong_ca_is_631() {
+    let pki = Pki::generate("server CA", &["127.0.0.1"]).unwrap();
+    let other = Pki::generate("another CA", &["127.0.0.1"]).unwrap();
+    let s = tls_server(&pki);
+    let (_e, mut h, _u) = module_with(&[("ca.pem", &other.ca_pem)]);
+    assert_eq!(open(&mut h, "127.0.0.1", s.addr.port(), &VERIFY).0, "631,0");
+    still_usable(&mut h);
+}
+
+#[test]
+fn missing_ca_file_with_seclevel_1_is_631() {
+    let pki = Pki::generate("server CA", &["127.0.0.1"]).unwrap();
+    let s = tls_server(&pki);
+    let (_e, mut h, _u) = module_with(&[]);
+    assert_eq!(open(&mut h, "127.0.0.1", s.addr.port(), &VERIFY).0, "631,0");
+    still_usable(&mut h);
+}
+
+#[test]
+fn expired_certificate_fails_with_ignorelocaltime_0_and_passes_with_1() {
+    let pki = Pki::generate_with("server CA", &["127.0.0.1"], |p| {
+        p.not_before = rcgen::date_time_ymd(2000, 1, 1);
+        p.not_after = rcgen::date_time_ymd(2001, 1, 1);
+    })
+    .unwrap();
+    let s = tls_server(&pki);
+    let (_e, mut h, _u) = module_with(&[("ca.pem", &pki.ca_pem)]);
+    let mut cmds = VERIFY.to_vec();
+    cmds.push("AT+QSSLCFG=\"ignorelocaltime\",0,0");
+    assert_eq!(open(&mut h, "127.0.0.1", s.addr.port(), &cmds).0, "631,0");
+    // ignorelocaltime 1 (the default): validity dates are not checked. Data connections
+    // use context 1 (seclevel 0 here).
+    let (v, _) = open(
+        &mut h,
+        "127.0.0.1",
+        s.addr.port(),
+        &["AT+QSSLCFG=\"ignorelocaltime\",0,1"],
+    );
+    assert_eq!(v, "0,0");
+    h.chat("AT+QFTPGET=\"test.txt\",\"COM:\"\r", "\r\nCONNECT\r\n");
+    assert_eq!(h.read_exact(fixture().len()), fixture());
+    h.expect(format!("\r\nOK\r\n\r\n+QFTPGET: 0,{}\r\n", fixture().len()).as_bytes());
+}
+
+#[test]
+fn host_name_mismatch_fails_with_checkhost_1_and_passes_with_0() {
+    // A certificate for localhost only; the module connects to 127.0.0.1.
+    let pki = Pki::generate("server CA", &["localhost"]).unwrap();
+    let s = tls_server(&pki);
+    let (_e, mut h, _u) = module_with(&[("ca.pem", &pki.ca_pem)]);
+    let mut cmds = VERIFY.to_vec();
+    cmds.push("AT+QSSLCFG=\"checkhost\",0,1");
+    assert_eq!(open(&mut h, "127.0.0.1", s.addr.port(), &cmds).0, "631,0");
+    let (v, _) = open(
+        &mut h,
+        "127.0.0.1",
+        s.addr.port(),
+        &["AT+QSSLCFG=\"checkhost\",0,0"],
+    );
+    assert_eq!(v, "0,0");
+    h.chat("AT+QFTPCLOSE\r", "\r\nOK\r\n");
+    h.expect(b"\r\n+QFTPCLOSE: 0,0\r\n");
+    // The same certificate passes checkhost when the module uses the name it was made for.
+    let (v, _) = open(
+        &mut h,
+        "localhost",
+        s.addr.port(),
+        &["AT+QSSLCFG=\"checkhost\",0,1"],
+    );
+    assert_eq!(v, "0,0");
+}
+
+#[test]
+fn client_certificate_required_fails_at_seclevel_1_and_works_at_2() {
+    let v = Vsftpd::start_requiring_client_cert(Mode::Explicit);
+    v.put("test.txt", &fixture());
+    let c = v.certs.as_ref().unwrap();
+    let (_e, mut h, _u) = module_with(&[
+        ("ca.pem", &c.ca_pem),
+        ("client.pem", &c.client_cert_pem),
+        ("client.key", &c.client_key_pem),
+    ]);
+    assert_eq!(open(&mut h, "127.0.0.1", v.addr.port(), &VERIFY).0, "631,0");
+    let level2 = [
+        "AT+QSSLCFG=\"clientcert\",0,\"client.pem\"",
+        "AT+QSSLCFG=\"clientkey\",0,\"client.key\"",
+        "AT+QSSLCFG=\"seclevel\",0,2",
+        "AT+QSSLCFG=\"cacert\",1,\"ca.pem\"",
+        "AT+QSSLCFG=\"clientcert\",1,\"client.pem\"",
+        "AT+QSSLCFG=\"clientkey\",1,\"client.key\"",
+        "AT+QSSLCFG=\"seclevel\",1,2",
+    ];
+    assert_eq!(open(&mut h, "127.0.0.1", v.addr.port(), &level2).0, "0,0");
+    h.chat("AT+QFTPGET=\"test.txt\",\"COM:\"\r", "\r\nCONNECT\r\n");
+    assert_eq!(h.read_exact(fixture().len()), fixture());
+    h.expect(format!("\r\nOK\r\n\r\n+QFTPGET: 0,{}\r\n", fixture().len()).as_bytes());
+}
+
+#[test]
+fn tls_to_a_plain_server_is_631() {
+    let v = Vsftpd::start(Mode::Plain);
+    let (_e, mut h, _u) = module_with(&[]);
+    // Explicit: the plain server refuses AUTH TLS (vsftpd: `530 Please login with USER and
+    // PASS.`), reported with its code.
+    let explicit = ["AT+QFTPCFG=\"ssltype\",2"];
+    assert_eq!(
+        open(&mut h, "127.0.0.1", v.addr.port(), &explicit).0,
+        "631,530"
+    );
+    // Implicit: the server's plain banner is no TLS handshake.
+    let implicit = ["AT+QFTPCFG=\"ssltype\",1"];
+    assert_eq!(
+        open(&mut h, "127.0.0.1", v.addr.port(), &implicit).0,
+        "631,0"
+    );
+    still_usable(&mut h);
+}
+
+#[test]
+fn plain_to_an_implicit_server_times_out_within_rsptimeout() {
+    let v = Vsftpd::start(Mode::Implicit);
+    let (_e, mut h, _u) = module_with(&[]);
+    // The server waits for a ClientHello, the module for a banner: nothing moves until
+    // rsptimeout (20 s, the smallest) ends the open.
+    let (code, took) = open(
+        &mut h,
+        "127.0.0.1",
+        v.addr.port(),
+        &["AT+QFTPCFG=\"rsptimeout\",20"],
+    );
+    assert_eq!(code, "609,0");
+    // Not a hang: the answer comes with rsptimeout (a generous bound, not a speed check).
+    assert!(took < Duration::from_secs(40), "{took:?}");
+    still_usable(&mut h);
+}
+
+#[test]
+fn a_handshake_slower_than_negotiatetime_fails_with_631() {
+    // A server that takes the TCP connection and never answers: an implicit FTPS client
+    // waits for the handshake (a fault shape no real server here produces on purpose:
+    // mock, as the project rules allow).
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let hold = std::thread::spawn(move || {
+        let (s, _) = listener.accept().unwrap();
+        std::thread::sleep(Duration::from_secs(15));
+        drop(s);
+    });
+    let (_e, mut h, _u) = module_with(&[]);
+    let cmds = [
+        "AT+QFTPCFG=\"ssltype\",1",
+        "AT+QSSLCFG=\"negotiatetime\",0,10",
+        "AT+QFTPCFG=\"rsptimeout\",60",
+    ];
+    let (code, took) = open(&mut h, "127.0.0.1", port, &cmds);
+    assert_eq!(code, "631,0");
+    // negotiatetime (10 s) ended it, not rsptimeout (60 s): generous bounds, no speed check.
+    assert!(
+        took >= Duration::from_secs(9) && took < Duration::from_secs(40),
+        "{took:?}"
+    );
+    hold.join().unwrap();
+}
+
+// ---- LIST and +++/ATO over FTPS, on each server ----------------------------------------
+
+/// A server, the module pointed at it, and the server's root.
+struct FtpsRig {
+    host: Host,
+    port: u16,
+    ssltype: u8,
+    root: std::path::PathBuf,
+    _emu: Emulator,
+    _keep: (Option<Vsftpd>, Vec<tempfile::TempDir>),
+}
+
+fn embedded_ftps_rig() -> FtpsRig {
+    let root = tempfile::tempdir().unwrap();
+    let emu = Emulator::builder()
+        .ftp_server("127.0.0.1:0".parse().unwrap())
+        .ftp_root(root.path())
+        .ftp_tls(true)
+        .spawn()
+        .unwrap();
+    FtpsRig {
+        host: Host::open(emu.tty_path()),
+        port: emu.ftp_addr().unwrap().port(),
+        ssltype: 2,
+        root: root.path().to_path_buf(),
+        _emu: emu,
+        _keep: (None, vec![root]),
+    }
+}
+
+fn vsftpd_rig(mode: Mode) -> FtpsRig {
+    let v = Vsftpd::start(mode);
+    let ufs = tempfile::tempdir().unwrap();
+    std::fs::write(
+        ufs.path().join(FTPS_CA_UFS_NAME),
+        &v.certs.as_ref().unwrap().ca_pem,
+    )
+    .unwrap();
+    let emu = Emulator::builder().ufs_dir(ufs.path()).spawn().unwrap();
+    FtpsRig {
+        host: Host::open(emu.tty_path()),
+        port: v.addr.port(),
+        ssltype: if mode == Mode::Implicit { 1 } else { 2 },
+        root: v.root.clone(),
+        _emu: emu,
+        _keep: (Some(v), vec![ufs]),
+    }
+}
+
+/// A guard time and a bit (S12 = 50 → 1 s).
+const GUARD: Duration = Duration::from_millis(1200);
+
+fn list_and_pause_resume(mut rig: FtpsRig) {
+    let size = 4 * 1024 * 1024;
+    let big: Vec<u8> = (0..size as u32).map(|i| (i % 253) as u8).collect();
+    std::fs::write(rig.root.join("big.bin"), &big).unwrap();
+    std::fs::set_permissions(
+        rig.root.join("big.bin"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o644),
+    )
+    .unwrap();
+    let h = &mut rig.host;
+    h.expect(&boot_bytes());
+    h.chat("ATE0\r", "ATE0\r\r\nOK\r\n");
+    h.chat("AT+QIACT=1\r", "\r\nOK\r\n");
+    h.chat("AT+QFTPCFG=\"account\",\"test\",\"test\"\r", "\r\nOK\r\n");
+    let ssltype = format!("AT+QFTPCFG=\"ssltype\",{}", rig.ssltype);
+    let mut cmds = vec![ssltype.as_str()];
+    let verify: Vec<String> = [0, 1]
+        .iter()
+        .flat_map(|c| {
+            [
+                format!("AT+QSSLCFG=\"cacert\",{c},\"{FTPS_CA_UFS_NAME}\""),
+                format!("AT+QSSLCFG=\"seclevel\",{c},1"),
+            ]
+        })
+        .collect();
+    cmds.extend(verify.iter().map(String::as_str));
+    assert_eq!(open(h, "127.0.0.1", rig.port, &cmds).0, "0,0");
+
+    // LIST to COM: over TLS.
+    h.chat("AT+QFTPLIST=\".\",\"COM:\"\r", "\r\nCONNECT\r\n");
+    let listing = h.read_until(b"\r\nOK\r\n\r\n+QFTPLIST: 0,");
+    let n = h.read_until(b"\r\n");
+    let text = String::from_utf8_lossy(&listing).to_string();
+    assert!(text.contains("big.bin"), "{text}");
+    let count: usize = String::from_utf8_lossy(&n[..n.len() - 2]).parse().unwrap();
+    assert_eq!(count, listing.len() - "\r\nOK\r\n\r\n+QFTPLIST: 0,".len());
+
+    // +++ pauses the TLS download, ATO resumes it, no byte lost.
+    h.chat("AT+QFTPGET=\"big.bin\",\"COM:\"\r", "\r\nCONNECT\r\n");
+    let mut got = h.read_exact(1000);
+    h.set_reading(false);
+    std::thread::sleep(GUARD);
+    h.send(b"+++");
+    std::thread::sleep(GUARD);
+    h.set_reading(true);
+    let before_ok = h.read_until(b"\r\nOK\r\n");
+    got.extend_from_slice(&before_ok[..before_ok.len() - 6]);
+    assert!(got.len() < size, "the whole file arrived before the pause");
+    h.chat("AT+QFTPSTAT\r", "\r\nOK\r\n\r\n+QFTPSTAT: 0,2\r\n");
+    h.chat("ATO\r", "\r\nCONNECT\r\n");
+    let tail = format!("\r\nOK\r\n\r\n+QFTPGET: 0,{size}\r\n");
+    let rest = h.read_until(tail.as_bytes());
+    got.extend_from_slice(&rest[..rest.len() - tail.len()]);
+    assert!(got == big, "downloaded bytes differ");
+    h.chat("AT+QFTPCLOSE\r", "\r\nOK\r\n");
+    h.expect(b"\r\n+QFTPCLOSE: 0,0\r\n");
+}
+
+#[test]
+fn list_and_pause_resume_embedded_ftps() {
+    list_and_pause_resume(embedded_ftps_rig());
+}
+
+#[test]
+fn list_and_pause_resume_vsftpd_explicit() {
+    list_and_pause_resume(vsftpd_rig(Mode::Explicit));
+}
+
+#[test]
+fn list_and_pause_resume_vsftpd_implicit() {
+    list_and_pause_resume(vsftpd_rig(Mode::Implicit));
+}
