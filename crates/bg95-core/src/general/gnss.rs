@@ -26,7 +26,7 @@ pub(crate) static ROWS: &[Row<Kind>] = &[
     Row {
         name: "+QGPS",
         kind: Kind::Qgps,
-        test: Some("+QGPS: (1-3),(1-255),(1-1000),(0-1000),(1-65535)"),
+        test: Some("+QGPS: (1-3),(1-255),(0-1000),(0-1000),(1-65535)"),
         bad: Bad::Cme,
     },
     Row {
@@ -58,7 +58,7 @@ pub(crate) fn parse(kind: Kind, form: &Form) -> Result<Command, Refusal> {
             at_most(a, 5)?;
             num(a, 0, 1..=3)?;
             opt_num(a, 1, 1..=255)?;
-            opt_num(a, 2, 1..=1000)?;
+            opt_num(a, 2, 0..=1000)?;
             opt_num(a, 3, 0..=1000)?;
             opt_num(a, 4, 1..=65535)?;
             Command::Start
