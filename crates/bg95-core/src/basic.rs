@@ -120,9 +120,7 @@ impl Module {
             "+CIMI" => self.identity(inv, self.p.imsi.clone()),
             "+QCCID" => self.identity(inv, format!("+QCCID: {}", self.p.iccid)),
             "+CPIN" => match &inv.form {
-                Form::Read if !self.general.attach.sim_present => {
-                    CmeError::SimNotInserted.into()
-                }
+                Form::Read if !self.general.attach.sim_present => CmeError::SimNotInserted.into(),
                 Form::Read => {
                     self.info(&["+CPIN: READY"]);
                     Outcome::Ok

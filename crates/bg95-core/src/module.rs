@@ -62,7 +62,10 @@ pub enum Completion {
     },
     /// Bytes the module sent and received on the network since the last report (AT+QGDCNT);
     /// the runtime reports them before it hands the module host input.
-    Traffic { sent: u64, received: u64 },
+    Traffic {
+        sent: u64,
+        received: u64,
+    },
 }
 
 /// The result of one command of a chain.

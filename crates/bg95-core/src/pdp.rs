@@ -59,7 +59,8 @@ impl Pdp {
     /// The context carries traffic: activated by the host (QIACT/CGACT) or, for context 1,
     /// the attach's default bearer. This is the state AT+CGACT? reports.
     pub fn is_up(&self, cid: u8) -> bool {
-        self.is_active(cid) || (cid == 1 && self.default_bearer && self.get(1).is_some_and(|c| c.kind != 0))
+        self.is_active(cid)
+            || (cid == 1 && self.default_bearer && self.get(1).is_some_and(|c| c.kind != 0))
     }
 
     /// Mark a context activated by the host (AT+QIACT, AT+CGACT=1).

@@ -124,7 +124,9 @@ fn parse_event(s: &str) -> Result<Completion, String> {
     if let Some(rest) = s.strip_prefix("traffic ") {
         let mut it = rest.split_whitespace().map(str::parse::<u64>);
         return match (it.next(), it.next(), it.next()) {
-            (Some(Ok(sent)), Some(Ok(received)), None) => Ok(Completion::Traffic { sent, received }),
+            (Some(Ok(sent)), Some(Ok(received)), None) => {
+                Ok(Completion::Traffic { sent, received })
+            }
             _ => Err("`traffic <sent> <received>`".into()),
         };
     }
@@ -202,7 +204,10 @@ fn parse_network_event(s: &str) -> Result<Completion, String> {
     let ev = match w.next() {
         Some("reg") => NetworkEvent::Registration {
             stat: number(w.next(), "a <stat>")?,
-            act: w.next().map(|a| a.parse().map_err(|_| "bad <act>")).transpose()?,
+            act: w
+                .next()
+                .map(|a| a.parse().map_err(|_| "bad <act>"))
+                .transpose()?,
         },
         Some("pdp-lost") => NetworkEvent::PdpLost {
             cid: number(w.next(), "a <cid>")?,
@@ -225,9 +230,7 @@ fn parse_dns_event(s: &str) -> Result<Completion, String> {
     let mut w = s.split_whitespace();
     let id = number(w.next(), "a request id")?;
     let result = match w.next() {
-        Some("ok") => Ok(w
-            .map(|a| ip_word(Some(a)))
-            .collect::<Result<Vec<_>, _>>()?),
+        Some("ok") => Ok(w.map(|a| ip_word(Some(a))).collect::<Result<Vec<_>, _>>()?),
         Some("fail") => Err(match w.next() {
             Some("timeout") => ResolveFailure::Timeout,
             _ => ResolveFailure::NotFound,
@@ -244,7 +247,10 @@ fn parse_ping_event(s: &str) -> Result<Completion, String> {
     let event = match w.next() {
         Some("echo") => PingEvent::Echo {
             ip: ip_word(w.next())?,
-            rtt: Some(Duration::from_millis(number(w.next(), "a round trip in ms")?)),
+            rtt: Some(Duration::from_millis(number(
+                w.next(),
+                "a round trip in ms",
+            )?)),
         },
         Some("lost") => PingEvent::Echo {
             ip: ip_word(w.next())?,

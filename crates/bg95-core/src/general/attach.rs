@@ -74,7 +74,10 @@ pub(crate) enum Command {
     Attach(bool),
     ActivationRead,
     /// `AT+CGACT=<state>[,<cid>[,<cid>…]]`; no cid = every defined context.
-    Activate { on: bool, cids: Vec<u8> },
+    Activate {
+        on: bool,
+        cids: Vec<u8>,
+    },
     /// AT+CGPADDR=? (the defined contexts).
     AddressTest,
     /// AT+CGPADDR[=<cid>[,<cid>…]]; empty = every defined context.

@@ -196,14 +196,20 @@ fn long_text(unix: i64, zone: i8) -> String {
 /// Parse AT+CCLK's `yy/MM/dd,hh:mm:ss±zz` into (UTC Unix seconds, zone).
 fn parse_cclk(s: &str) -> Option<(i64, i8)> {
     let b = s.as_bytes();
-    if b.len() != 20 || &s[2..3] != "/" || &s[5..6] != "/" || &s[8..9] != ","
-        || &s[11..12] != ":" || &s[14..15] != ":"
+    if b.len() != 20
+        || &s[2..3] != "/"
+        || &s[5..6] != "/"
+        || &s[8..9] != ","
+        || &s[11..12] != ":"
+        || &s[14..15] != ":"
     {
         return None;
     }
     let field = |r: std::ops::Range<usize>| -> Option<u32> {
         let t = s.get(r)?;
-        t.bytes().all(|c| c.is_ascii_digit()).then(|| t.parse().ok())?
+        t.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| t.parse().ok())?
     };
     let (yy, mo, dd) = (field(0..2)?, field(3..5)?, field(6..8)?);
     let (hh, mi, ss) = (field(9..11)?, field(12..14)?, field(15..17)?);
@@ -213,7 +219,20 @@ fn parse_cclk(s: &str) -> Option<(i64, i8)> {
         b'-' => -1,
         _ => return None,
     };
-    let days_in = [31, 28 + u32::from(yy % 4 == 0), 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    let days_in = [
+        31,
+        28 + u32::from(yy % 4 == 0),
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
     if !(1..=12).contains(&mo)
         || dd == 0
         || dd > days_in[(mo - 1) as usize]
@@ -274,7 +293,10 @@ pub(crate) static ROWS: &[Row<Kind>] = &[
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Command {
     ClockRead,
-    ClockSet { unix: i64, zone: i8 },
+    ClockSet {
+        unix: i64,
+        zone: i8,
+    },
     CtzuRead,
     Ctzu(u8),
     CtzrRead,
@@ -358,10 +380,7 @@ impl Module {
                     let (unix, zone) = match mode {
                         0 => (n.unix, n.zone),
                         1 => (clock.utc(now), clock.zone),
-                        _ => (
-                            clock.utc(now) + i64::from(clock.zone) * 900,
-                            clock.zone,
-                        ),
+                        _ => (clock.utc(now) + i64::from(clock.zone) * 900, clock.zone),
                     };
                     format!("+QLTS: \"{},0\"", long_text(unix, zone))
                 }
@@ -474,10 +493,7 @@ mod tests {
 
     #[test]
     fn cclk_parses_and_refuses() {
-        assert_eq!(
-            parse_cclk("26/01/01,00:00:00+00"),
-            Some((1_767_225_600, 0))
-        );
+        assert_eq!(parse_cclk("26/01/01,00:00:00+00"), Some((1_767_225_600, 0)));
         assert_eq!(parse_cclk("24/02/29,12:30:00-20").map(|p| p.1), Some(-20));
         for bad in [
             "26/13/01,00:00:00+00",

@@ -267,7 +267,14 @@ impl Module {
         Outcome::Ok
     }
 
-    fn start_ping(&mut self, now: Instant, cid: u8, host: String, timeout: u8, count: u8) -> Outcome {
+    fn start_ping(
+        &mut self,
+        now: Instant,
+        cid: u8,
+        host: String,
+        timeout: u8,
+        count: u8,
+    ) -> Outcome {
         if self.general.dns.ping.is_some() {
             return TcpError::OperationBusy.into();
         }
@@ -366,7 +373,13 @@ impl Module {
                 TcpError::DnsParseFailed.code()
             ));
         }
-        if self.general.dns.ping.take_if(|p| now >= p.deadline).is_some() {
+        if self
+            .general
+            .dns
+            .ping
+            .take_if(|p| now >= p.deadline)
+            .is_some()
+        {
             self.urc(&format!("+QPING: {}", TcpError::Timeout.code()));
         }
     }

@@ -1,8 +1,8 @@
 //! Real-world events the runtime (or a scenario) reports: each produces the URCs a real
 //! module gives and the same state changes as the host commands that cause them.
 
-use crate::time::Instant;
 use crate::module::Module;
+use crate::time::Instant;
 
 use super::seam::NetworkEvent;
 

@@ -14,9 +14,17 @@ use crate::time::Instant;
 use super::{Bad, Refusal, Row};
 
 /// The maximum band masks of the BG95-M3 test form.
-const BAND_MAX: [u128; 3] = [0xF, 0x1000_0200_0000_000F_0E18_9F, 0x1000_4200_0000_0009_0E18_9F];
+const BAND_MAX: [u128; 3] = [
+    0xF,
+    0x1000_0200_0000_000F_0E18_9F,
+    0x1000_4200_0000_0009_0E18_9F,
+];
 /// The fresh BG95-M3 bands (captured).
-const BAND_DEFAULT: [u128; 3] = [0xF, 0x1000_0200_0000_000F_0E18_9F, 0x1000_4200_0000_0000_0008_1A];
+const BAND_DEFAULT: [u128; 3] = [
+    0xF,
+    0x1000_0200_0000_000F_0E18_9F,
+    0x1000_4200_0000_0000_0008_1A,
+];
 
 /// The AT+QCFG items this module knows, in the order of its test form.
 const QCFG_TEST: [&str; 7] = [
@@ -126,7 +134,11 @@ pub(crate) enum Command {
     UrcPort(&'static str),
     IndTest,
     IndQuery(usize),
-    Ind { index: usize, on: bool, save: bool },
+    Ind {
+        index: usize,
+        on: bool,
+        save: bool,
+    },
 }
 
 /// A bare (unquoted) value: AT+QCFG refuses quoted values (BG96 capture).
