@@ -74,6 +74,9 @@ pub enum DownloadSource {
 }
 
 /// One operation the core asks the runtime to perform on the FTP session.
+// An `Open` carries two TlsSettings; `Effect::Ftp` boxes the request, so the size of the
+// enum costs nothing on the effect queue.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FtpRequest {
     /// Resolve, connect, (TLS,) USER/PASS, TYPE. → `Done(Ok(Reply::Ok))`.

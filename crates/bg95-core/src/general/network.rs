@@ -188,10 +188,7 @@ pub(crate) fn parse(kind: Kind, form: &Form) -> Result<Command, Refusal> {
         (Kind::Cedrxs, Form::Write(a)) => {
             at_most(a, 3)?;
             let mode = num(a, 0, 0..=3)? as u8;
-            let act = match opt_num(a, 1, 4..=5)? {
-                Some(v) => Some(v as u8),
-                None => None,
-            };
+            let act = opt_num(a, 1, 4..=5)?.map(|v| v as u8);
             Command::Edrx {
                 mode,
                 act,

@@ -16,14 +16,14 @@ use super::{Bad, Refusal, Row};
 /// The maximum band masks of the BG95-M3 test form.
 const BAND_MAX: [u128; 3] = [
     0xF,
-    0x1000_0200_0000_000F_0E18_9F,
-    0x1000_4200_0000_0009_0E18_9F,
+    0x0010_0002_0000_0000_0F0E_189F,
+    0x0010_0042_0000_0000_090E_189F,
 ];
 /// The fresh BG95-M3 bands (captured).
 const BAND_DEFAULT: [u128; 3] = [
     0xF,
-    0x1000_0200_0000_000F_0E18_9F,
-    0x1000_4200_0000_0000_0008_1A,
+    0x0010_0002_0000_0000_0F0E_189F,
+    0x0010_0042_0000_0000_0000_081A,
 ];
 
 /// The AT+QCFG items this module knows, in the order of its test form.
