@@ -225,7 +225,9 @@ impl Module {
                 let Ok(cid) = num(args, 0, 1..=16) else {
                     return CmeError::IncorrectParameters.into();
                 };
-                self.deactivate_pdp(now, cid as u8);
+                if self.deactivate_pdp(now, cid as u8) {
+                    self.pdn_event(true, &format!("ME PDN DEACT {cid}"));
+                }
                 Outcome::Ok
             }
             _ => Outcome::Fail(FinalResult::Error),

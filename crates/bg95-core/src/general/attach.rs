@@ -5,7 +5,7 @@
 use bg95_at::{Arg, Form};
 
 use crate::module::{AfterOk, Module, Outcome};
-use crate::params::{at_most, num};
+use crate::params::{at_most, num, opt_num};
 use crate::pdp::CONTEXTS;
 use crate::time::Instant;
 
@@ -21,6 +21,9 @@ pub(crate) struct Attach {
     /// The registration state a network event set (`None`: the personality's).
     pub network_stat: Option<u8>,
     pub network_act: Option<u8>,
+    /// AT+CGEREP `<mode>`: 0 no `+CGEV` URCs, 1/2 report them (volatile).
+    pub cgerep: u8,
+    pub cgerep_bfr: u8,
 }
 
 impl Default for Attach {
@@ -30,6 +33,8 @@ impl Default for Attach {
             sim_present: true,
             network_stat: None,
             network_act: None,
+            cgerep: 0,
+            cgerep_bfr: 0,
         }
     }
 }
@@ -37,6 +42,8 @@ impl Default for Attach {
 impl Attach {
     pub fn boot(&mut self) {
         self.host_detached = false;
+        self.cgerep = 0;
+        self.cgerep_bfr = 0;
     }
 }
 
@@ -45,6 +52,7 @@ pub(crate) enum Kind {
     Cgatt,
     Cgact,
     Cgpaddr,
+    Cgerep,
 }
 
 pub(crate) static ROWS: &[Row<Kind>] = &[
@@ -66,6 +74,12 @@ pub(crate) static ROWS: &[Row<Kind>] = &[
         test: None,
         bad: Bad::Cme,
     },
+    Row {
+        name: "+CGEREP",
+        kind: Kind::Cgerep,
+        test: Some("+CGEREP: (0-2),(0-1)"),
+        bad: Bad::Cme,
+    },
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,6 +96,11 @@ pub(crate) enum Command {
     AddressTest,
     /// AT+CGPADDR[=<cid>[,<cid>…]]; empty = every defined context.
     Addresses(Vec<u8>),
+    EventReportingRead,
+    EventReporting {
+        mode: u8,
+        bfr: Option<u8>,
+    },
 }
 
 fn cids(args: &[Arg]) -> Result<Vec<u8>, Refusal> {
@@ -110,6 +129,14 @@ pub(crate) fn parse(kind: Kind, form: &Form) -> Result<Command, Refusal> {
         (Kind::Cgpaddr, Form::Test) => Command::AddressTest,
         (Kind::Cgpaddr, Form::Exec) => Command::Addresses(Vec::new()),
         (Kind::Cgpaddr, Form::Write(a)) => Command::Addresses(cids(a)?),
+        (Kind::Cgerep, Form::Read) => Command::EventReportingRead,
+        (Kind::Cgerep, Form::Write(a)) => {
+            at_most(a, 2)?;
+            Command::EventReporting {
+                mode: num(a, 0, 0..=2)? as u8,
+                bfr: opt_num(a, 1, 0..=1)?.map(|v| v as u8),
+            }
+        }
         _ => return Err(Refusal::Form),
     })
 }
@@ -140,6 +167,18 @@ impl Module {
                 Outcome::Ok
             }
             Command::Activate { on, cids } => self.cgact(now, on, cids),
+            Command::EventReportingRead => {
+                let a = &self.general.attach;
+                let line = format!("+CGEREP: {},{}", a.cgerep, a.cgerep_bfr);
+                self.info(&[line]);
+                Outcome::Ok
+            }
+            Command::EventReporting { mode, bfr } => {
+                let a = &mut self.general.attach;
+                a.cgerep = mode;
+                a.cgerep_bfr = bfr.unwrap_or(a.cgerep_bfr);
+                Outcome::Ok
+            }
             Command::AddressTest => {
                 let list: Vec<String> = self
                     .defined_cids()
@@ -178,7 +217,9 @@ impl Module {
     fn cgact(&mut self, now: Instant, on: bool, cids: Vec<u8>) -> Outcome {
         if !on {
             for cid in cids {
-                self.deactivate_pdp(now, cid);
+                if self.deactivate_pdp(now, cid) {
+                    self.pdn_event(true, &format!("ME PDN DEACT {cid}"));
+                }
             }
             return Outcome::Ok;
         }
@@ -200,6 +241,20 @@ impl Module {
             self.pdp.activate(cid);
         }
         Outcome::Ok
+    }
+
+    /// A `+CGEV: <text>` URC if AT+CGEREP asked for them; after the `OK` when a command
+    /// caused it.
+    pub(crate) fn pdn_event(&mut self, deferred: bool, text: &str) {
+        if self.general.attach.cgerep == 0 {
+            return;
+        }
+        let urc = format!("+CGEV: {text}");
+        if deferred {
+            self.after_ok.push(AfterOk::Urc(urc));
+        } else {
+            self.urc(&urc);
+        }
     }
 
     /// `<stat>` as AT+CEREG reports it, from the radio, the SIM, the host's detach and the
@@ -234,10 +289,19 @@ impl Module {
         change(self);
         let mut urcs = Vec::new();
         if was_registered && !self.registered() {
+            // Who detached: the host (AT+CGATT=0) or the network.
+            let who = if deferred { "ME" } else { "NW" };
+            let events = self.general.attach.cgerep != 0;
             for cid in 1..=CONTEXTS as u8 {
                 if self.deactivate_pdp(now, cid) {
+                    if events {
+                        urcs.push(format!("+CGEV: {who} PDN DEACT {cid}"));
+                    }
                     urcs.push(format!("+QIURC: \"pdpdeact\",{cid}"));
                 }
+            }
+            if events {
+                urcs.push(format!("+CGEV: {who} DETACH"));
             }
         }
         if !was_registered && self.registered() {

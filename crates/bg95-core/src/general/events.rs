@@ -23,6 +23,7 @@ impl Module {
             }
             NetworkEvent::PdpLost { cid } => {
                 if self.deactivate_pdp(now, cid) {
+                    self.pdn_event(false, &format!("NW PDN DEACT {cid}"));
                     self.urc(&format!("+QIURC: \"pdpdeact\",{cid}"));
                 }
             }
