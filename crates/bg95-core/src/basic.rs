@@ -120,6 +120,7 @@ impl Module {
             "+CIMI" => self.identity(inv, self.p.imsi.clone()),
             "+QCCID" => self.identity(inv, format!("+QCCID: {}", self.p.iccid)),
             "+CPIN" => match &inv.form {
+                Form::Read if !self.general.attach.sim_present => CmeError::SimNotInserted.into(),
                 Form::Read => {
                     self.info(&["+CPIN: READY"]);
                     Outcome::Ok
@@ -228,8 +229,9 @@ impl Module {
         }
     }
 
-    fn registered(&self) -> bool {
-        self.net.cfun == 1
+    /// Registered on the network (home or roaming).
+    pub(crate) fn registered(&self) -> bool {
+        matches!(self.registration_stat(), 1 | 5)
     }
 
     fn csq(&mut self, inv: &Invocation) -> Outcome {
@@ -271,14 +273,10 @@ impl Module {
     }
 
     fn reg_stat(&self) -> u8 {
-        if self.registered() {
-            self.p.reg_stat
-        } else {
-            0
-        }
+        self.registration_stat()
     }
 
-    fn reg_mode(&mut self, name: &str) -> &mut u8 {
+    pub(crate) fn reg_mode(&mut self, name: &str) -> &mut u8 {
         match name {
             "+CREG" => &mut self.net.creg,
             "+CGREG" => &mut self.net.cgreg,
@@ -287,12 +285,14 @@ impl Module {
     }
 
     /// `<stat>` plus the location fields that mode 2 adds while registered.
-    fn reg_fields(&self, mode: u8) -> String {
+    pub(crate) fn reg_fields(&self, mode: u8) -> String {
         let stat = self.reg_stat();
         if mode == 2 && matches!(stat, 1 | 5) {
             format!(
                 "{stat},\"{}\",\"{}\",{}",
-                self.p.tac, self.p.cell_id, self.p.act
+                self.p.tac,
+                self.p.cell_id,
+                self.current_act()
             )
         } else {
             stat.to_string()
@@ -342,7 +342,7 @@ impl Module {
         match &inv.form {
             Form::Read => {
                 let line = if self.registered() {
-                    format!("+COPS: 0,0,\"{}\",{}", self.p.operator, self.p.act)
+                    format!("+COPS: 0,0,\"{}\",{}", self.p.operator, self.current_act())
                 } else {
                     "+COPS: 0".to_string()
                 };
@@ -392,6 +392,10 @@ impl Module {
                     if fun != 1 {
                         // Radio off: the network drops every PDP context and its sockets.
                         self.deactivate_all_pdp(now);
+                    }
+                    if self.registered() && !was_registered {
+                        // The attach brings context 1's default bearer back up.
+                        self.pdp.default_bearer = true;
                     }
                     // 27.007: the URCs report a change of <stat> (CFUN=0 → 4 changes nothing).
                     if self.registered() != was_registered {

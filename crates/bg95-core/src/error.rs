@@ -32,6 +32,7 @@ codes! {
         OperationNotAllowed = 3, "operation not allowed";
         OperationNotSupported = 4, "operation not supported";
         SimNotInserted = 10, "SIM not inserted";
+        NoNetworkService = 30, "no network service";
         IncorrectParameters = 50, "incorrect parameters";
         Unknown = 100, "unknown";
         InvalidInput = 400, "invalid input value";
@@ -55,6 +56,9 @@ codes! {
         FileTooLarge = 423, "file too large";
         InvalidParameter = 425, "invalid parameter";
         AlreadyOpen = 426, "file already opened";
+        GnssSessionOngoing = 504, "Session is ongoing";
+        GnssSessionNotActive = 505, "Session not active";
+        GnssNotFixed = 516, "Not fixed now";
     }
 }
 
@@ -95,6 +99,22 @@ codes! {
     }
 }
 
+codes! {
+    /// The TCP/IP `<err>` codes (companion-commands.md, 550–574) that the general commands
+    /// report in their URCs (AT+QIDNSGIP, AT+QPING, AT+QNTP) and as `+CME ERROR`.
+    TcpError {
+        Unknown = 550, "unknown error";
+        InvalidParameters = 552, "invalid parameters";
+        OpenPdpFailed = 561, "open PDP context failed";
+        DnsBusy = 564, "DNS busy";
+        DnsParseFailed = 565, "DNS parse failed";
+        OperationBusy = 568, "operation busy";
+        Timeout = 569, "operation timeout";
+        PdpBrokenDown = 570, "PDP context broken down";
+        NotAllowed = 572, "operation not allowed";
+    }
+}
+
 impl FtpError {
     /// The `<err>` a server's negative reply maps to (chapter 6 beside chapter 5).
     pub fn from_reply(reply: u16) -> FtpError {
@@ -123,6 +143,15 @@ impl FtpError {
 
 impl From<CmeError> for FinalResult {
     fn from(e: CmeError) -> Self {
+        FinalResult::Cme {
+            code: e.code(),
+            text: e.text(),
+        }
+    }
+}
+
+impl From<TcpError> for FinalResult {
+    fn from(e: TcpError) -> Self {
         FinalResult::Cme {
             code: e.code(),
             text: e.text(),

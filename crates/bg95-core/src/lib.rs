@@ -13,6 +13,7 @@ mod basic;
 pub mod error;
 pub mod escape;
 pub mod ftp;
+pub mod general;
 mod module;
 mod params;
 pub mod pdp;
@@ -22,7 +23,8 @@ pub mod time;
 pub mod transcript;
 pub mod ufs;
 
-pub use error::{CmeError, FtpError};
+pub use error::{CmeError, FtpError, TcpError};
+pub use general::{NetworkEvent, PingEvent, ResolveFailure};
 pub use module::{Completion, Effect, Module, OUTPUT_HIGH_WATER};
 pub use personality::Personality;
 pub use settings::Settings;

@@ -25,6 +25,17 @@ pub enum Effect {
     Ftp(Box<FtpRequest>),
     /// Pace module→host bytes at this rate from now on (0 = unpaced).
     SetBaud(u32),
+    /// Look `host` up with the runtime's resolver (AT+QIDNSGIP); the answer is a
+    /// [`Completion::Resolved`] with the same `id`.
+    Resolve { id: u32, host: String },
+    /// AT+QPING: resolve `host`, then probe it `count` times, each within `timeout`; one
+    /// [`Completion::Ping`] per probe (or one `ResolveFailed`), all with the same `id`.
+    Ping {
+        id: u32,
+        host: String,
+        timeout: Duration,
+        count: u8,
+    },
 }
 
 impl Effect {
@@ -37,6 +48,24 @@ impl Effect {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Completion {
     Ftp(FtpEvent),
+    /// Something happened in the network (registration, PDP loss, SIM, network time).
+    Network(crate::general::NetworkEvent),
+    /// The answer to [`Effect::Resolve`].
+    Resolved {
+        id: u32,
+        result: Result<Vec<core::net::IpAddr>, crate::general::ResolveFailure>,
+    },
+    /// A step of [`Effect::Ping`].
+    Ping {
+        id: u32,
+        event: crate::general::PingEvent,
+    },
+    /// Bytes the module sent and received on the network since the last report (AT+QGDCNT);
+    /// the runtime reports them before it hands the module host input.
+    Traffic {
+        sent: u64,
+        received: u64,
+    },
 }
 
 /// The result of one command of a chain.
@@ -112,6 +141,7 @@ pub struct Module {
     pub(crate) baud: u32,
     pub(crate) ftp: crate::ftp::Ftp,
     pub(crate) ufs: crate::ufs::Ufs,
+    pub(crate) general: crate::general::General,
 }
 
 impl Module {
@@ -133,6 +163,7 @@ impl Module {
             pdp: Default::default(),
             baud: 0,
             ftp: Default::default(),
+            general: crate::general::General::new(now),
             p,
         };
         m.boot(now);
@@ -190,6 +221,10 @@ impl Module {
         }
         match c {
             Completion::Ftp(ev) => self.ftp_event(now, ev),
+            Completion::Network(ev) => self.network_event(now, ev),
+            Completion::Resolved { id, result } => self.resolved(id, result),
+            Completion::Ping { id, event } => self.ping_event(id, event),
+            Completion::Traffic { sent, received } => self.traffic(sent, received),
         }
     }
 
@@ -215,6 +250,7 @@ impl Module {
         }
         self.ufs_timeout(now);
         self.ftp_timeout(now);
+        self.general_timeout(now);
     }
 
     /// The next bytes for the host, if any: each call returns everything queued so far,
@@ -240,7 +276,10 @@ impl Module {
             Port::Data(DataMode::Ufs(t)) => t.deadline(),
             _ => None,
         };
-        [escape, self.ftp.deadline()].into_iter().flatten().min()
+        [escape, self.ftp.deadline(), self.general.deadline()]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// True when the runtime may hand over the next downloaded chunk: a COM: download is
@@ -294,6 +333,7 @@ impl Module {
         self.pdp = Default::default();
         self.ftp.reset();
         self.ufs.reset();
+        self.general.boot();
         self.after_ok.clear();
         for urc in self.p.boot_urcs.clone() {
             self.urc(&urc);
@@ -411,6 +451,9 @@ impl Module {
             return o;
         }
         if let Some(o) = self.dispatch_ufs(now, inv) {
+            return o;
+        }
+        if let Some(o) = self.dispatch_general(now, inv) {
             return o;
         }
         // Unknown commands are syntax errors: always a bare ERROR.

@@ -25,6 +25,10 @@ pub struct Context {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pdp {
     pub contexts: [Context; CONTEXTS],
+    /// The default EPS bearer the LTE attach brings up on context 1: AT+CGACT? and
+    /// AT+CGPADDR show it and FTP/DNS/ping/NTP may use it, while AT+QIACT? lists context 1
+    /// only once the host activated it (general-commands.md §2, shared-state model).
+    pub default_bearer: bool,
 }
 
 impl Default for Pdp {
@@ -32,7 +36,10 @@ impl Default for Pdp {
         let mut contexts: [Context; CONTEXTS] = Default::default();
         // Context 1 exists out of the box (the network's default bearer), APN empty.
         contexts[0].kind = 1;
-        Pdp { contexts }
+        Pdp {
+            contexts,
+            default_bearer: true,
+        }
     }
 }
 
@@ -49,12 +56,32 @@ impl Pdp {
         self.get(cid).is_some_and(|c| c.active)
     }
 
+    /// The context carries traffic: activated by the host (QIACT/CGACT) or, for context 1,
+    /// the attach's default bearer. This is the state AT+CGACT? reports.
+    pub fn is_up(&self, cid: u8) -> bool {
+        self.is_active(cid)
+            || (cid == 1 && self.default_bearer && self.get(1).is_some_and(|c| c.kind != 0))
+    }
+
+    /// Mark a context activated by the host (AT+QIACT, AT+CGACT=1).
+    pub(crate) fn activate(&mut self, cid: u8) {
+        if let Some(c) = self.get_mut(cid) {
+            c.active = true;
+        }
+    }
+
+    /// The address of a context that is up.
+    pub fn address_of(&self, cid: u8) -> Option<String> {
+        let c = self.get(cid)?;
+        self.is_up(cid).then(|| Self::address_for(cid, c.kind))
+    }
+
     /// The address a context gets when active: `10.7.157.<cid>`.
     pub fn address(cid: u8) -> String {
         format!("10.7.157.{cid}")
     }
 
-    fn address_for(cid: u8, kind: u8) -> String {
+    pub(crate) fn address_for(cid: u8, kind: u8) -> String {
         match kind {
             2 => format!("FD00:0:0:0:0:0:A07:9D{cid:02X}"),
             _ => Self::address(cid),
@@ -177,13 +204,11 @@ impl Module {
                 }
                 let active = self.pdp.contexts.iter().filter(|c| c.active).count();
                 let undefined = self.pdp.get(cid).is_none_or(|c| c.kind == 0);
-                if self.net.cfun != 1 || undefined || active >= self.p.max_active_pdp {
+                if !self.registered() || undefined || active >= self.p.max_active_pdp {
                     // The TCP/IP note's activation failures answer a plain ERROR.
                     return Outcome::Fail(FinalResult::Error);
                 }
-                if let Some(c) = self.pdp.get_mut(cid) {
-                    c.active = true;
-                }
+                self.pdp.activate(cid);
                 Outcome::Ok
             }
             Form::Exec => Outcome::Fail(FinalResult::Error),
@@ -200,7 +225,9 @@ impl Module {
                 let Ok(cid) = num(args, 0, 1..=16) else {
                     return CmeError::IncorrectParameters.into();
                 };
-                self.deactivate_pdp(now, cid as u8);
+                if self.deactivate_pdp(now, cid as u8) {
+                    self.pdn_event(true, &format!("ME PDN DEACT {cid}"));
+                }
                 Outcome::Ok
             }
             _ => Outcome::Fail(FinalResult::Error),
@@ -208,13 +235,20 @@ impl Module {
     }
 
     /// Deactivate a context and close every socket on it (the FTP session among them).
-    pub(crate) fn deactivate_pdp(&mut self, now: Instant, cid: u8) {
-        if let Some(c) = self.pdp.get_mut(cid) {
-            if c.active {
-                c.active = false;
-                self.ftp_context_lost(now, cid);
-            }
+    /// Returns whether the context was up.
+    pub(crate) fn deactivate_pdp(&mut self, now: Instant, cid: u8) -> bool {
+        let was_up = self.pdp.is_up(cid);
+        if cid == 1 {
+            self.pdp.default_bearer = false;
         }
+        if let Some(c) = self.pdp.get_mut(cid) {
+            c.active = false;
+        }
+        if was_up {
+            self.ftp_context_lost(now, cid);
+            self.general_context_lost(now, cid);
+        }
+        was_up
     }
 
     pub(crate) fn deactivate_all_pdp(&mut self, now: Instant) {

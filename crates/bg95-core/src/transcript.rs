@@ -8,6 +8,7 @@
 //! < AT\r\r\nOK\r\n                the module's next bytes are exactly these
 //! @+1200ms                        the clock moves on (a guard time, a timeout)
 //! ! ftp done ok                   the runtime reports an FTP event (core only)
+//! ! net reg 0                     a network event (also `dns`, `ping`, `traffic`; core only)
 //! = Ftp(Cwd("/"))                 the next effect, in its Debug form (core only)
 //! ```
 //! Escapes in `>`/`<` text: `\r \n \t \\ \" \xHH`; a `<` line may be split over several lines.
@@ -16,6 +17,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::ftp::{Failure, FailureKind, FtpEvent, Reply};
+use crate::general::{NetworkEvent, PingEvent, ResolveFailure};
 use crate::module::{Completion, Module};
 use crate::time::Instant;
 
@@ -110,9 +112,27 @@ fn parse_duration(s: &str) -> Option<Duration> {
 /// `! ftp ...` events: `done ok`, `done path "/x"`, `done size 12`, `done time "2014…"`,
 /// `fail <kind> [reply]`, `ready`, `data "bytes"`, `control-closed`, `aborted`.
 fn parse_event(s: &str) -> Result<Completion, String> {
+    if let Some(rest) = s.strip_prefix("net ") {
+        return parse_network_event(rest.trim());
+    }
+    if let Some(rest) = s.strip_prefix("dns ") {
+        return parse_dns_event(rest.trim());
+    }
+    if let Some(rest) = s.strip_prefix("ping ") {
+        return parse_ping_event(rest.trim());
+    }
+    if let Some(rest) = s.strip_prefix("traffic ") {
+        let mut it = rest.split_whitespace().map(str::parse::<u64>);
+        return match (it.next(), it.next(), it.next()) {
+            (Some(Ok(sent)), Some(Ok(received)), None) => {
+                Ok(Completion::Traffic { sent, received })
+            }
+            _ => Err("`traffic <sent> <received>`".into()),
+        };
+    }
     let rest = s
         .strip_prefix("ftp ")
-        .ok_or("events start with `ftp`")?
+        .ok_or("events start with `ftp`, `net`, `dns`, `ping` or `traffic`")?
         .trim();
     let (word, arg) = rest.split_once(' ').unwrap_or((rest, ""));
     let arg = arg.trim();
@@ -164,6 +184,82 @@ fn parse_event(s: &str) -> Result<Completion, String> {
         _ => return Err(format!("unknown event `{word}`")),
     };
     Ok(Completion::Ftp(ev))
+}
+
+fn number<T: std::str::FromStr>(word: Option<&str>, what: &str) -> Result<T, String> {
+    word.and_then(|w| w.parse().ok())
+        .ok_or_else(|| format!("expected {what}"))
+}
+
+fn ip_word(word: Option<&str>) -> Result<core::net::IpAddr, String> {
+    word.map(|w| w.trim_matches('"'))
+        .and_then(|w| w.parse().ok())
+        .ok_or_else(|| "expected an IP address".to_string())
+}
+
+/// `! net …`: `reg <stat> [<act>]`, `pdp-lost <cid>`, `sim-removed`, `sim-inserted`,
+/// `time <unix seconds> [<zone in quarter hours, signed>]`.
+fn parse_network_event(s: &str) -> Result<Completion, String> {
+    let mut w = s.split_whitespace();
+    let ev = match w.next() {
+        Some("reg") => NetworkEvent::Registration {
+            stat: number(w.next(), "a <stat>")?,
+            act: w
+                .next()
+                .map(|a| a.parse().map_err(|_| "bad <act>"))
+                .transpose()?,
+        },
+        Some("pdp-lost") => NetworkEvent::PdpLost {
+            cid: number(w.next(), "a <cid>")?,
+        },
+        Some("sim-removed") => NetworkEvent::SimRemoved,
+        Some("sim-inserted") => NetworkEvent::SimInserted,
+        Some("time") => NetworkEvent::Time {
+            unix_secs: number(w.next(), "Unix seconds")?,
+            zone_quarters: w.next().map_or(Ok(0), |z| {
+                z.trim_start_matches('+').parse().map_err(|_| "bad zone")
+            })?,
+        },
+        other => return Err(format!("unknown network event {other:?}")),
+    };
+    Ok(Completion::Network(ev))
+}
+
+/// `! dns <id> ok "1.2.3.4" …`, `! dns <id> fail [timeout]`.
+fn parse_dns_event(s: &str) -> Result<Completion, String> {
+    let mut w = s.split_whitespace();
+    let id = number(w.next(), "a request id")?;
+    let result = match w.next() {
+        Some("ok") => Ok(w.map(|a| ip_word(Some(a))).collect::<Result<Vec<_>, _>>()?),
+        Some("fail") => Err(match w.next() {
+            Some("timeout") => ResolveFailure::Timeout,
+            _ => ResolveFailure::NotFound,
+        }),
+        other => return Err(format!("unknown dns answer {other:?}")),
+    };
+    Ok(Completion::Resolved { id, result })
+}
+
+/// `! ping <id> echo "1.2.3.4" <ms>`, `! ping <id> lost "1.2.3.4"`, `! ping <id> resolve-failed`.
+fn parse_ping_event(s: &str) -> Result<Completion, String> {
+    let mut w = s.split_whitespace();
+    let id = number(w.next(), "a request id")?;
+    let event = match w.next() {
+        Some("echo") => PingEvent::Echo {
+            ip: ip_word(w.next())?,
+            rtt: Some(Duration::from_millis(number(
+                w.next(),
+                "a round trip in ms",
+            )?)),
+        },
+        Some("lost") => PingEvent::Echo {
+            ip: ip_word(w.next())?,
+            rtt: None,
+        },
+        Some("resolve-failed") => PingEvent::ResolveFailed(ResolveFailure::NotFound),
+        other => return Err(format!("unknown ping event {other:?}")),
+    };
+    Ok(Completion::Ping { id, event })
 }
 
 /// Parse a transcript file's text.

@@ -38,6 +38,10 @@ pub struct Config {
     pub baud: u32,
     pub transcript: Option<PathBuf>,
     pub tty_link: Option<PathBuf>,
+    /// The module's one resolver (QFTPOPEN, QIDNSGIP, QPING).
+    pub resolver: crate::net::Resolver,
+    /// The byte counters behind AT+QGDCNT (the FTP driver adds to them).
+    pub traffic: crate::net::Traffic,
 }
 
 /// What a started emulator tells its caller.
@@ -159,6 +163,8 @@ pub async fn run(
         baud: config.baud,
         transcript,
         tty_link: config.tty_link.clone(),
+        resolver: config.resolver.clone(),
+        traffic: config.traffic.clone(),
     };
     let (fire_tx, fire_rx) = oneshot::channel::<()>();
     let loop_task = tokio::spawn(run_module(module, parts, Some(fire_tx), shutdown));
@@ -273,6 +279,18 @@ impl EmulatorBuilder {
 
     pub fn tty_link(mut self, link: impl Into<PathBuf>) -> Self {
         self.config.tty_link = Some(link.into());
+        self
+    }
+
+    /// Look names up with this resolver (e.g. a fixed table) instead of the system's.
+    pub fn resolver(mut self, resolver: crate::net::Resolver) -> Self {
+        self.config.resolver = resolver;
+        self
+    }
+
+    /// Count network bytes in these counters (a test can add to them and read AT+QGDCNT).
+    pub fn traffic(mut self, traffic: crate::net::Traffic) -> Self {
+        self.config.traffic = traffic;
         self
     }
 

@@ -18,11 +18,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bg95_core::ftp::{FtpEvent, FtpRequest};
-use bg95_core::{Completion, Effect, Instant, Module};
+use bg95_core::{Completion, Effect, Instant, Module, NetworkEvent, PingEvent, ResolveFailure};
 use tokio::io::{AsyncReadExt, AsyncWrite};
 use tokio::sync::{mpsc, oneshot, watch, Notify};
 
 use crate::ftp::FtpDriver;
+use crate::net::{ResolveError, Resolver, Traffic};
 use crate::pacer::Pacer;
 use crate::pty::VirtualPort;
 use crate::transcript::Recorder;
@@ -119,6 +120,10 @@ pub struct LoopParts {
     pub transcript: Option<Recorder>,
     /// Created as a symlink to the tty once the module takes AT input; removed at the end.
     pub tty_link: Option<PathBuf>,
+    /// The module's one resolver: QIDNSGIP and QPING look names up here.
+    pub resolver: Resolver,
+    /// Bytes the network side counted; handed to the module before each host input.
+    pub traffic: Traffic,
 }
 
 /// Run the module until `shutdown` turns true.
@@ -137,6 +142,8 @@ pub async fn run_module(
         baud,
         mut transcript,
         tty_link,
+        resolver,
+        traffic,
     } = parts;
     let VirtualPort {
         master,
@@ -146,6 +153,15 @@ pub async fn run_module(
     let (mut rd, wr) = master.into_split();
     let writer = Writer::spawn(wr, baud);
     module.set_baud(baud);
+    // The network's time for the module clock: the host's UTC (NITZ at registration).
+    module.handle_completion(
+        clock.now(),
+        Completion::Network(NetworkEvent::Time {
+            unix_secs: host_utc(),
+            zone_quarters: 0,
+        }),
+    );
+    let (net_tx, mut net_rx) = mpsc::unbounded_channel::<Completion>();
     let mut driver = FtpDriver::spawn();
     let mut to_driver: VecDeque<FtpRequest> = VecDeque::new();
     let mut buf = vec![0u8; 4096];
@@ -165,6 +181,17 @@ pub async fn run_module(
                 Effect::Ftp(req) => to_driver.push_back(*req),
                 Effect::SetBaud(b) => {
                     let _ = writer.tx.send(WriterMsg::Baud(b));
+                }
+                Effect::Resolve { id, host } => {
+                    spawn_resolve(resolver.clone(), net_tx.clone(), id, host);
+                }
+                Effect::Ping {
+                    id,
+                    host,
+                    timeout,
+                    count,
+                } => {
+                    spawn_ping(resolver.clone(), net_tx.clone(), id, host, timeout, count);
                 }
             }
         }
@@ -203,10 +230,16 @@ pub async fn run_module(
                 Some(ev) => module.handle_completion(clock.now(), Completion::Ftp(ev)),
                 None => driver_died = true,
             },
+            Some(c) = net_rx.recv() => module.handle_completion(clock.now(), c),
             _ = writer.drained.notified(), if writer_blocked => {}
             r = rd.read(&mut buf), if to_driver.len() < MAX_PENDING_REQUESTS => match r {
                 Ok(0) => tokio::time::sleep(Duration::from_millis(10)).await,
                 Ok(n) => {
+                    // AT+QGDCNT? must see every byte counted so far.
+                    let (sent, received) = traffic.take();
+                    if sent != 0 || received != 0 {
+                        module.handle_completion(clock.now(), Completion::Traffic { sent, received });
+                    }
                     let now = clock.now();
                     if let Some(t) = transcript.as_mut() {
                         t.input(now, &buf[..n]);
@@ -231,6 +264,80 @@ pub async fn run_module(
         t.flush();
     }
     result
+}
+
+/// The host's wall-clock time as Unix seconds (the network time the module is given).
+fn host_utc() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// AT+QIDNSGIP: look the name up off the event loop; the answer comes back as a completion.
+fn spawn_resolve(resolver: Resolver, tx: mpsc::UnboundedSender<Completion>, id: u32, host: String) {
+    tokio::spawn(async move {
+        let result = resolver.lookup(&host).await.map_err(resolve_failure);
+        tracing::debug!(target: "bg95::net", "resolve {host:?}: {result:?}");
+        let _ = tx.send(Completion::Resolved { id, result });
+    });
+}
+
+fn resolve_failure(e: ResolveError) -> ResolveFailure {
+    match e {
+        ResolveError::NotFound => ResolveFailure::NotFound,
+        ResolveError::Timeout => ResolveFailure::Timeout,
+    }
+}
+
+/// The TCP port AT+QPING probes: a SYN answered by SYN-ACK or RST proves the host
+/// reachable (no raw sockets, no privileges).
+pub const PING_PORT: u16 = 21;
+/// Time between two probes of one AT+QPING, like ping's one-second interval.
+const PING_INTERVAL: Duration = Duration::from_secs(1);
+
+/// AT+QPING: resolve once (IPv4 first), then `count` TCP connects to [`PING_PORT`], each
+/// within `timeout`; one completion per probe.
+fn spawn_ping(
+    resolver: Resolver,
+    tx: mpsc::UnboundedSender<Completion>,
+    id: u32,
+    host: String,
+    timeout: Duration,
+    count: u8,
+) {
+    tokio::spawn(async move {
+        let lookup = resolver.lookup(&host).await.and_then(|mut ips| {
+            ips.sort_by_key(|ip| !ip.is_ipv4());
+            ips.first().copied().ok_or(ResolveError::NotFound)
+        });
+        let ip = match lookup {
+            Ok(ip) => ip,
+            Err(e) => {
+                let event = PingEvent::ResolveFailed(resolve_failure(e));
+                let _ = tx.send(Completion::Ping { id, event });
+                return;
+            }
+        };
+        for n in 0..count {
+            if n > 0 {
+                tokio::time::sleep(PING_INTERVAL).await;
+            }
+            let start = tokio::time::Instant::now();
+            let probe = tokio::net::TcpStream::connect((ip, PING_PORT));
+            let rtt = match tokio::time::timeout(timeout, probe).await {
+                Ok(Ok(_)) => Some(start.elapsed()),
+                Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+                    Some(start.elapsed())
+                }
+                _ => None,
+            };
+            tracing::debug!(target: "bg95::net", "ping {ip}: {rtt:?}");
+            let event = PingEvent::Echo { ip, rtt };
+            if tx.send(Completion::Ping { id, event }).is_err() {
+                return;
+            }
+        }
+    });
 }
 
 /// The driver task ended (it should not): start a new one, and tell the module that

@@ -713,6 +713,9 @@ fn tls(seclevel: u8, ca: Option<&str>) -> TlsSettings {
         check_host: true,
         check_time: true,
         negotiate_secs: 30,
+        module_time_unix: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64),
     }
 }
 

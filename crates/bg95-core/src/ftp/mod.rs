@@ -265,7 +265,7 @@ impl Module {
         let host = host.to_string();
         let cid = self.ftp.cfg.contextid;
         self.ftp.lost = None;
-        if !self.pdp.is_active(cid) {
+        if !self.pdp.is_up(cid) {
             // No PDP context: nothing can be resolved or routed. Section 4.3 names an
             // inactive context as a cause of 604 for host names; an IP literal needs no DNS
             // and fails as a network error.
@@ -284,7 +284,7 @@ impl Module {
             binary: self.ftp.cfg.filetype == 0,
             passive: self.ftp.cfg.transmode == 1,
             data_to_control_address: self.ftp.cfg.data_address == 1,
-            security: self.ftp_security(),
+            security: self.ftp_security(now),
         };
         self.ftp.cid = cid;
         self.ftp.state = SessionState::Opening;
@@ -292,7 +292,7 @@ impl Module {
         Outcome::Ok
     }
 
-    fn tls_settings(&self, ctx: u8) -> TlsSettings {
+    fn tls_settings(&self, now: Instant, ctx: u8) -> TlsSettings {
         let c = &self.ftp.ssl[usize::from(ctx) % SSL_CONTEXTS];
         let file = |name: &str| {
             (!name.is_empty())
@@ -310,13 +310,14 @@ impl Module {
             check_host: c.checkhost == 1,
             check_time: c.ignorelocaltime == 0,
             negotiate_secs: u32::from(c.negotiatetime),
+            module_time_unix: self.utc_unix(now),
         }
     }
 
-    fn ftp_security(&self) -> Security {
+    fn ftp_security(&self, now: Instant) -> Security {
         let (control, data) = (
-            self.tls_settings(self.ftp.cfg.sslctxid),
-            self.tls_settings(self.ftp.cfg.data_sslctxid),
+            self.tls_settings(now, self.ftp.cfg.sslctxid),
+            self.tls_settings(now, self.ftp.cfg.data_sslctxid),
         );
         match self.ftp.cfg.ssltype {
             1 => Security::Implicit { control, data },

@@ -26,6 +26,9 @@ pub struct TlsSettings {
     pub check_time: bool,
     /// Handshake timeout in seconds ("negotiatetime").
     pub negotiate_secs: u32,
+    /// The module clock's UTC time (Unix seconds) when the core built the request: the
+    /// certificate validity check uses it instead of the host clock when `check_time`.
+    pub module_time_unix: i64,
 }
 
 /// Which FTP flavour QFTPCFG "ssltype" selects.
