@@ -459,3 +459,25 @@ fn list_and_pause_resume_vsftpd_explicit() {
 fn list_and_pause_resume_vsftpd_implicit() {
     list_and_pause_resume(vsftpd_rig(Mode::Implicit));
 }
+
+#[test]
+fn validity_dates_are_checked_against_the_module_clock() {
+    // Valid only in 2000: expired by the host's clock, current by a module set to 2000.
+    let pki = Pki::generate_with("server CA", &["127.0.0.1"], |p| {
+        p.not_before = rcgen::date_time_ymd(2000, 1, 1);
+        p.not_after = rcgen::date_time_ymd(2000, 12, 31);
+    })
+    .unwrap();
+    let s = tls_server(&pki);
+    let (_e, mut h, _u) = module_with(&[("ca.pem", &pki.ca_pem)]);
+    let mut cmds = VERIFY.to_vec();
+    cmds.push("AT+QSSLCFG=\"ignorelocaltime\",0,0");
+    assert_eq!(open(&mut h, "127.0.0.1", s.addr.port(), &cmds).0, "631,0");
+    h.chat("AT+CCLK=\"00/06/01,12:00:00+00\"\r", "\r\nOK\r\n");
+    assert_eq!(open(&mut h, "127.0.0.1", s.addr.port(), &[]).0, "0,0");
+    h.chat("AT+QFTPCLOSE\r", "\r\nOK\r\n");
+    h.expect(b"\r\n+QFTPCLOSE: 0,0\r\n");
+    // And a module clock past the certificate's end fails it again.
+    h.chat("AT+CCLK=\"01/06/01,12:00:00+00\"\r", "\r\nOK\r\n");
+    assert_eq!(open(&mut h, "127.0.0.1", s.addr.port(), &[]).0, "631,0");
+}

@@ -6,8 +6,10 @@
 //! - seclevel 1: the chain must verify against `ca_pem` (and name the host). No CA file →
 //!   `Tls` failure before any handshake.
 //! - seclevel 2: as 1, and the client presents `client_cert_pem`/`client_key_pem`.
-//! - `check_time` off (ignorelocaltime): certificates outside their validity dates are
-//!   accepted (other verification errors still fail).
+//! - `check_time` on (ignorelocaltime 0): validity dates are checked against the module's
+//!   clock (`module_time_unix`, which a host sets with AT+CCLK or AT+QNTP), not the host's;
+//!   off (ignorelocaltime 1): certificates outside their validity dates are accepted (other
+//!   verification errors still fail).
 //! - `check_host` off (checkhost 0): a certificate for another name is accepted (the chain
 //!   must still verify); on, it must name the host the module connected to.
 //! - sslversion 3 → TLS 1.2 only; 4 → TLS 1.2 and 1.3. rustls implements neither SSL 3.0 nor
@@ -79,6 +81,7 @@ pub(crate) fn client_config(
             inner: webpki,
             check_time: s.check_time,
             check_host: s.check_host,
+            clock_offset: s.module_time_unix - host_unix_now(),
         })
     };
     let builder = builder
@@ -198,12 +201,28 @@ impl ServerCertVerifier for AcceptAnyCert {
     }
 }
 
+/// The host's clock in seconds since the epoch.
+fn host_unix_now() -> i64 {
+    UnixTime::now().as_secs() as i64
+}
+
 /// seclevel ≥ 1: webpki verification, optionally ignoring validity dates and the name.
 #[derive(Debug)]
 struct Verifier {
     inner: Arc<WebPkiServerVerifier>,
     check_time: bool,
     check_host: bool,
+    /// The module's clock minus the host's, in seconds, when the session was opened: a
+    /// certificate is checked against the module's idea of now (data connections later in
+    /// the session too).
+    clock_offset: i64,
+}
+
+impl Verifier {
+    fn module_now(&self, host_now: UnixTime) -> UnixTime {
+        let secs = (host_now.as_secs() as i64).saturating_add(self.clock_offset);
+        UnixTime::since_unix_epoch(std::time::Duration::from_secs(secs.max(0) as u64))
+    }
 }
 
 impl ServerCertVerifier for Verifier {
@@ -220,7 +239,7 @@ impl ServerCertVerifier for Verifier {
             intermediates,
             server_name,
             ocsp_response,
-            now,
+            self.module_now(now),
         ) {
             Err(rustls::Error::InvalidCertificate(
                 CertificateError::Expired
