@@ -23,7 +23,7 @@ pub mod transcript;
 pub mod ufs;
 
 pub use error::{CmeError, FtpError};
-pub use module::{Completion, Effect, Module, OUTPUT_HIGH_WATER};
+pub use module::{Completion, Effect, Module, PowerEvent, OUTPUT_HIGH_WATER};
 pub use personality::Personality;
 pub use settings::Settings;
 pub use time::Instant;

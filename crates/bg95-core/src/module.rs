@@ -37,6 +37,22 @@ impl Effect {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Completion {
     Ftp(FtpEvent),
+    /// Something happened to the module's power (a fault from a scenario, a test).
+    Power(PowerEvent),
+}
+
+/// A power event from outside the AT interface. Either one abandons every session through
+/// the same path as AT+CFUN=1,1 (the runtime is told to drop its connections); UFS and the
+/// AT&W profile stay, as in flash. A UFS write in progress (QFUPL, QFWRITE, a download to
+/// UFS) reaches the store only when it ends, so it leaves the old file or none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PowerEvent {
+    /// The module resets (watchdog, RESET_N): like AT+CFUN=1,1 without its `OK`. The line
+    /// being typed is lost; the boot URCs follow at once. Ignored while the power is off.
+    Reset,
+    /// The supply is lost for `off_for`: no `POWERED DOWN`, silence and ignored input, then
+    /// the boot URCs. A loss while already off keeps the module off until the later end.
+    Loss { off_for: Duration },
 }
 
 /// The result of one command of a chain.
@@ -185,11 +201,14 @@ impl Module {
     /// The runtime finished something the module asked for.
     pub fn handle_completion(&mut self, now: Instant, c: Completion) {
         self.handle_timeout(now);
-        if self.power != Power::On {
-            return;
-        }
         match c {
-            Completion::Ftp(ev) => self.ftp_event(now, ev),
+            Completion::Power(ev) => self.power_event(now, ev),
+            Completion::Ftp(ev) if self.power == Power::On => self.ftp_event(now, ev),
+            // Off: every session was abandoned when the power went, so whatever comes is
+            // stale; the `Aborted` markers are still counted off.
+            Completion::Ftp(ev) => {
+                self.ftp.stale(&ev);
+            }
         }
     }
 
@@ -302,24 +321,46 @@ impl Module {
 
     /// AT+CFUN=1,1: reset at once. Session state goes; UFS and the AT&W profile stay.
     pub(crate) fn reset(&mut self, now: Instant) {
-        self.drop_sessions();
+        self.drop_sessions(now);
         self.boot(now);
     }
 
     /// AT+QPOWD: `POWERED DOWN`, then silence for the off-time, then boot again.
     pub(crate) fn power_down(&mut self, now: Instant) {
         self.urc("POWERED DOWN");
-        self.drop_sessions();
+        self.power_off(now, self.p.power_off_time);
+    }
+
+    /// Off for `off_for` from `now`; the sessions go at once.
+    fn power_off(&mut self, now: Instant, off_for: Duration) {
+        self.drop_sessions(now);
         self.power = Power::Off {
-            until: now + self.p.power_off_time,
+            until: now + off_for,
         };
     }
 
-    /// Everything a reset loses that lives outside the core (sockets) is dropped too.
-    fn drop_sessions(&mut self) {
-        if self.ftp.has_connection() {
-            self.effect(Effect::ftp(FtpRequest::Abort));
+    /// A [`PowerEvent`] from outside the AT interface.
+    fn power_event(&mut self, now: Instant, ev: PowerEvent) {
+        tracing::info!(target: "bg95::core", "power event {ev:?}");
+        match (ev, self.power) {
+            (PowerEvent::Reset, Power::On) => {
+                self.line.clear();
+                self.reset(now);
+            }
+            (PowerEvent::Reset, Power::Off { .. }) => {}
+            (PowerEvent::Loss { off_for }, Power::On) => self.power_off(now, off_for),
+            (PowerEvent::Loss { off_for }, Power::Off { until }) => {
+                self.power = Power::Off {
+                    until: until.max(now + off_for),
+                };
+            }
         }
+    }
+
+    /// Everything a reset loses that lives outside the core (sockets) goes through the
+    /// FTP area's one abort path, so late events of an abandoned request stay ignored.
+    fn drop_sessions(&mut self, now: Instant) {
+        self.ftp_abandon(now, crate::ftp::Abandon::Power);
     }
 
     // ---- command mode ------------------------------------------------------------------

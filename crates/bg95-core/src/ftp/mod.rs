@@ -47,6 +47,80 @@ enum Pending {
     Transfer(Transfer),
 }
 
+/// The FTP area's waits, each under its own name, so one wait never stands in for another.
+/// Both run out the same way (609, through [`Abandon::Timeout`]); only one runs at a time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Timer {
+    /// rsptimeout for the server's answer to the request in flight (section 2.1,
+    /// `<timeout>` a): QFTPOPEN/CWD/…/CLOSE, a transfer until its data connection is open,
+    /// an upload's final reply after the host's last byte.
+    Rsp,
+    /// rsptimeout for the gap between two data packets (section 2.1, `<timeout>` b): from
+    /// the server during a download, from the host during a COM: upload. Stopped while a
+    /// COM: download is paused by `+++`.
+    DataGap,
+}
+
+impl Timer {
+    const ALL: [Timer; 2] = [Timer::Rsp, Timer::DataGap];
+}
+
+/// The deadlines of the FTP area's [`Timer`]s (quinn-proto's `TimerTable`).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TimerTable {
+    at: [Option<Instant>; Timer::ALL.len()],
+}
+
+impl TimerTable {
+    fn set(&mut self, timer: Timer, at: Instant) {
+        self.at[timer as usize] = Some(at);
+    }
+
+    fn stop(&mut self, timer: Timer) {
+        self.at[timer as usize] = None;
+    }
+
+    fn stop_all(&mut self) {
+        *self = TimerTable::default();
+    }
+
+    /// The earliest deadline of any timer.
+    fn next(&self) -> Option<Instant> {
+        self.at.iter().flatten().min().copied()
+    }
+
+    /// The first timer that has run out at `now`.
+    fn expired(&self, now: Instant) -> Option<Timer> {
+        Timer::ALL
+            .into_iter()
+            .find(|&t| self.at[t as usize].is_some_and(|d| now >= d))
+    }
+}
+
+/// Why the module abandons the FTP session (and the request in flight, if any). Every path
+/// that gives up on a request goes through [`Module::ftp_abandon`], so the runtime is told
+/// to drop the connections and every event it sends before its `Aborted` marker is ignored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Abandon {
+    /// A [`Timer`] ran out: the request fails with 609.
+    Timeout,
+    /// The PDP context under the session went away (AT+QIDEACT, AT+CFUN=0/4): a running
+    /// request fails with 605; an idle session reports 605 on the next FTP command.
+    ContextLost,
+    /// A download into UFS outgrew the free space: the transfer fails with 619 (insufficient
+    /// storage).
+    NoRoom,
+    /// AT+QFTPCLOSE ended a transfer the host had left (a paused COM: download, a UFS
+    /// transfer, an upload awaiting the server): its URC is not sent; the caller answers
+    /// `+QFTPCLOSE: 0,0`.
+    Close,
+    /// The module resets or loses power (AT+CFUN=1,1, AT+QPOWD, a [`PowerEvent`]): nothing
+    /// is reported; the boot URCs follow.
+    ///
+    /// [`PowerEvent`]: crate::PowerEvent
+    Power,
+}
+
 /// The FTP state a module keeps.
 #[derive(Debug, Default)]
 pub struct Ftp {
@@ -54,8 +128,8 @@ pub struct Ftp {
     pub ssl: [SslContext; SSL_CONTEXTS],
     state: SessionState,
     pending: Option<Pending>,
-    /// rsptimeout for the pending request (or the gap between two data packets).
-    deadline: Option<Instant>,
+    /// rsptimeout, for the server's answer or for the next data packet.
+    timers: TimerTable,
     /// AT+QFTPLEN: the length of the last transfer.
     last_len: u64,
     /// The context the open session runs on.
@@ -82,8 +156,28 @@ impl Ftp {
         self.state != SessionState::Closed || self.pending.is_some()
     }
 
+    /// The earliest deadline of the FTP area's timers.
     pub fn deadline(&self) -> Option<Instant> {
-        self.deadline
+        self.timers.next()
+    }
+
+    /// Start `timer` for one rsptimeout from `now`; the other timer stops (one wait at a
+    /// time).
+    fn start_timer(&mut self, timer: Timer, now: Instant) {
+        self.timers.stop_all();
+        self.timers.set(timer, now + self.rsptimeout());
+    }
+
+    /// True if `ev` belongs to a request the module abandoned: it comes before the
+    /// runtime's `Aborted` marker, which is counted off here.
+    pub(crate) fn stale(&mut self, ev: &FtpEvent) -> bool {
+        if self.aborts_in_flight == 0 {
+            return false;
+        }
+        if *ev == FtpEvent::Aborted {
+            self.aborts_in_flight -= 1;
+        }
+        true
     }
 
     pub fn state(&self) -> SessionState {
@@ -216,15 +310,38 @@ impl Module {
     fn ftp_request(&mut self, now: Instant, pending: Pending, req: FtpRequest) {
         tracing::debug!(target: "bg95::core", "ftp request {}", req.kind());
         self.ftp.pending = Some(pending);
-        self.ftp.deadline = Some(now + self.ftp.rsptimeout());
+        self.ftp.start_timer(Timer::Rsp, now);
         self.effect(Effect::ftp(req));
     }
 
-    /// Drop every connection of the session; events until the runtime confirms are stale.
-    pub(crate) fn ftp_abort(&mut self) {
-        self.ftp.aborts_in_flight += 1;
+    /// The one abort path: the session ends here, whatever it was doing. The runtime is told
+    /// to drop every connection (if it may hold any), the events it sends until its
+    /// `Aborted` marker are ignored ([`Ftp::stale`]), and the request in flight is answered
+    /// as `why` says.
+    pub(crate) fn ftp_abandon(&mut self, now: Instant, why: Abandon) {
+        let pending = self.ftp.pending.take();
+        if self.ftp.state != SessionState::Closed || pending.is_some() {
+            tracing::debug!(target: "bg95::core", "ftp abandoned ({why:?})");
+            self.ftp.aborts_in_flight += 1;
+            self.effect(Effect::ftp(FtpRequest::Abort));
+        }
+        self.ftp.timers.stop_all();
+        self.ftp.state = SessionState::Closed;
         self.ftp.kept_upload = None;
-        self.effect(Effect::ftp(FtpRequest::Abort));
+        let (err, close_err) = match why {
+            Abandon::Timeout => (FtpError::Timeout, FtpError::Timeout.code()),
+            Abandon::ContextLost => (FtpError::Network, 0),
+            Abandon::NoRoom => (FtpError::InsufficientStorage, 0),
+            Abandon::Close | Abandon::Power => return,
+        };
+        match pending {
+            None if why == Abandon::ContextLost => self.ftp.lost = Some(err),
+            None => {}
+            Some(Pending::Transfer(t)) => self.transfer_failed(now, t, err, 0),
+            Some(Pending::Open) => self.urc(&format!("+QFTPOPEN: {},0", err.code())),
+            Some(Pending::Close) => self.urc(&format!("+QFTPCLOSE: {close_err},0")),
+            Some(Pending::Simple(urc)) => self.urc(&format!("{urc}: {},0", err.code())),
+        }
     }
 
     /// Why an action command cannot run now, if it cannot: 603 while another FTP command
@@ -333,9 +450,7 @@ impl Module {
             // A transfer the host has left (a paused COM: download, a UFS transfer) ends
             // with the session; its own URC is not sent.
             (Some(Pending::Transfer(t)), _) if t.closable() => {
-                self.ftp.pending = None;
-                self.ftp_abort();
-                self.ftp.state = SessionState::Closed;
+                self.ftp_abandon(now, Abandon::Close);
                 return self.after(AfterOk::Urc("+QFTPCLOSE: 0,0".into()));
             }
             _ => return FtpError::Busy.into(),
@@ -348,10 +463,7 @@ impl Module {
 
     /// An event from the runtime.
     pub(crate) fn ftp_event(&mut self, now: Instant, ev: FtpEvent) {
-        if self.ftp.aborts_in_flight > 0 {
-            if ev == FtpEvent::Aborted {
-                self.ftp.aborts_in_flight -= 1;
-            }
+        if self.ftp.stale(&ev) {
             return;
         }
         match ev {
@@ -368,7 +480,7 @@ impl Module {
                 None => {}
                 Some(Pending::Transfer(t)) => self.transfer_done(now, t, result),
                 Some(p) => {
-                    self.ftp.deadline = None;
+                    self.ftp.timers.stop_all();
                     self.simple_done(p, result);
                 }
             },
@@ -407,42 +519,19 @@ impl Module {
         self.urc(&line);
     }
 
-    /// rsptimeout ran out: the request fails with 609 and its connections are dropped.
+    /// A timer ran out: the request fails with 609 and its connections are dropped.
     pub(crate) fn ftp_timeout(&mut self, now: Instant) {
-        let Some(d) = self.ftp.deadline else { return };
-        if now < d {
-            return;
-        }
-        self.ftp.deadline = None;
-        let Some(p) = self.ftp.pending.take() else {
-            return;
-        };
-        self.ftp_abort();
-        self.ftp.state = SessionState::Closed;
-        let failure = Failure::new(FailureKind::Other, 0);
-        match p {
-            Pending::Transfer(t) => self.transfer_failed(now, t, FtpError::Timeout, failure.reply),
-            Pending::Open => self.urc("+QFTPOPEN: 609,0"),
-            Pending::Close => self.urc("+QFTPCLOSE: 609,0"),
-            Pending::Simple(urc) => self.urc(&format!("{urc}: 609,0")),
+        if let Some(timer) = self.ftp.timers.expired(now) {
+            tracing::debug!(target: "bg95::core", "ftp timer {timer:?} ran out");
+            self.ftp_abandon(now, Abandon::Timeout);
         }
     }
 
     /// The PDP context under the session went away: its sockets are gone. A running
     /// request fails now with 605; an idle session reports 605 on the next FTP command.
     pub(crate) fn ftp_context_lost(&mut self, now: Instant, cid: u8) {
-        if self.ftp.cid != cid || !self.ftp.has_connection() {
-            return;
-        }
-        self.ftp_abort();
-        self.ftp.deadline = None;
-        self.ftp.state = SessionState::Closed;
-        match self.ftp.pending.take() {
-            None => self.ftp.lost = Some(FtpError::Network),
-            Some(Pending::Transfer(t)) => self.transfer_failed(now, t, FtpError::Network, 0),
-            Some(Pending::Open) => self.urc("+QFTPOPEN: 605,0"),
-            Some(Pending::Close) => self.urc("+QFTPCLOSE: 0,0"),
-            Some(Pending::Simple(urc)) => self.urc(&format!("{urc}: 605,0")),
+        if self.ftp.cid == cid && self.ftp.has_connection() {
+            self.ftp_abandon(now, Abandon::ContextLost);
         }
     }
 }

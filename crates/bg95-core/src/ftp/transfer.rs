@@ -11,8 +11,8 @@
 use bg95_at::{Arg, FinalResult};
 
 use super::{
-    bad, transfer_num, DownloadSource, Failure, FtpRequest, Pending, Reply, SessionState,
-    MAX_REMOTE,
+    bad, transfer_num, Abandon, DownloadSource, Failure, FtpRequest, Pending, Reply, SessionState,
+    Timer, MAX_REMOTE,
 };
 use crate::error::FtpError;
 use crate::module::{AfterOk, DataMode, Effect, Module, Outcome, Port};
@@ -124,8 +124,9 @@ impl Module {
         match req {
             Some(req) => self.ftp_request(now, Pending::Transfer(t), req),
             None => {
+                // A kept-open upload goes on at once: the host's next bytes are awaited.
                 self.ftp.pending = Some(Pending::Transfer(t));
-                self.ftp.deadline = Some(now + self.ftp.rsptimeout());
+                self.ftp.start_timer(Timer::DataGap, now);
             }
         }
         if com {
@@ -292,7 +293,7 @@ impl Module {
         let Some(t) = self.transfer_mut() else { return };
         let (upload, com) = (t.upload, t.target == Target::Com);
         // Every packet restarts the rsptimeout (the longest gap between two packets).
-        self.ftp.deadline = Some(now + self.ftp.rsptimeout());
+        self.ftp.start_timer(Timer::DataGap, now);
         match ev {
             super::FtpEvent::DataReady if upload => self.upload_connected(now),
             super::FtpEvent::DataReady => {
@@ -317,13 +318,7 @@ impl Module {
                     t.buffer.extend_from_slice(&bytes);
                 } else {
                     // The download cannot fit into UFS: stop it here.
-                    let Some(Pending::Transfer(t)) = self.ftp.pending.take() else {
-                        return;
-                    };
-                    self.ftp_abort();
-                    self.ftp.deadline = None;
-                    self.ftp.state = SessionState::Closed;
-                    self.transfer_failed(now, t, FtpError::InsufficientStorage, 0);
+                    self.ftp_abandon(now, Abandon::NoRoom);
                 }
             }
             _ => {}
@@ -337,7 +332,7 @@ impl Module {
         mut t: Transfer,
         result: Result<Reply, Failure>,
     ) {
-        self.ftp.deadline = None;
+        self.ftp.timers.stop_all();
         if let Err(f) = result {
             self.ftp.state = if f.kind == super::FailureKind::ControlClosed {
                 SessionState::Closed
@@ -398,11 +393,10 @@ impl Module {
 
     /// ATO: back into a paused COM: download; otherwise `NO CARRIER`.
     pub(crate) fn ato(&mut self, now: Instant) -> Outcome {
-        let timeout = self.ftp.rsptimeout();
         match self.transfer_mut() {
             Some(t) if t.paused => {
                 t.paused = false;
-                self.ftp.deadline = Some(now + timeout);
+                self.ftp.start_timer(Timer::DataGap, now);
                 let escape = self.escape_detector(now);
                 self.port = Port::Data(DataMode::FtpDownload { escape });
                 self.final_result(FinalResult::Connect);
@@ -425,7 +419,7 @@ impl Module {
 
     /// `+++` paused a COM: download: `OK`, and no more bytes until `ATO`.
     pub(crate) fn ftp_download_escaped(&mut self, _now: Instant) {
-        self.ftp.deadline = None;
+        self.ftp.timers.stop(Timer::DataGap);
         if let Some(t) = self.transfer_mut() {
             t.paused = true;
         }
@@ -434,7 +428,6 @@ impl Module {
 
     /// Host bytes during a COM: upload; returns how many belong to it.
     pub(crate) fn ftp_upload_input(&mut self, now: Instant, bytes: &[u8]) -> usize {
-        let timeout = self.ftp.rsptimeout();
         let remaining = match self.transfer_mut() {
             Some(t) => t.limit.map_or(u64::MAX, |l| l.saturating_sub(t.count)),
             None => return bytes.len(),
@@ -475,7 +468,7 @@ impl Module {
         if !data.is_empty() {
             self.effect(Effect::ftp(FtpRequest::UploadData(data)));
         }
-        self.ftp.deadline = Some(now + timeout);
+        self.ftp.start_timer(Timer::DataGap, now);
         if reached {
             self.finish_upload(now, last);
             if !excess.is_empty() {
@@ -488,13 +481,12 @@ impl Module {
 
     /// The host side of a COM: upload is over: `OK`, then the server is told.
     fn finish_upload(&mut self, now: Instant, close: bool) {
-        let timeout = self.ftp.rsptimeout();
         if let Some(t) = self.transfer_mut() {
             t.host_done = true;
         }
         self.port = Port::Command;
         self.final_result(FinalResult::Ok);
-        self.ftp.deadline = Some(now + timeout);
+        self.ftp.start_timer(Timer::Rsp, now);
         self.effect(Effect::ftp(FtpRequest::UploadEnd { close }));
     }
 
