@@ -123,6 +123,9 @@ pub struct Module {
     out: Vec<u8>,
     effects: VecDeque<Effect>,
     pub(crate) after_ok: Vec<AfterOk>,
+    /// While a command line runs: URCs it raised as a side effect (a request failed by
+    /// AT+QIDEACT), sent after the line's final result so they never split a response.
+    held_urcs: Option<Vec<String>>,
     pub(crate) net: crate::basic::Network,
     pub(crate) pdp: crate::pdp::Pdp,
     pub(crate) baud: u32,
@@ -145,6 +148,7 @@ impl Module {
             out: Vec::new(),
             effects: VecDeque::new(),
             after_ok: Vec::new(),
+            held_urcs: None,
             net: Default::default(),
             pdp: Default::default(),
             baud: 0,
@@ -278,6 +282,15 @@ impl Module {
         self.cfg.fmt.urc(text, &mut self.out);
     }
 
+    /// A URC that may be raised by a command line (not as its answer): while the line runs
+    /// it waits for the line's final result; otherwise it goes out now.
+    pub(crate) fn side_urc(&mut self, text: String) {
+        match &mut self.held_urcs {
+            Some(held) => held.push(text),
+            None => self.urc(&text),
+        }
+    }
+
     pub(crate) fn final_result(&mut self, r: FinalResult) {
         self.cfg.fmt.final_result(r, &mut self.out);
     }
@@ -314,6 +327,10 @@ impl Module {
         self.ftp.reset();
         self.ufs.reset();
         self.after_ok.clear();
+        // A reset loses what a command line had queued.
+        if let Some(held) = &mut self.held_urcs {
+            held.clear();
+        }
         for urc in self.p.boot_urcs.clone() {
             self.urc(&urc);
         }
@@ -407,6 +424,14 @@ impl Module {
     }
 
     fn execute(&mut self, now: Instant, body: &[u8]) {
+        self.held_urcs = Some(Vec::new());
+        self.execute_chain(now, body);
+        for urc in self.held_urcs.take().unwrap_or_default() {
+            self.urc(&urc);
+        }
+    }
+
+    fn execute_chain(&mut self, now: Instant, body: &[u8]) {
         let chain = match parse_body(body) {
             Ok(c) => c,
             Err(e) => {

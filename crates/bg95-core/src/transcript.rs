@@ -8,6 +8,7 @@
 //! < AT\r\r\nOK\r\n                the module's next bytes are exactly these
 //! @+1200ms                        the clock moves on (a guard time, a timeout)
 //! ! ftp done ok                   the runtime reports an FTP event (core only)
+//! ! power loss 3s                 a power event: `power reset`, `power loss <time>` (core only)
 //! = Ftp(Cwd("/"))                 the next effect, in its Debug form (core only)
 //! ```
 //! Escapes in `>`/`<` text: `\r \n \t \\ \" \xHH`; a `<` line may be split over several lines.
@@ -16,7 +17,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::ftp::{Failure, FailureKind, FtpEvent, Reply};
-use crate::module::{Completion, Module};
+use crate::module::{Completion, Module, PowerEvent};
 use crate::time::Instant;
 
 /// One step of a transcript.
@@ -110,9 +111,12 @@ fn parse_duration(s: &str) -> Option<Duration> {
 /// `! ftp ...` events: `done ok`, `done path "/x"`, `done size 12`, `done time "2014…"`,
 /// `fail <kind> [reply]`, `ready`, `data "bytes"`, `control-closed`, `aborted`.
 fn parse_event(s: &str) -> Result<Completion, String> {
+    if let Some(power) = s.strip_prefix("power ") {
+        return parse_power(power.trim());
+    }
     let rest = s
         .strip_prefix("ftp ")
-        .ok_or("events start with `ftp`")?
+        .ok_or("events start with `ftp` or `power`")?
         .trim();
     let (word, arg) = rest.split_once(' ').unwrap_or((rest, ""));
     let arg = arg.trim();
@@ -164,6 +168,18 @@ fn parse_event(s: &str) -> Result<Completion, String> {
         _ => return Err(format!("unknown event `{word}`")),
     };
     Ok(Completion::Ftp(ev))
+}
+
+/// `! power reset`, `! power loss 3s`.
+fn parse_power(s: &str) -> Result<Completion, String> {
+    let ev = match s.split_once(' ') {
+        None if s == "reset" => PowerEvent::Reset,
+        Some(("loss", d)) => PowerEvent::Loss {
+            off_for: parse_duration(d).ok_or("`power loss` needs a time, e.g. 3s")?,
+        },
+        _ => return Err(format!("unknown power event `{s}`")),
+    };
+    Ok(Completion::Power(ev))
 }
 
 /// Parse a transcript file's text.
@@ -335,6 +351,23 @@ mod tests {
                 "/a".into()
             )))))
         );
+    }
+
+    #[test]
+    fn parses_power_events() {
+        let lines = parse("! power reset\n! power loss 2500ms\n").unwrap();
+        assert_eq!(
+            lines[0].step,
+            Step::Event(Completion::Power(PowerEvent::Reset))
+        );
+        assert_eq!(
+            lines[1].step,
+            Step::Event(Completion::Power(PowerEvent::Loss {
+                off_for: Duration::from_millis(2500)
+            }))
+        );
+        assert!(parse("! power loss\n").is_err());
+        assert!(parse("! power surge\n").is_err());
     }
 
     #[test]

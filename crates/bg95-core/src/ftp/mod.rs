@@ -338,9 +338,9 @@ impl Module {
             None if why == Abandon::ContextLost => self.ftp.lost = Some(err),
             None => {}
             Some(Pending::Transfer(t)) => self.transfer_failed(now, t, err, 0),
-            Some(Pending::Open) => self.urc(&format!("+QFTPOPEN: {},0", err.code())),
-            Some(Pending::Close) => self.urc(&format!("+QFTPCLOSE: {close_err},0")),
-            Some(Pending::Simple(urc)) => self.urc(&format!("{urc}: {},0", err.code())),
+            Some(Pending::Open) => self.side_urc(format!("+QFTPOPEN: {},0", err.code())),
+            Some(Pending::Close) => self.side_urc(format!("+QFTPCLOSE: {close_err},0")),
+            Some(Pending::Simple(urc)) => self.side_urc(format!("{urc}: {},0", err.code())),
         }
     }
 

@@ -388,7 +388,7 @@ impl Module {
             self.port = Port::Command;
             self.final_result(FinalResult::Ok);
         }
-        self.urc(&format!("{}: {},{reply}", t.urc, err.code()));
+        self.side_urc(format!("{}: {},{reply}", t.urc, err.code()));
     }
 
     /// ATO: back into a paused COM: download; otherwise `NO CARRIER`.
