@@ -13,6 +13,7 @@ mod basic;
 pub mod error;
 pub mod escape;
 pub mod ftp;
+mod limits;
 mod module;
 mod params;
 pub mod pdp;
@@ -23,7 +24,8 @@ pub mod transcript;
 pub mod ufs;
 
 pub use error::{CmeError, FtpError};
-pub use module::{Completion, Effect, Module, PowerEvent, OUTPUT_HIGH_WATER};
+pub use limits::Limits;
+pub use module::{Completion, Effect, Module, PowerEvent};
 pub use personality::Personality;
 pub use settings::Settings;
 pub use time::Instant;

@@ -12,6 +12,7 @@ use bg95_at::{parse_body, strip_prefix, FinalResult, Invocation, LineAssembler, 
 
 use crate::escape::EscapeDetector;
 use crate::ftp::{FtpEvent, FtpRequest};
+use crate::limits::Limits;
 use crate::personality::Personality;
 use crate::settings::Settings;
 use crate::time::Instant;
@@ -108,9 +109,6 @@ pub(crate) enum DataMode {
     Ufs(crate::ufs::UfsTransfer),
 }
 
-/// A bound on queued output while a download streams (the host reads at its own pace).
-pub const OUTPUT_HIGH_WATER: usize = 16 * 1024;
-
 pub struct Module {
     pub(crate) p: Personality,
     power: Power,
@@ -131,6 +129,7 @@ pub struct Module {
     pub(crate) baud: u32,
     pub(crate) ftp: crate::ftp::Ftp,
     pub(crate) ufs: crate::ufs::Ufs,
+    pub(crate) limits: Limits,
 }
 
 impl Module {
@@ -153,6 +152,7 @@ impl Module {
             pdp: Default::default(),
             baud: 0,
             ftp: Default::default(),
+            limits: Limits::default(),
             p,
         };
         m.boot(now);
@@ -171,6 +171,16 @@ impl Module {
     /// The module→host pace in baud (0 = unpaced).
     pub fn baud(&self) -> u32 {
         self.baud
+    }
+
+    /// The backpressure limits; the runtime reads them when it starts.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Change the backpressure limits (before the runtime starts).
+    pub fn set_limits(&mut self, limits: Limits) {
+        self.limits = limits;
     }
 
     /// Set the initial pace (the `--baud` option) without an AT command.
@@ -266,10 +276,13 @@ impl Module {
         [escape, self.ftp.deadline()].into_iter().flatten().min()
     }
 
-    /// True when the runtime may hand over the next downloaded chunk: a COM: download is
-    /// streaming and the host has kept up, or the download goes to UFS.
-    pub fn wants_data(&self) -> bool {
-        self.out.len() < OUTPUT_HIGH_WATER && self.ftp.wants_data()
+    /// True when the runtime may hand over the next downloaded chunk: the download is not
+    /// paused by `+++`, and the output not yet written to the host — what `poll_output` has
+    /// not handed out plus `unwritten`, what the runtime has not written yet — is below
+    /// [`Limits::output_high_water`].
+    pub fn wants_data(&self, unwritten: usize) -> bool {
+        self.out.len().saturating_add(unwritten) < self.limits.output_high_water
+            && self.ftp.wants_data()
     }
 
     // ---- output helpers for the command areas ----------------------------------------

@@ -21,8 +21,6 @@ use crate::time::Instant;
 
 /// The longest local name (section 2.5).
 const MAX_LOCAL: usize = 60;
-/// Upload bytes are handed to the runtime in pieces of at most this size.
-const UPLOAD_CHUNK: usize = 16 * 1024;
 
 #[derive(Debug, PartialEq, Eq)]
 enum Target {
@@ -281,7 +279,7 @@ impl Module {
             let data = std::mem::take(&mut t.buffer);
             t.count = data.len() as u64;
             t.host_done = true;
-            for chunk in data.chunks(UPLOAD_CHUNK) {
+            for chunk in data.chunks(self.limits.upload_chunk.max(1)) {
                 self.effect(Effect::ftp(FtpRequest::UploadData(chunk.to_vec())));
             }
             self.effect(Effect::ftp(FtpRequest::UploadEnd { close: true }));
