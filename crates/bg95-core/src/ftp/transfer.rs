@@ -11,7 +11,7 @@
 use bg95_at::{Arg, FinalResult};
 
 use super::{
-    bad, transfer_num, Abandon, DownloadSource, Failure, FtpRequest, Pending, Reply, SessionState,
+    bad, transfer_num, Abandon, DownloadSource, Failure, FtpRequest, KeptUpload, Reply, Session,
     Timer, MAX_REMOTE,
 };
 use crate::error::FtpError;
@@ -28,76 +28,80 @@ enum Target {
     Ufs(String),
 }
 
+/// Where a transfer is, as the host sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Waiting for the data connection (for COM:, before `CONNECT`).
+    Connecting,
+    /// The data connection is open and bytes move; for COM:, the port is in data mode.
+    Moving,
+    /// A COM: download paused by `+++`: command mode, the server held by backpressure.
+    Paused,
+    /// An upload's host side is over (`OK` sent); the server's answer is awaited.
+    HostDone,
+}
+
+/// Which way the bytes go, with what each direction keeps.
+#[derive(Debug)]
+enum Direction {
+    /// QFTPGET/LIST/NLST/MLSD. Into UFS: the bytes so far, and how many may come.
+    Download { buffer: Vec<u8>, room: u64 },
+    /// QFTPPUT: the remote name and start offset (a kept-open continuation needs them),
+    /// whether it ends the file (beof=1, or no uploadlen), and a UFS upload's bytes.
+    Upload {
+        name: String,
+        startpos: u64,
+        last: bool,
+        source: Vec<u8>,
+    },
+}
+
 /// A running transfer.
 #[derive(Debug)]
 pub(super) struct Transfer {
     /// The URC prefix: `+QFTPGET`, `+QFTPLIST`, `+QFTPNLST`, `+QFTPMLSD`, `+QFTPPUT`.
     urc: &'static str,
-    upload: bool,
     target: Target,
+    direction: Direction,
+    phase: Phase,
     /// Bytes moved so far.
     count: u64,
-    /// The data connection is open (for COM:, `CONNECT` was sent).
-    connected: bool,
-    /// A COM: download paused by `+++`.
-    paused: bool,
     /// downloadlen / uploadlen.
     limit: Option<u64>,
-    /// beof=1 (or no uploadlen): the upload ends the file.
-    last: bool,
-    /// The remote name and start offset of an upload (for a kept-open continuation).
-    name: String,
-    startpos: u64,
-    /// A UFS download's bytes, or a UFS upload's source.
-    buffer: Vec<u8>,
-    /// A UFS download may not bring more than this.
-    room: u64,
-    /// An upload's host side is over (`OK` sent); the server's answer is awaited.
-    host_done: bool,
 }
 
 impl Transfer {
     /// A transfer that has not started: `local` is `COM:` or a UFS name.
-    fn new(
-        urc: &'static str,
-        upload: bool,
-        local: &str,
-        name: String,
-        startpos: u64,
-        limit: Option<u64>,
-    ) -> Self {
+    fn new(urc: &'static str, local: &str, direction: Direction, limit: Option<u64>) -> Self {
         Transfer {
             urc,
-            upload,
             target: if is_com(local) {
                 Target::Com
             } else {
                 Target::Ufs(local.to_string())
             },
+            direction,
+            phase: Phase::Connecting,
             count: 0,
-            connected: false,
-            paused: false,
             limit,
-            last: true,
-            name,
-            startpos,
-            buffer: Vec::new(),
-            room: 0,
-            host_done: false,
         }
     }
 
+    fn is_upload(&self) -> bool {
+        matches!(self.direction, Direction::Upload { .. })
+    }
+
     pub(super) fn paused(&self) -> bool {
-        self.paused
+        self.phase == Phase::Paused
     }
 
     /// A transfer AT+QFTPCLOSE may end: one the host is not in data mode for.
     pub(super) fn closable(&self) -> bool {
-        self.paused || self.target != Target::Com || self.host_done
+        matches!(self.phase, Phase::Paused | Phase::HostDone) || self.target != Target::Com
     }
 
     fn in_data_mode(&self) -> bool {
-        self.target == Target::Com && self.connected && !self.paused && !self.host_done
+        self.target == Target::Com && self.phase == Phase::Moving
     }
 }
 
@@ -106,24 +110,31 @@ fn is_com(local: &str) -> bool {
 }
 
 impl Module {
-    /// The common gate of transfer commands: `Err` is the command's immediate answer.
-    fn transfer_gate(&mut self, urc: &'static str, com: bool) -> Result<(), Outcome> {
-        match self.ftp_unavailable() {
-            None => Ok(()),
-            Some(FtpError::Busy) => Err(FtpError::Busy.into()),
-            Some(e) if com => Err(e.into()),
-            Some(e) => Err(self.after(AfterOk::Urc(format!("{urc}: {},0", e.code())))),
+    /// The common gate of transfer commands: the session's context, or the command's
+    /// immediate answer.
+    fn transfer_gate(&mut self, urc: &'static str, com: bool) -> Result<u8, Outcome> {
+        match self.ftp_available() {
+            Ok(cid) => Ok(cid),
+            Err(FtpError::Busy) => Err(FtpError::Busy.into()),
+            Err(e) if com => Err(e.into()),
+            Err(e) => Err(self.after(AfterOk::Urc(format!("{urc}: {},0", e.code())))),
         }
     }
 
-    fn start_transfer(&mut self, now: Instant, t: Transfer, req: Option<FtpRequest>) -> Outcome {
-        let com = t.target == Target::Com;
-        self.ftp.state = SessionState::Transferring;
+    fn start_transfer(
+        &mut self,
+        now: Instant,
+        cid: u8,
+        transfer: Transfer,
+        req: Option<FtpRequest>,
+    ) -> Outcome {
+        let com = transfer.target == Target::Com;
+        let next = Session::Transfer { cid, transfer };
         match req {
-            Some(req) => self.ftp_request(now, Pending::Transfer(t), req),
+            Some(req) => self.ftp_request(now, next, req),
             None => {
                 // A kept-open upload goes on at once: the host's next bytes are awaited.
-                self.ftp.pending = Some(Pending::Transfer(t));
+                self.ftp.session = next;
                 self.ftp.start_timer(Timer::DataGap, now);
             }
         }
@@ -168,9 +179,10 @@ impl Module {
             "+QFTPNLST" => "+QFTPNLST",
             _ => "+QFTPMLSD",
         };
-        if let Err(o) = self.transfer_gate(urc, com) {
-            return o;
-        }
+        let cid = match self.transfer_gate(urc, com) {
+            Ok(cid) => cid,
+            Err(o) => return o,
+        };
         let remote = remote.to_string();
         let source = match urc {
             "+QFTPGET" => DownloadSource::File(remote.clone()),
@@ -178,16 +190,18 @@ impl Module {
             "+QFTPNLST" => DownloadSource::Nlst(remote.clone()),
             _ => DownloadSource::Mlsd(remote.clone()),
         };
-        let mut t = Transfer::new(urc, false, local, remote, startpos, limit);
-        if !com {
-            t.room = self.ufs_room_for(local);
-        }
+        let room = if com { 0 } else { self.ufs_room_for(local) };
+        let direction = Direction::Download {
+            buffer: Vec::new(),
+            room,
+        };
+        let t = Transfer::new(urc, local, direction, limit);
         let req = FtpRequest::Download {
             source,
             offset: startpos,
             limit,
         };
-        self.start_transfer(now, t, Some(req))
+        self.start_transfer(now, cid, t, Some(req))
     }
 
     pub(super) fn ftp_upload(&mut self, now: Instant, args: &[Arg]) -> Outcome {
@@ -218,12 +232,12 @@ impl Module {
         if remote.is_empty() || !shape_ok {
             return bad();
         }
-        if let Err(o) = self.transfer_gate("+QFTPPUT", com) {
-            return o;
-        }
+        let cid = match self.transfer_gate("+QFTPPUT", com) {
+            Ok(cid) => cid,
+            Err(o) => return o,
+        };
         let remote = remote.to_string();
-        let mut t = Transfer::new("+QFTPPUT", true, local, remote.clone(), startpos, uploadlen);
-        t.last = beof != Some(0);
+        let mut source = Vec::new();
         if !com {
             let data = match self.ufs_read_for_ftp(local) {
                 Ok(d) => d,
@@ -240,28 +254,41 @@ impl Module {
                     FtpError::FilePosition.code()
                 )));
             };
-            t.buffer = rest.to_vec();
+            source = rest.to_vec();
         }
+        let kept = match &mut self.ftp.session {
+            Session::Idle { kept_upload, .. } => kept_upload.take(),
+            _ => None,
+        };
+        let direction = Direction::Upload {
+            name: remote.clone(),
+            startpos,
+            last: beof != Some(0),
+            source,
+        };
+        let t = Transfer::new("+QFTPPUT", local, direction, uploadlen);
         // beof=0 left the data connection open: a QFTPPUT that continues where the last one
         // stopped writes into it without a new STOR.
-        if com && self.ftp.kept_upload.as_ref() == Some(&(remote.clone(), startpos)) {
-            self.ftp.kept_upload = None;
-            let outcome = self.start_transfer(now, t, None);
+        let continues = KeptUpload {
+            name: remote.clone(),
+            next_offset: startpos,
+        };
+        if com && kept == Some(continues) {
+            let outcome = self.start_transfer(now, cid, t, None);
             self.upload_connected(now);
             return outcome;
         }
-        self.ftp.kept_upload = None;
         let req = FtpRequest::Upload {
             name: remote,
             offset: startpos,
             append: false,
         };
-        self.start_transfer(now, t, Some(req))
+        self.start_transfer(now, cid, t, Some(req))
     }
 
     fn transfer_mut(&mut self) -> Option<&mut Transfer> {
-        match &mut self.ftp.pending {
-            Some(Pending::Transfer(t)) => Some(t),
+        match &mut self.ftp.session {
+            Session::Transfer { transfer, .. } => Some(transfer),
             _ => None,
         }
     }
@@ -271,14 +298,17 @@ impl Module {
     fn upload_connected(&mut self, now: Instant) {
         let guard = self.escape_detector(now);
         let Some(t) = self.transfer_mut() else { return };
-        t.connected = true;
+        t.phase = Phase::Moving;
         if t.target == Target::Com {
             self.port = Port::Data(DataMode::FtpUpload { escape: guard });
             self.final_result(FinalResult::Connect);
         } else {
-            let data = std::mem::take(&mut t.buffer);
+            let data = match &mut t.direction {
+                Direction::Upload { source, .. } => std::mem::take(source),
+                Direction::Download { .. } => Vec::new(),
+            };
             t.count = data.len() as u64;
-            t.host_done = true;
+            t.phase = Phase::HostDone;
             for chunk in data.chunks(self.limits.upload_chunk.max(1)) {
                 self.effect(Effect::ftp(FtpRequest::UploadData(chunk.to_vec())));
             }
@@ -289,14 +319,14 @@ impl Module {
     /// DataReady and Data events of the running transfer.
     pub(super) fn transfer_event(&mut self, now: Instant, ev: super::FtpEvent) {
         let Some(t) = self.transfer_mut() else { return };
-        let (upload, com) = (t.upload, t.target == Target::Com);
+        let (upload, com) = (t.is_upload(), t.target == Target::Com);
         // Every packet restarts the rsptimeout (the longest gap between two packets).
         self.ftp.start_timer(Timer::DataGap, now);
         match ev {
             super::FtpEvent::DataReady if upload => self.upload_connected(now),
             super::FtpEvent::DataReady => {
                 if let Some(t) = self.transfer_mut() {
-                    t.connected = true;
+                    t.phase = Phase::Moving;
                 }
                 if com {
                     let escape = self.escape_detector(now);
@@ -310,10 +340,13 @@ impl Module {
                     bytes.truncate(limit.saturating_sub(t.count) as usize);
                 }
                 t.count += bytes.len() as u64;
+                let Direction::Download { buffer, room } = &mut t.direction else {
+                    return;
+                };
                 if com {
                     self.raw(&bytes);
-                } else if (t.buffer.len() + bytes.len()) as u64 <= t.room {
-                    t.buffer.extend_from_slice(&bytes);
+                } else if (buffer.len() + bytes.len()) as u64 <= *room {
+                    buffer.extend_from_slice(&bytes);
                 } else {
                     // The download cannot fit into UFS: stop it here.
                     self.ftp_abandon(now, Abandon::NoRoom);
@@ -327,41 +360,53 @@ impl Module {
     pub(super) fn transfer_done(
         &mut self,
         now: Instant,
+        cid: u8,
         mut t: Transfer,
         result: Result<Reply, Failure>,
     ) {
         self.ftp.timers.stop_all();
         if let Err(f) = result {
-            self.ftp.state = if f.kind == super::FailureKind::ControlClosed {
-                SessionState::Closed
+            self.ftp.session = if f.kind == super::FailureKind::ControlClosed {
+                Session::default()
             } else {
-                SessionState::Idle
+                Session::idle(cid)
             };
             self.transfer_failed(now, t, f.error(), f.reply);
             return;
         }
-        self.ftp.state = SessionState::Idle;
-        if t.target == Target::Com && !t.connected {
+        self.ftp.session = Session::idle(cid);
+        if t.target == Target::Com && t.phase == Phase::Connecting {
             // Nothing at all came (an empty listing): data mode still opens and closes.
             self.final_result(FinalResult::Connect);
-            t.connected = true;
+            t.phase = Phase::Moving;
         }
-        if let Target::Ufs(local) = &t.target {
-            if !t.upload {
-                if let Err(e) = self.ufs_write_for_ftp(local, &t.buffer) {
-                    tracing::debug!(target: "bg95::core", "UFS write failed: {e:?}");
-                    self.ftp.last_len = 0;
-                    self.urc(&format!("{}: {},0", t.urc, FtpError::FileError.code()));
-                    return;
-                }
+        if let (Target::Ufs(local), Direction::Download { buffer, .. }) = (&t.target, &t.direction)
+        {
+            if let Err(e) = self.ufs_write_for_ftp(local, buffer) {
+                tracing::debug!(target: "bg95::core", "UFS write failed: {e:?}");
+                self.ftp.last_len = 0;
+                self.urc(&format!("{}: {},0", t.urc, FtpError::FileError.code()));
+                return;
             }
         }
         if t.in_data_mode() {
             self.port = Port::Command;
             self.final_result(FinalResult::Ok);
         }
-        if t.upload && !t.last {
-            self.ftp.kept_upload = Some((t.name.clone(), t.startpos + t.count));
+        if let Direction::Upload {
+            name,
+            startpos,
+            last: false,
+            ..
+        } = &t.direction
+        {
+            self.ftp.session = Session::Idle {
+                cid,
+                kept_upload: Some(KeptUpload {
+                    name: name.clone(),
+                    next_offset: startpos + t.count,
+                }),
+            };
         }
         self.ftp.last_len = t.count;
         self.urc(&format!("{}: 0,{}", t.urc, t.count));
@@ -377,7 +422,7 @@ impl Module {
         reply: u16,
     ) {
         self.ftp.last_len = t.count;
-        if t.target == Target::Com && !t.connected {
+        if t.target == Target::Com && t.phase == Phase::Connecting {
             self.port = Port::Command;
             self.final_result(err.into());
             return;
@@ -392,8 +437,8 @@ impl Module {
     /// ATO: back into a paused COM: download; otherwise `NO CARRIER`.
     pub(crate) fn ato(&mut self, now: Instant) -> Outcome {
         match self.transfer_mut() {
-            Some(t) if t.paused => {
-                t.paused = false;
+            Some(t) if t.paused() => {
+                t.phase = Phase::Moving;
                 self.ftp.start_timer(Timer::DataGap, now);
                 let escape = self.escape_detector(now);
                 self.port = Port::Data(DataMode::FtpDownload { escape });
@@ -419,7 +464,7 @@ impl Module {
     pub(crate) fn ftp_download_escaped(&mut self, _now: Instant) {
         self.ftp.timers.stop(Timer::DataGap);
         if let Some(t) = self.transfer_mut() {
-            t.paused = true;
+            t.phase = Phase::Paused;
         }
         self.final_result(FinalResult::Ok);
     }
@@ -462,7 +507,7 @@ impl Module {
         };
         t.count += data.len() as u64;
         let reached = t.limit.is_some_and(|l| t.count >= l);
-        let last = t.last;
+        let last = matches!(t.direction, Direction::Upload { last: true, .. });
         if !data.is_empty() {
             self.effect(Effect::ftp(FtpRequest::UploadData(data)));
         }
@@ -480,7 +525,7 @@ impl Module {
     /// The host side of a COM: upload is over: `OK`, then the server is told.
     fn finish_upload(&mut self, now: Instant, close: bool) {
         if let Some(t) = self.transfer_mut() {
-            t.host_done = true;
+            t.phase = Phase::HostDone;
         }
         self.port = Port::Command;
         self.final_result(FinalResult::Ok);
@@ -490,8 +535,12 @@ impl Module {
 
     /// `+++` ended a COM: upload: the file is complete.
     pub(crate) fn ftp_upload_escaped(&mut self, now: Instant) {
-        if let Some(t) = self.transfer_mut() {
-            t.last = true;
+        if let Some(Transfer {
+            direction: Direction::Upload { last, .. },
+            ..
+        }) = self.transfer_mut()
+        {
+            *last = true;
         }
         self.finish_upload(now, true);
     }
