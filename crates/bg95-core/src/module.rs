@@ -217,7 +217,9 @@ impl Module {
         self.handle_timeout(now);
         match c {
             Completion::Power(ev) => self.power_event(now, ev),
-            Completion::Ftp(ev) if self.power == Power::On => self.ftp_event(now, ev),
+            Completion::Ftp(ev) if self.power == Power::On || ev == FtpEvent::DriverLost => {
+                self.ftp_event(now, ev)
+            }
             // Off: every session was abandoned when the power went, so whatever comes is
             // stale; the `Aborted` markers are still counted off.
             Completion::Ftp(ev) => {

@@ -109,7 +109,7 @@ fn parse_duration(s: &str) -> Option<Duration> {
 }
 
 /// `! ftp ...` events: `done ok`, `done path "/x"`, `done size 12`, `done time "2014…"`,
-/// `fail <kind> [reply]`, `ready`, `data "bytes"`, `control-closed`, `aborted`.
+/// `fail <kind> [reply]`, `ready`, `data "bytes"`, `control-closed`, `aborted`, `driver-lost`.
 fn parse_event(s: &str) -> Result<Completion, String> {
     if let Some(power) = s.strip_prefix("power ") {
         return parse_power(power.trim());
@@ -131,6 +131,7 @@ fn parse_event(s: &str) -> Result<Completion, String> {
         "ready" => FtpEvent::DataReady,
         "control-closed" => FtpEvent::ControlClosed,
         "aborted" => FtpEvent::Aborted,
+        "driver-lost" => FtpEvent::DriverLost,
         "data" => FtpEvent::Data(quoted(arg)?),
         "done" => {
             let (kind, v) = arg.split_once(' ').unwrap_or((arg, ""));

@@ -240,8 +240,8 @@ pub async fn run_module(
     result
 }
 
-/// The driver task ended (it should not): start a new one, and tell the module that
-/// whatever it was waiting for failed, so the host gets an answer.
+/// The driver task ended (it should not): start a new one, and tell the module everything
+/// the old one held is gone; the core decides what the host hears.
 fn restart_driver(
     module: &mut Module,
     clock: &Clock,
@@ -250,8 +250,7 @@ fn restart_driver(
 ) -> FtpDriver {
     tracing::error!(target: "bg95::emu", "FTP driver stopped; restarting it");
     to_driver.clear();
-    let failure = bg95_core::ftp::Failure::new(bg95_core::ftp::FailureKind::Other, 0);
-    module.handle_completion(clock.now(), Completion::Ftp(FtpEvent::Done(Err(failure))));
+    module.handle_completion(clock.now(), Completion::Ftp(FtpEvent::DriverLost));
     FtpDriver::spawn_with(config)
 }
 

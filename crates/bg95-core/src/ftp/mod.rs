@@ -180,6 +180,10 @@ pub(crate) enum Abandon {
     ///
     /// [`PowerEvent`]: crate::PowerEvent
     Power,
+    /// The runtime lost its FTP driver with every connection and queued request
+    /// ([`FtpEvent::DriverLost`]): a running request fails with 601 (unknown error); an
+    /// idle session reports 606 (control connection closed) on the next FTP command.
+    DriverLost,
 }
 
 /// The FTP state a module keeps.
@@ -383,19 +387,21 @@ impl Module {
         tracing::debug!(target: "bg95::core", "ftp abandoned ({why:?})");
         self.ftp.aborts_in_flight += 1;
         self.effect(Effect::ftp(FtpRequest::Abort));
-        let (err, close_err) = match why {
-            Abandon::Timeout => (FtpError::Timeout, FtpError::Timeout.code()),
-            Abandon::ContextLost => (FtpError::Network, 0),
-            Abandon::NoRoom => (FtpError::InsufficientStorage, 0),
+        // The request's `<err>`, QFTPCLOSE's, and what an idle session reports next.
+        let (err, close_err, idle_lost) = match why {
+            Abandon::Timeout => (FtpError::Timeout, FtpError::Timeout.code(), None),
+            Abandon::ContextLost => (FtpError::Network, 0, Some(FtpError::Network)),
+            Abandon::NoRoom => (FtpError::InsufficientStorage, 0, None),
+            Abandon::DriverLost => (
+                FtpError::Unknown,
+                FtpError::Unknown.code(),
+                Some(FtpError::ControlClosed),
+            ),
             Abandon::Close | Abandon::Power => return,
         };
         match was {
             Session::Closed { .. } => {}
-            Session::Idle { .. } => {
-                if why == Abandon::ContextLost {
-                    self.ftp.session = Session::Closed { lost: Some(err) };
-                }
-            }
+            Session::Idle { .. } => self.ftp.session = Session::Closed { lost: idle_lost },
             Session::Transfer { transfer, .. } => self.transfer_failed(now, transfer, err, 0),
             Session::Opening { .. } => self.side_urc(format!("+QFTPOPEN: {},0", err.code())),
             Session::Closing { .. } => self.side_urc(format!("+QFTPCLOSE: {close_err},0")),
@@ -517,11 +523,17 @@ impl Module {
 
     /// An event from the runtime.
     pub(crate) fn ftp_event(&mut self, now: Instant, ev: FtpEvent) {
+        if ev == FtpEvent::DriverLost {
+            // No `Aborted` marker will come for the aborts the lost driver held.
+            self.ftp.aborts_in_flight = 0;
+            self.ftp_abandon(now, Abandon::DriverLost);
+            return;
+        }
         if self.ftp.stale(&ev) {
             return;
         }
         match ev {
-            FtpEvent::Aborted => {}
+            FtpEvent::Aborted | FtpEvent::DriverLost => {}
             FtpEvent::ControlClosed => {
                 if let Session::Idle { .. } = self.ftp.session {
                     self.ftp.session = Session::Closed {

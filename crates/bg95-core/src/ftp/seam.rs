@@ -231,4 +231,9 @@ pub enum FtpEvent {
     ControlClosed,
     /// The answer to [`FtpRequest::Abort`]: every connection is gone.
     Aborted,
+    /// The runtime lost the component that performs requests (the driver task ended) and
+    /// started a new one: every connection and every request it held is gone, nothing in
+    /// flight will be answered, and no `Aborted` marker will come. The core decides what the
+    /// host hears.
+    DriverLost,
 }
