@@ -101,10 +101,9 @@ pub(crate) enum Port {
 /// The data-mode sessions; each area handles its own.
 #[derive(Debug)]
 pub(crate) enum DataMode {
-    /// A COM: download (QFTPGET/LIST/NLST/MLSD): input is only watched for `+++`.
-    FtpDownload { escape: EscapeDetector },
-    /// A COM: upload (QFTPPUT).
-    FtpUpload { escape: EscapeDetector },
+    /// A COM: FTP transfer (QFTPGET/LIST/NLST/MLSD/PUT): the bytes, the `+++` watch and its
+    /// guard timer belong to the FTP session's running transfer.
+    Ftp,
     /// QFUPL / QFWRITE: bytes into a UFS file.
     Ufs(crate::ufs::UfsTransfer),
 }
@@ -237,16 +236,8 @@ impl Module {
             }
             return;
         }
-        if let Port::Data(mode) = &self.port {
-            let escaped = match mode {
-                DataMode::FtpDownload { escape } | DataMode::FtpUpload { escape } => {
-                    escape.escaped(now)
-                }
-                DataMode::Ufs(t) => t.escape.escaped(now),
-            };
-            if escaped {
-                self.escape_data_mode(now);
-            }
+        if matches!(&self.port, Port::Data(DataMode::Ufs(t)) if t.escape.escaped(now)) {
+            self.escape_data_mode(now);
         }
         self.ufs_timeout(now);
         self.ftp_timeout(now);
@@ -268,14 +259,11 @@ impl Module {
         if let Power::Off { until } = self.power {
             return Some(until);
         }
-        let escape = match &self.port {
-            Port::Data(DataMode::FtpDownload { escape } | DataMode::FtpUpload { escape }) => {
-                escape.deadline()
-            }
+        let ufs = match &self.port {
             Port::Data(DataMode::Ufs(t)) => t.deadline(),
             _ => None,
         };
-        [escape, self.ftp.deadline()].into_iter().flatten().min()
+        [ufs, self.ftp.deadline()].into_iter().flatten().min()
     }
 
     /// True when the runtime may hand over the next downloaded chunk: the download is not
@@ -508,19 +496,16 @@ impl Module {
             return skipped;
         }
         let used = match &self.port {
-            Port::Data(DataMode::FtpDownload { .. }) => self.ftp_download_input(now, bytes),
-            Port::Data(DataMode::FtpUpload { .. }) => self.ftp_upload_input(now, bytes),
+            Port::Data(DataMode::Ftp) => self.ftp_data_input(now, bytes),
             Port::Data(DataMode::Ufs(_)) => self.ufs_data_input(now, bytes),
             _ => 0,
         };
         skipped + used
     }
 
-    /// A guarded `+++` ended data mode.
+    /// A guarded `+++` ended UFS data mode (the FTP area watches its own, in `ftp_timeout`).
     fn escape_data_mode(&mut self, now: Instant) {
         match std::mem::replace(&mut self.port, Port::Command) {
-            Port::Data(DataMode::FtpDownload { .. }) => self.ftp_download_escaped(now),
-            Port::Data(DataMode::FtpUpload { .. }) => self.ftp_upload_escaped(now),
             Port::Data(DataMode::Ufs(t)) => self.ufs_escaped(now, t),
             other => self.port = other,
         }

@@ -109,7 +109,8 @@ impl Session {
 }
 
 /// The FTP area's waits, each under its own name, so one wait never stands in for another.
-/// Both run out the same way (609, through [`Abandon::Timeout`]); only one runs at a time.
+/// `Rsp` and `DataGap` run out the same way (609, through [`Abandon::Timeout`]) and only one
+/// of them runs at a time; `Guard` ends data mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Timer {
     /// rsptimeout for the server's answer to the request in flight (section 2.1,
@@ -120,25 +121,35 @@ pub(crate) enum Timer {
     /// the server during a download, from the host during a COM: upload. Stopped while a
     /// COM: download is paused by `+++`.
     DataGap,
+    /// The `+++` guard (S12) of a COM: transfer in data mode: a guarded `+++` pauses a
+    /// download or ends an upload. Its deadline moves with every host byte, so the transfer's
+    /// escape detector keeps it ([`Ftp::guard`]); the [`TimerTable`] does not.
+    Guard,
 }
 
 impl Timer {
-    const ALL: [Timer; 2] = [Timer::Rsp, Timer::DataGap];
+    /// The timers the [`TimerTable`] keeps.
+    const STORED: [Timer; 2] = [Timer::Rsp, Timer::DataGap];
 }
 
-/// The deadlines of the FTP area's [`Timer`]s (quinn-proto's `TimerTable`).
+/// The deadlines of the FTP area's stored [`Timer`]s (quinn-proto's `TimerTable`).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct TimerTable {
-    at: [Option<Instant>; Timer::ALL.len()],
+    at: [Option<Instant>; Timer::STORED.len()],
 }
 
 impl TimerTable {
+    /// `Timer::Guard` is not stored: setting it does nothing.
     fn set(&mut self, timer: Timer, at: Instant) {
-        self.at[timer as usize] = Some(at);
+        if let Some(slot) = self.at.get_mut(timer as usize) {
+            *slot = Some(at);
+        }
     }
 
     fn stop(&mut self, timer: Timer) {
-        self.at[timer as usize] = None;
+        if let Some(slot) = self.at.get_mut(timer as usize) {
+            *slot = None;
+        }
     }
 
     fn stop_all(&mut self) {
@@ -152,7 +163,7 @@ impl TimerTable {
 
     /// The first timer that has run out at `now`.
     fn expired(&self, now: Instant) -> Option<Timer> {
-        Timer::ALL
+        Timer::STORED
             .into_iter()
             .find(|&t| self.at[t as usize].is_some_and(|d| now >= d))
     }
@@ -216,7 +227,18 @@ impl Ftp {
 
     /// The earliest deadline of the FTP area's timers.
     pub fn deadline(&self) -> Option<Instant> {
-        self.timers.next()
+        [self.timers.next(), self.guard()]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// [`Timer::Guard`]: when a guarded `+++` ends data mode, while a COM: transfer is in it.
+    fn guard(&self) -> Option<Instant> {
+        match &self.session {
+            Session::Transfer { transfer, .. } => transfer.escape()?.deadline(),
+            _ => None,
+        }
     }
 
     /// Start `timer` for one rsptimeout from `now`; the other timer stops (one wait at a
@@ -588,8 +610,14 @@ impl Module {
         self.urc(&line);
     }
 
-    /// A timer ran out: the request fails with 609 and its connections are dropped.
+    /// A timer ran out: `Guard` ends data mode; `Rsp` or `DataGap` fail the request with 609
+    /// and drop its connections.
     pub(crate) fn ftp_timeout(&mut self, now: Instant) {
+        // A guarded `+++` first: it ends data mode before anything else is due.
+        if self.ftp.guard().is_some_and(|d| now >= d) {
+            tracing::debug!(target: "bg95::core", "ftp timer {:?} ran out", Timer::Guard);
+            self.ftp_escaped(now);
+        }
         if let Some(timer) = self.ftp.timers.expired(now) {
             tracing::debug!(target: "bg95::core", "ftp timer {timer:?} ran out");
             self.ftp_abandon(now, Abandon::Timeout);

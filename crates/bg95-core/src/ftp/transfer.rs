@@ -15,6 +15,7 @@ use super::{
     Timer, MAX_REMOTE,
 };
 use crate::error::FtpError;
+use crate::escape::EscapeDetector;
 use crate::module::{AfterOk, DataMode, Effect, Module, Outcome, Port};
 use crate::params::string;
 use crate::time::Instant;
@@ -29,11 +30,14 @@ enum Target {
 }
 
 /// Where a transfer is, as the host sees it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug)]
 enum Phase {
     /// Waiting for the data connection (for COM:, before `CONNECT`).
     Connecting,
-    /// The data connection is open and bytes move; for COM:, the port is in data mode.
+    /// COM: the port is in data mode for this transfer (`CONNECT` sent); `escape` watches
+    /// the host's bytes for a guarded `+++` and keeps [`Timer::Guard`](super::Timer::Guard).
+    DataMode { escape: EscapeDetector },
+    /// UFS: the data connection is open and bytes move.
     Moving,
     /// A COM: download paused by `+++`: command mode, the server held by backpressure.
     Paused,
@@ -92,7 +96,15 @@ impl Transfer {
     }
 
     pub(super) fn paused(&self) -> bool {
-        self.phase == Phase::Paused
+        matches!(self.phase, Phase::Paused)
+    }
+
+    /// The `+++` watch, while the port is in data mode for this transfer.
+    pub(super) fn escape(&self) -> Option<&EscapeDetector> {
+        match &self.phase {
+            Phase::DataMode { escape } => Some(escape),
+            _ => None,
+        }
     }
 
     /// A transfer AT+QFTPCLOSE may end: one the host is not in data mode for.
@@ -101,7 +113,7 @@ impl Transfer {
     }
 
     fn in_data_mode(&self) -> bool {
-        self.target == Target::Com && self.phase == Phase::Moving
+        matches!(self.phase, Phase::DataMode { .. })
     }
 }
 
@@ -296,12 +308,9 @@ impl Module {
     /// The data connection of an upload is open (or still open): CONNECT, or send the
     /// UFS file.
     fn upload_connected(&mut self, now: Instant) {
-        let guard = self.escape_detector(now);
         let Some(t) = self.transfer_mut() else { return };
-        t.phase = Phase::Moving;
         if t.target == Target::Com {
-            self.port = Port::Data(DataMode::FtpUpload { escape: guard });
-            self.final_result(FinalResult::Connect);
+            self.enter_data_mode(now);
         } else {
             let data = match &mut t.direction {
                 Direction::Upload { source, .. } => std::mem::take(source),
@@ -324,14 +333,10 @@ impl Module {
         self.ftp.start_timer(Timer::DataGap, now);
         match ev {
             super::FtpEvent::DataReady if upload => self.upload_connected(now),
+            super::FtpEvent::DataReady if com => self.enter_data_mode(now),
             super::FtpEvent::DataReady => {
                 if let Some(t) = self.transfer_mut() {
                     t.phase = Phase::Moving;
-                }
-                if com {
-                    let escape = self.escape_detector(now);
-                    self.port = Port::Data(DataMode::FtpDownload { escape });
-                    self.final_result(FinalResult::Connect);
                 }
             }
             super::FtpEvent::Data(mut bytes) if !upload => {
@@ -375,10 +380,12 @@ impl Module {
             return;
         }
         self.ftp.session = Session::idle(cid);
-        if t.target == Target::Com && t.phase == Phase::Connecting {
+        if t.target == Target::Com && matches!(t.phase, Phase::Connecting) {
             // Nothing at all came (an empty listing): data mode still opens and closes.
             self.final_result(FinalResult::Connect);
-            t.phase = Phase::Moving;
+            t.phase = Phase::DataMode {
+                escape: self.escape_detector(now),
+            };
         }
         if let (Target::Ufs(local), Direction::Download { buffer, .. }) = (&t.target, &t.direction)
         {
@@ -422,7 +429,7 @@ impl Module {
         reply: u16,
     ) {
         self.ftp.last_len = t.count;
-        if t.target == Target::Com && t.phase == Phase::Connecting {
+        if t.target == Target::Com && matches!(t.phase, Phase::Connecting) {
             self.port = Port::Command;
             self.final_result(err.into());
             return;
@@ -438,30 +445,56 @@ impl Module {
     pub(crate) fn ato(&mut self, now: Instant) -> Outcome {
         match self.transfer_mut() {
             Some(t) if t.paused() => {
-                t.phase = Phase::Moving;
                 self.ftp.start_timer(Timer::DataGap, now);
-                let escape = self.escape_detector(now);
-                self.port = Port::Data(DataMode::FtpDownload { escape });
-                self.final_result(FinalResult::Connect);
+                self.enter_data_mode(now);
                 Outcome::Pending
             }
             _ => Outcome::Fail(FinalResult::NoCarrier),
         }
     }
 
-    /// Host bytes during a COM: download: only a guarded `+++` means anything.
-    pub(crate) fn ftp_download_input(&mut self, now: Instant, bytes: &[u8]) -> usize {
-        if let Port::Data(DataMode::FtpDownload { escape }) = &mut self.port {
-            let mut ignored = Vec::new();
-            for &b in bytes {
-                escape.feed(now, b, &mut ignored);
-            }
+    /// `CONNECT`: the port is in data mode for the running COM: transfer, and the `+++`
+    /// guard starts counting now.
+    fn enter_data_mode(&mut self, now: Instant) {
+        let escape = self.escape_detector(now);
+        if let Some(t) = self.transfer_mut() {
+            t.phase = Phase::DataMode { escape };
+            self.port = Port::Data(DataMode::Ftp);
+            self.final_result(FinalResult::Connect);
         }
-        bytes.len()
+    }
+
+    /// Host bytes in data mode; returns how many belong to the transfer.
+    pub(crate) fn ftp_data_input(&mut self, now: Instant, bytes: &[u8]) -> usize {
+        match self.transfer_mut() {
+            Some(t) if t.is_upload() => self.ftp_upload_input(now, bytes),
+            Some(Transfer {
+                phase: Phase::DataMode { escape },
+                ..
+            }) => {
+                // A download: only a guarded `+++` means anything.
+                let mut ignored = Vec::new();
+                for &b in bytes {
+                    escape.feed(now, b, &mut ignored);
+                }
+                bytes.len()
+            }
+            _ => bytes.len(),
+        }
+    }
+
+    /// [`Timer::Guard`] ran out: a guarded `+++` pauses a download or ends an upload.
+    pub(super) fn ftp_escaped(&mut self, now: Instant) {
+        self.port = Port::Command;
+        match self.transfer_mut() {
+            Some(t) if t.is_upload() => self.ftp_upload_escaped(now),
+            Some(_) => self.ftp_download_escaped(now),
+            None => {}
+        }
     }
 
     /// `+++` paused a COM: download: `OK`, and no more bytes until `ATO`.
-    pub(crate) fn ftp_download_escaped(&mut self, _now: Instant) {
+    fn ftp_download_escaped(&mut self, _now: Instant) {
         self.ftp.timers.stop(Timer::DataGap);
         if let Some(t) = self.transfer_mut() {
             t.phase = Phase::Paused;
@@ -470,12 +503,12 @@ impl Module {
     }
 
     /// Host bytes during a COM: upload; returns how many belong to it.
-    pub(crate) fn ftp_upload_input(&mut self, now: Instant, bytes: &[u8]) -> usize {
-        let remaining = match self.transfer_mut() {
-            Some(t) => t.limit.map_or(u64::MAX, |l| l.saturating_sub(t.count)),
-            None => return bytes.len(),
+    fn ftp_upload_input(&mut self, now: Instant, bytes: &[u8]) -> usize {
+        let Some(t) = self.transfer_mut() else {
+            return bytes.len();
         };
-        let Port::Data(DataMode::FtpUpload { escape }) = &mut self.port else {
+        let remaining = t.limit.map_or(u64::MAX, |l| l.saturating_sub(t.count));
+        let Phase::DataMode { escape } = &mut t.phase else {
             return bytes.len();
         };
         let mut data = Vec::with_capacity(
@@ -534,7 +567,7 @@ impl Module {
     }
 
     /// `+++` ended a COM: upload: the file is complete.
-    pub(crate) fn ftp_upload_escaped(&mut self, now: Instant) {
+    fn ftp_upload_escaped(&mut self, now: Instant) {
         if let Some(Transfer {
             direction: Direction::Upload { last, .. },
             ..
