@@ -241,8 +241,8 @@ impl Ftp {
         }
     }
 
-    /// Start `timer` for one rsptimeout from `now`; the other timer stops (one wait at a
-    /// time).
+    /// Start `timer` (`Rsp` or `DataGap`) for one rsptimeout from `now`; the other one
+    /// stops (one wait at a time).
     fn start_timer(&mut self, timer: Timer, now: Instant) {
         self.timers.stop_all();
         self.timers.set(timer, now + self.rsptimeout());
