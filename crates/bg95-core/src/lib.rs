@@ -14,6 +14,7 @@ pub mod error;
 pub mod escape;
 pub mod ftp;
 pub mod general;
+mod limits;
 mod module;
 mod params;
 pub mod pdp;
@@ -25,7 +26,8 @@ pub mod ufs;
 
 pub use error::{CmeError, FtpError, TcpError};
 pub use general::{NetworkEvent, PingEvent, ResolveFailure};
-pub use module::{Completion, Effect, Module, OUTPUT_HIGH_WATER};
+pub use limits::Limits;
+pub use module::{Completion, Effect, Module, PowerEvent};
 pub use personality::Personality;
 pub use settings::Settings;
 pub use time::Instant;

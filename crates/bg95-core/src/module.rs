@@ -12,6 +12,7 @@ use bg95_at::{parse_body, strip_prefix, FinalResult, Invocation, LineAssembler, 
 
 use crate::escape::EscapeDetector;
 use crate::ftp::{FtpEvent, FtpRequest};
+use crate::limits::Limits;
 use crate::personality::Personality;
 use crate::settings::Settings;
 use crate::time::Instant;
@@ -66,6 +67,22 @@ pub enum Completion {
         sent: u64,
         received: u64,
     },
+    /// Something happened to the module's power (a fault from a scenario, a test).
+    Power(PowerEvent),
+}
+
+/// A power event from outside the AT interface. Either one abandons every session through
+/// the same path as AT+CFUN=1,1 (the runtime is told to drop its connections); UFS and the
+/// AT&W profile stay, as in flash. A UFS write in progress (QFUPL, QFWRITE, a download to
+/// UFS) reaches the store only when it ends, so it leaves the old file or none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PowerEvent {
+    /// The module resets (watchdog, RESET_N): like AT+CFUN=1,1 without its `OK`. The line
+    /// being typed is lost; the boot URCs follow at once. Ignored while the power is off.
+    Reset,
+    /// The supply is lost for `off_for`: no `POWERED DOWN`, silence and ignored input, then
+    /// the boot URCs. A loss while already off keeps the module off until the later end.
+    Loss { off_for: Duration },
 }
 
 /// The result of one command of a chain.
@@ -113,16 +130,12 @@ pub(crate) enum Port {
 /// The data-mode sessions; each area handles its own.
 #[derive(Debug)]
 pub(crate) enum DataMode {
-    /// A COM: download (QFTPGET/LIST/NLST/MLSD): input is only watched for `+++`.
-    FtpDownload { escape: EscapeDetector },
-    /// A COM: upload (QFTPPUT).
-    FtpUpload { escape: EscapeDetector },
+    /// A COM: FTP transfer (QFTPGET/LIST/NLST/MLSD/PUT): the bytes, the `+++` watch and its
+    /// guard timer belong to the FTP session's running transfer.
+    Ftp,
     /// QFUPL / QFWRITE: bytes into a UFS file.
     Ufs(crate::ufs::UfsTransfer),
 }
-
-/// A bound on queued output while a download streams (the host reads at its own pace).
-pub const OUTPUT_HIGH_WATER: usize = 16 * 1024;
 
 pub struct Module {
     pub(crate) p: Personality,
@@ -136,12 +149,16 @@ pub struct Module {
     out: Vec<u8>,
     effects: VecDeque<Effect>,
     pub(crate) after_ok: Vec<AfterOk>,
+    /// While a command line runs: URCs it raised as a side effect (a request failed by
+    /// AT+QIDEACT), sent after the line's final result so they never split a response.
+    held_urcs: Option<Vec<String>>,
     pub(crate) net: crate::basic::Network,
     pub(crate) pdp: crate::pdp::Pdp,
     pub(crate) baud: u32,
     pub(crate) ftp: crate::ftp::Ftp,
     pub(crate) ufs: crate::ufs::Ufs,
     pub(crate) general: crate::general::General,
+    pub(crate) limits: Limits,
 }
 
 impl Module {
@@ -159,11 +176,13 @@ impl Module {
             out: Vec::new(),
             effects: VecDeque::new(),
             after_ok: Vec::new(),
+            held_urcs: None,
             net: Default::default(),
             pdp: Default::default(),
             baud: 0,
             ftp: Default::default(),
             general: crate::general::General::new(now),
+            limits: Limits::default(),
             p,
         };
         m.boot(now);
@@ -182,6 +201,16 @@ impl Module {
     /// The module→host pace in baud (0 = unpaced).
     pub fn baud(&self) -> u32 {
         self.baud
+    }
+
+    /// The backpressure limits; the runtime reads them when it starts.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Change the backpressure limits (before the runtime starts).
+    pub fn set_limits(&mut self, limits: Limits) {
+        self.limits = limits;
     }
 
     /// Set the initial pace (the `--baud` option) without an AT command.
@@ -216,11 +245,19 @@ impl Module {
     /// The runtime finished something the module asked for.
     pub fn handle_completion(&mut self, now: Instant, c: Completion) {
         self.handle_timeout(now);
-        if self.power != Power::On {
-            return;
-        }
         match c {
-            Completion::Ftp(ev) => self.ftp_event(now, ev),
+            Completion::Power(ev) => self.power_event(now, ev),
+            Completion::Ftp(ev) if self.power == Power::On || ev == FtpEvent::DriverLost => {
+                self.ftp_event(now, ev)
+            }
+            // Off: every session was abandoned when the power went, so whatever comes is
+            // stale; the `Aborted` markers are still counted off.
+            Completion::Ftp(ev) => {
+                self.ftp.stale(&ev);
+            }
+            // Off, the module hears nothing of the network, and answers to lookups it asked
+            // for before the power went are stale.
+            _ if self.power != Power::On => {}
             Completion::Network(ev) => self.network_event(now, ev),
             Completion::Resolved { id, result } => self.resolved(id, result),
             Completion::Ping { id, event } => self.ping_event(id, event),
@@ -237,16 +274,8 @@ impl Module {
             }
             return;
         }
-        if let Port::Data(mode) = &self.port {
-            let escaped = match mode {
-                DataMode::FtpDownload { escape } | DataMode::FtpUpload { escape } => {
-                    escape.escaped(now)
-                }
-                DataMode::Ufs(t) => t.escape.escaped(now),
-            };
-            if escaped {
-                self.escape_data_mode(now);
-            }
+        if matches!(&self.port, Port::Data(DataMode::Ufs(t)) if t.escape.escaped(now)) {
+            self.escape_data_mode(now);
         }
         self.ufs_timeout(now);
         self.ftp_timeout(now);
@@ -269,23 +298,23 @@ impl Module {
         if let Power::Off { until } = self.power {
             return Some(until);
         }
-        let escape = match &self.port {
-            Port::Data(DataMode::FtpDownload { escape } | DataMode::FtpUpload { escape }) => {
-                escape.deadline()
-            }
+        let ufs = match &self.port {
             Port::Data(DataMode::Ufs(t)) => t.deadline(),
             _ => None,
         };
-        [escape, self.ftp.deadline(), self.general.deadline()]
+        [ufs, self.ftp.deadline(), self.general.deadline()]
             .into_iter()
             .flatten()
             .min()
     }
 
-    /// True when the runtime may hand over the next downloaded chunk: a COM: download is
-    /// streaming and the host has kept up, or the download goes to UFS.
-    pub fn wants_data(&self) -> bool {
-        self.out.len() < OUTPUT_HIGH_WATER && self.ftp.wants_data()
+    /// True when the runtime may hand over the next downloaded chunk: the download is not
+    /// paused by `+++`, and the output not yet written to the host — what `poll_output` has
+    /// not handed out plus `unwritten`, what the runtime has not written yet — is below
+    /// [`Limits::output_high_water`].
+    pub fn wants_data(&self, unwritten: usize) -> bool {
+        self.out.len().saturating_add(unwritten) < self.limits.output_high_water
+            && self.ftp.wants_data()
     }
 
     // ---- output helpers for the command areas ----------------------------------------
@@ -296,6 +325,15 @@ impl Module {
 
     pub(crate) fn urc(&mut self, text: &str) {
         self.cfg.fmt.urc(text, &mut self.out);
+    }
+
+    /// A URC that may be raised by a command line (not as its answer): while the line runs
+    /// it waits for the line's final result; otherwise it goes out now.
+    pub(crate) fn side_urc(&mut self, text: String) {
+        match &mut self.held_urcs {
+            Some(held) => held.push(text),
+            None => self.urc(&text),
+        }
     }
 
     pub(crate) fn final_result(&mut self, r: FinalResult) {
@@ -335,6 +373,10 @@ impl Module {
         self.ufs.reset();
         self.general.boot();
         self.after_ok.clear();
+        // A reset loses what a command line had queued.
+        if let Some(held) = &mut self.held_urcs {
+            held.clear();
+        }
         for urc in self.p.boot_urcs.clone() {
             self.urc(&urc);
         }
@@ -342,24 +384,46 @@ impl Module {
 
     /// AT+CFUN=1,1: reset at once. Session state goes; UFS and the AT&W profile stay.
     pub(crate) fn reset(&mut self, now: Instant) {
-        self.drop_sessions();
+        self.drop_sessions(now);
         self.boot(now);
     }
 
     /// AT+QPOWD: `POWERED DOWN`, then silence for the off-time, then boot again.
     pub(crate) fn power_down(&mut self, now: Instant) {
         self.urc("POWERED DOWN");
-        self.drop_sessions();
+        self.power_off(now, self.p.power_off_time);
+    }
+
+    /// Off for `off_for` from `now`; the sessions go at once.
+    fn power_off(&mut self, now: Instant, off_for: Duration) {
+        self.drop_sessions(now);
         self.power = Power::Off {
-            until: now + self.p.power_off_time,
+            until: now + off_for,
         };
     }
 
-    /// Everything a reset loses that lives outside the core (sockets) is dropped too.
-    fn drop_sessions(&mut self) {
-        if self.ftp.has_connection() {
-            self.effect(Effect::ftp(FtpRequest::Abort));
+    /// A [`PowerEvent`] from outside the AT interface.
+    fn power_event(&mut self, now: Instant, ev: PowerEvent) {
+        tracing::info!(target: "bg95::core", "power event {ev:?}");
+        match (ev, self.power) {
+            (PowerEvent::Reset, Power::On) => {
+                self.line.clear();
+                self.reset(now);
+            }
+            (PowerEvent::Reset, Power::Off { .. }) => {}
+            (PowerEvent::Loss { off_for }, Power::On) => self.power_off(now, off_for),
+            (PowerEvent::Loss { off_for }, Power::Off { until }) => {
+                self.power = Power::Off {
+                    until: until.max(now + off_for),
+                };
+            }
         }
+    }
+
+    /// Everything a reset loses that lives outside the core (sockets) goes through the
+    /// FTP area's one abort path, so late events of an abandoned request stay ignored.
+    fn drop_sessions(&mut self, now: Instant) {
+        self.ftp_abandon(now, crate::ftp::Abandon::Power);
     }
 
     // ---- command mode ------------------------------------------------------------------
@@ -406,6 +470,14 @@ impl Module {
     }
 
     fn execute(&mut self, now: Instant, body: &[u8]) {
+        self.held_urcs = Some(Vec::new());
+        self.execute_chain(now, body);
+        for urc in self.held_urcs.take().unwrap_or_default() {
+            self.urc(&urc);
+        }
+    }
+
+    fn execute_chain(&mut self, now: Instant, body: &[u8]) {
         let chain = match parse_body(body) {
             Ok(c) => c,
             Err(e) => {
@@ -470,19 +542,16 @@ impl Module {
             return skipped;
         }
         let used = match &self.port {
-            Port::Data(DataMode::FtpDownload { .. }) => self.ftp_download_input(now, bytes),
-            Port::Data(DataMode::FtpUpload { .. }) => self.ftp_upload_input(now, bytes),
+            Port::Data(DataMode::Ftp) => self.ftp_data_input(now, bytes),
             Port::Data(DataMode::Ufs(_)) => self.ufs_data_input(now, bytes),
             _ => 0,
         };
         skipped + used
     }
 
-    /// A guarded `+++` ended data mode.
+    /// A guarded `+++` ended UFS data mode (the FTP area watches its own, in `ftp_timeout`).
     fn escape_data_mode(&mut self, now: Instant) {
         match std::mem::replace(&mut self.port, Port::Command) {
-            Port::Data(DataMode::FtpDownload { .. }) => self.ftp_download_escaped(now),
-            Port::Data(DataMode::FtpUpload { .. }) => self.ftp_upload_escaped(now),
             Port::Data(DataMode::Ufs(t)) => self.ufs_escaped(now, t),
             other => self.port = other,
         }

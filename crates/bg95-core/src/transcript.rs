@@ -9,6 +9,7 @@
 //! @+1200ms                        the clock moves on (a guard time, a timeout)
 //! ! ftp done ok                   the runtime reports an FTP event (core only)
 //! ! net reg 0                     a network event (also `dns`, `ping`, `traffic`; core only)
+//! ! power loss 3s                 a power event: `power reset`, `power loss <time>` (core only)
 //! = Ftp(Cwd("/"))                 the next effect, in its Debug form (core only)
 //! ```
 //! Escapes in `>`/`<` text: `\r \n \t \\ \" \xHH`; a `<` line may be split over several lines.
@@ -18,7 +19,7 @@ use std::time::Duration;
 
 use crate::ftp::{Failure, FailureKind, FtpEvent, Reply};
 use crate::general::{NetworkEvent, PingEvent, ResolveFailure};
-use crate::module::{Completion, Module};
+use crate::module::{Completion, Module, PowerEvent};
 use crate::time::Instant;
 
 /// One step of a transcript.
@@ -110,8 +111,11 @@ fn parse_duration(s: &str) -> Option<Duration> {
 }
 
 /// `! ftp ...` events: `done ok`, `done path "/x"`, `done size 12`, `done time "2014…"`,
-/// `fail <kind> [reply]`, `ready`, `data "bytes"`, `control-closed`, `aborted`.
+/// `fail <kind> [reply]`, `ready`, `data "bytes"`, `control-closed`, `aborted`, `driver-lost`.
 fn parse_event(s: &str) -> Result<Completion, String> {
+    if let Some(power) = s.strip_prefix("power ") {
+        return parse_power(power.trim());
+    }
     if let Some(rest) = s.strip_prefix("net ") {
         return parse_network_event(rest.trim());
     }
@@ -132,7 +136,7 @@ fn parse_event(s: &str) -> Result<Completion, String> {
     }
     let rest = s
         .strip_prefix("ftp ")
-        .ok_or("events start with `ftp`, `net`, `dns`, `ping` or `traffic`")?
+        .ok_or("events start with `ftp`, `power`, `net`, `dns`, `ping` or `traffic`")?
         .trim();
     let (word, arg) = rest.split_once(' ').unwrap_or((rest, ""));
     let arg = arg.trim();
@@ -147,6 +151,7 @@ fn parse_event(s: &str) -> Result<Completion, String> {
         "ready" => FtpEvent::DataReady,
         "control-closed" => FtpEvent::ControlClosed,
         "aborted" => FtpEvent::Aborted,
+        "driver-lost" => FtpEvent::DriverLost,
         "data" => FtpEvent::Data(quoted(arg)?),
         "done" => {
             let (kind, v) = arg.split_once(' ').unwrap_or((arg, ""));
@@ -260,6 +265,18 @@ fn parse_ping_event(s: &str) -> Result<Completion, String> {
         other => return Err(format!("unknown ping event {other:?}")),
     };
     Ok(Completion::Ping { id, event })
+}
+
+/// `! power reset`, `! power loss 3s`.
+fn parse_power(s: &str) -> Result<Completion, String> {
+    let ev = match s.split_once(' ') {
+        None if s == "reset" => PowerEvent::Reset,
+        Some(("loss", d)) => PowerEvent::Loss {
+            off_for: parse_duration(d).ok_or("`power loss` needs a time, e.g. 3s")?,
+        },
+        _ => return Err(format!("unknown power event `{s}`")),
+    };
+    Ok(Completion::Power(ev))
 }
 
 /// Parse a transcript file's text.
@@ -431,6 +448,23 @@ mod tests {
                 "/a".into()
             )))))
         );
+    }
+
+    #[test]
+    fn parses_power_events() {
+        let lines = parse("! power reset\n! power loss 2500ms\n").unwrap();
+        assert_eq!(
+            lines[0].step,
+            Step::Event(Completion::Power(PowerEvent::Reset))
+        );
+        assert_eq!(
+            lines[1].step,
+            Step::Event(Completion::Power(PowerEvent::Loss {
+                off_for: Duration::from_millis(2500)
+            }))
+        );
+        assert!(parse("! power loss\n").is_err());
+        assert!(parse("! power surge\n").is_err());
     }
 
     #[test]

@@ -22,16 +22,11 @@ use bg95_core::{Completion, Effect, Instant, Module, NetworkEvent, PingEvent, Re
 use tokio::io::{AsyncReadExt, AsyncWrite};
 use tokio::sync::{mpsc, oneshot, watch, Notify};
 
-use crate::ftp::FtpDriver;
+use crate::ftp::{DriverConfig, FtpDriver};
 use crate::net::{ResolveError, Resolver, Traffic};
 use crate::pacer::Pacer;
 use crate::pty::VirtualPort;
 use crate::transcript::Recorder;
-
-/// Upload chunks that may wait for the FTP driver before the PTY is no longer read.
-const MAX_PENDING_REQUESTS: usize = 8;
-/// Output bytes that may wait for the host before downloads stop being fed.
-const WRITER_HIGH_WATER: usize = 64 * 1024;
 
 /// The core's clock, read from tokio time (which tests can pause).
 #[derive(Clone, Copy)]
@@ -107,8 +102,9 @@ impl Writer {
         let _ = self.tx.send(WriterMsg::Data(bytes));
     }
 
-    fn backed_up(&self) -> bool {
-        self.in_flight.load(Ordering::Acquire) >= WRITER_HIGH_WATER
+    /// Bytes handed to the writer and not yet written to the PTY.
+    fn unwritten(&self) -> usize {
+        self.in_flight.load(Ordering::Acquire)
     }
 }
 
@@ -162,7 +158,14 @@ pub async fn run_module(
         }),
     );
     let (net_tx, mut net_rx) = mpsc::unbounded_channel::<Completion>();
-    let mut driver = FtpDriver::spawn();
+    // The backpressure limits are the core's (bg95_core::Limits says what each bounds).
+    let limits = *module.limits();
+    let driver_config = DriverConfig {
+        event_queue: limits.download_chunks_waiting,
+        chunk: limits.download_chunk,
+        request_queue: limits.driver_requests_waiting,
+    };
+    let mut driver = FtpDriver::spawn_with(driver_config);
     let mut to_driver: VecDeque<FtpRequest> = VecDeque::new();
     let mut buf = vec![0u8; 4096];
     let mut link_made = false;
@@ -206,12 +209,13 @@ pub async fn run_module(
         }
 
         if std::mem::take(&mut driver_died) {
-            driver = restart_driver(&mut module, &clock, &mut to_driver);
+            driver = restart_driver(&mut module, &clock, &mut to_driver, driver_config);
             continue;
         }
         let deadline = module.poll_timeout().map(|t| clock.to_tokio(t));
-        let feed_events = module.wants_data() && !writer.backed_up();
-        let writer_blocked = module.wants_data() && writer.backed_up();
+        let feed_events = module.wants_data(writer.unwritten());
+        // Only the writer's backlog holds the download: wake when it drains.
+        let writer_blocked = !feed_events && module.wants_data(0);
         tokio::select! {
             biased;
             _ = shutdown.changed() => break Ok(()),
@@ -232,7 +236,7 @@ pub async fn run_module(
             },
             Some(c) = net_rx.recv() => module.handle_completion(clock.now(), c),
             _ = writer.drained.notified(), if writer_blocked => {}
-            r = rd.read(&mut buf), if to_driver.len() < MAX_PENDING_REQUESTS => match r {
+            r = rd.read(&mut buf), if to_driver.len() < limits.upload_chunks_waiting => match r {
                 Ok(0) => tokio::time::sleep(Duration::from_millis(10)).await,
                 Ok(n) => {
                     // AT+QGDCNT? must see every byte counted so far.
@@ -340,18 +344,18 @@ fn spawn_ping(
     });
 }
 
-/// The driver task ended (it should not): start a new one, and tell the module that
-/// whatever it was waiting for failed, so the host gets an answer.
+/// The driver task ended (it should not): start a new one, and tell the module everything
+/// the old one held is gone; the core decides what the host hears.
 fn restart_driver(
     module: &mut Module,
     clock: &Clock,
     to_driver: &mut VecDeque<FtpRequest>,
+    config: DriverConfig,
 ) -> FtpDriver {
     tracing::error!(target: "bg95::emu", "FTP driver stopped; restarting it");
     to_driver.clear();
-    let failure = bg95_core::ftp::Failure::new(bg95_core::ftp::FailureKind::Other, 0);
-    module.handle_completion(clock.now(), Completion::Ftp(FtpEvent::Done(Err(failure))));
-    FtpDriver::spawn()
+    module.handle_completion(clock.now(), Completion::Ftp(FtpEvent::DriverLost));
+    FtpDriver::spawn_with(config)
 }
 
 fn make_link(link: &std::path::Path, target: &std::path::Path) -> std::io::Result<()> {
@@ -417,6 +421,6 @@ mod tests {
         })
         .await
         .expect("the writer drains");
-        assert!(!writer.backed_up());
+        assert_eq!(writer.unwritten(), 0);
     }
 }

@@ -865,6 +865,8 @@ enum Mock {
     ResetUpload,
     /// CWD: the server drops the control connection instead of answering.
     CloseOnCwd,
+    /// STOR: 150, then the data connection is never read (a stalled upload).
+    StallUpload,
 }
 
 async fn mock(behaviour: Mock) -> SocketAddr {
@@ -932,6 +934,13 @@ async fn mock(behaviour: Mock) -> SocketAddr {
                             w.write_all(b"426 Connection closed; transfer aborted.\r\n")
                                 .await
                                 .unwrap();
+                        }
+                        Mock::StallUpload => {
+                            // Hold the data connection unread until the client goes away.
+                            let mut rest = Vec::new();
+                            let _ = lines.next_line().await;
+                            let _ = data.read_to_end(&mut rest).await;
+                            return;
                         }
                         Mock::CloseOnCwd => unreachable!(),
                     }
@@ -1058,4 +1067,34 @@ async fn control_closed_while_awaiting_reply() {
         c.call(FtpRequest::Pwd).await,
         Err(Failure::new(FailureKind::ControlClosed, 0))
     );
+}
+
+/// The seam's contract for `Abort`: requests sent before it (here the `UploadEnd` of a stalled
+/// upload, queued inside the driver while a chunk is being written) are void. Nothing is
+/// reported for them after the `Aborted` marker, or the core would take that report for the
+/// answer to its next request.
+#[tokio::test]
+async fn abort_voids_requests_queued_before_it() {
+    let addr = mock(Mock::StallUpload).await;
+    let mut c = Client::new();
+    assert_eq!(c.open(params(addr, true)).await, Ok(Reply::Ok));
+    c.send(FtpRequest::Upload {
+        name: "x".into(),
+        offset: 0,
+        append: false,
+    })
+    .await;
+    assert_eq!(c.event().await, FtpEvent::DataReady);
+    // More than any socket buffer holds: the write stalls.
+    c.send(FtpRequest::UploadData(vec![1u8; 64 << 20])).await;
+    c.send(FtpRequest::UploadEnd { close: true }).await;
+    c.send(FtpRequest::Abort).await;
+    assert_eq!(c.event().await, FtpEvent::Aborted);
+    // The next request gets its own answer, and nothing comes between it and the next marker.
+    assert_eq!(
+        c.call(FtpRequest::Pwd).await,
+        Err(Failure::new(FailureKind::ControlClosed, 0))
+    );
+    c.send(FtpRequest::Abort).await;
+    assert_eq!(c.event().await, FtpEvent::Aborted);
 }

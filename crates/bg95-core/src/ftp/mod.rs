@@ -37,14 +37,164 @@ pub enum SessionState {
     Closed = 4,
 }
 
-/// The request the module waits for, and which URC reports it.
+/// A COM: upload whose data connection stays open after `beof=0`: a QFTPPUT that goes on
+/// where it stopped (same name, next offset) writes into it without a new STOR.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct KeptUpload {
+    name: String,
+    next_offset: u64,
+}
+
+/// The FTP session: one state, each variant with its own data, so that an impossible
+/// combination (a request in flight on a closed session, a kept upload while closing, two
+/// requests at once) cannot be written. AT+QFTPSTAT reads it ([`Session::stat`]).
 #[derive(Debug)]
-enum Pending {
-    Open,
-    /// A command answered by one URC (CWD, PWD, SIZE, …); the name is its URC prefix.
-    Simple(&'static str),
+enum Session {
+    /// No session. `lost`: why the last one ended while idle (605 context lost, 606 server
+    /// drop), reported once by the next FTP command.
+    Closed { lost: Option<FtpError> },
+    /// AT+QFTPOPEN in flight on context `cid`.
+    Opening { cid: u8 },
+    /// Logged in, nothing running. The runtime finishes a kept upload silently before any
+    /// other request, so any request from here drops `kept_upload`.
+    Idle {
+        cid: u8,
+        kept_upload: Option<KeptUpload>,
+    },
+    /// One request in flight (CWD, PWD, SIZE, …), answered by the URC named `urc`.
+    Request { cid: u8, urc: &'static str },
+    /// A transfer (QFTPGET/LIST/NLST/MLSD/PUT).
+    Transfer { cid: u8, transfer: Transfer },
+    /// AT+QFTPCLOSE in flight.
+    Closing { cid: u8 },
+}
+
+impl Default for Session {
+    fn default() -> Self {
+        Session::Closed { lost: None }
+    }
+}
+
+impl Session {
+    /// AT+QFTPSTAT's `<ftpstat>`. A simple request leaves the session idle (1).
+    fn stat(&self) -> SessionState {
+        match self {
+            Session::Closed { .. } => SessionState::Closed,
+            Session::Opening { .. } => SessionState::Opening,
+            Session::Idle { .. } | Session::Request { .. } => SessionState::Idle,
+            Session::Transfer { .. } => SessionState::Transferring,
+            Session::Closing { .. } => SessionState::Closing,
+        }
+    }
+
+    /// The context the session runs on, unless it is closed.
+    fn cid(&self) -> Option<u8> {
+        match self {
+            Session::Closed { .. } => None,
+            Session::Opening { cid }
+            | Session::Idle { cid, .. }
+            | Session::Request { cid, .. }
+            | Session::Transfer { cid, .. }
+            | Session::Closing { cid } => Some(*cid),
+        }
+    }
+
+    /// An idle session on `cid` with nothing kept.
+    fn idle(cid: u8) -> Session {
+        Session::Idle {
+            cid,
+            kept_upload: None,
+        }
+    }
+}
+
+/// The FTP area's waits, each under its own name, so one wait never stands in for another.
+/// `Rsp` and `DataGap` run out the same way (609, through [`Abandon::Timeout`]) and only one
+/// of them runs at a time; `Guard` ends data mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Timer {
+    /// rsptimeout for the server's answer to the request in flight (section 2.1,
+    /// `<timeout>` a): QFTPOPEN/CWD/…/CLOSE, a transfer until its data connection is open,
+    /// an upload's final reply after the host's last byte.
+    Rsp,
+    /// rsptimeout for the gap between two data packets (section 2.1, `<timeout>` b): from
+    /// the server during a download, from the host during a COM: upload. Stopped while a
+    /// COM: download is paused by `+++`.
+    DataGap,
+    /// The `+++` guard (S12) of a COM: transfer in data mode: a guarded `+++` pauses a
+    /// download or ends an upload. Its deadline moves with every host byte, so the transfer's
+    /// escape detector keeps it ([`Ftp::guard`]); the [`TimerTable`] does not.
+    Guard,
+}
+
+impl Timer {
+    /// The timers the [`TimerTable`] keeps.
+    const STORED: [Timer; 2] = [Timer::Rsp, Timer::DataGap];
+}
+
+/// The deadlines of the FTP area's stored [`Timer`]s (quinn-proto's `TimerTable`).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TimerTable {
+    at: [Option<Instant>; Timer::STORED.len()],
+}
+
+impl TimerTable {
+    /// `Timer::Guard` is not stored: setting it does nothing.
+    fn set(&mut self, timer: Timer, at: Instant) {
+        if let Some(slot) = self.at.get_mut(timer as usize) {
+            *slot = Some(at);
+        }
+    }
+
+    fn stop(&mut self, timer: Timer) {
+        if let Some(slot) = self.at.get_mut(timer as usize) {
+            *slot = None;
+        }
+    }
+
+    fn stop_all(&mut self) {
+        *self = TimerTable::default();
+    }
+
+    /// The earliest deadline of any timer.
+    fn next(&self) -> Option<Instant> {
+        self.at.iter().flatten().min().copied()
+    }
+
+    /// The first timer that has run out at `now`.
+    fn expired(&self, now: Instant) -> Option<Timer> {
+        Timer::STORED
+            .into_iter()
+            .find(|&t| self.at[t as usize].is_some_and(|d| now >= d))
+    }
+}
+
+/// Why the module abandons the FTP session (and the request in flight, if any). Every path
+/// that gives up on a request goes through [`Module::ftp_abandon`], so the runtime is told
+/// to drop the connections and every event it sends before its `Aborted` marker is ignored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Abandon {
+    /// A [`Timer`] ran out: the request fails with 609.
+    Timeout,
+    /// The PDP context under the session went away (AT+QIDEACT, AT+CFUN=0/4): a running
+    /// request fails with 605; an idle session reports 605 on the next FTP command.
+    ContextLost,
+    /// A download into UFS outgrew the free space: the transfer fails with 619 (insufficient
+    /// storage).
+    NoRoom,
+    /// AT+QFTPCLOSE ended a transfer the host had left (a paused COM: download, a UFS
+    /// transfer, an upload awaiting the server): its URC is not sent; the caller answers
+    /// `+QFTPCLOSE: 0,0`.
     Close,
-    Transfer(Transfer),
+    /// The module resets or loses power (AT+CFUN=1,1, AT+QPOWD, a [`PowerEvent`]): nothing
+    /// is reported; the boot URCs follow.
+    ///
+    /// [`PowerEvent`]: crate::PowerEvent
+    Power,
+    /// The runtime lost its FTP driver with every connection and queued request
+    /// ([`FtpEvent::DriverLost`]): a running request fails with 601 (unknown error); an
+    /// idle session reports 606 (control connection closed) on the next FTP command.
+    DriverLost,
 }
 
 /// The FTP state a module keeps.
@@ -52,20 +202,13 @@ enum Pending {
 pub struct Ftp {
     pub cfg: FtpConfig,
     pub ssl: [SslContext; SSL_CONTEXTS],
-    state: SessionState,
-    pending: Option<Pending>,
-    /// rsptimeout for the pending request (or the gap between two data packets).
-    deadline: Option<Instant>,
+    session: Session,
+    /// rsptimeout, for the server's answer or for the next data packet.
+    timers: TimerTable,
     /// AT+QFTPLEN: the length of the last transfer.
     last_len: u64,
-    /// The context the open session runs on.
-    cid: u8,
-    /// Why an open session was lost while idle, reported by the next FTP command.
-    lost: Option<FtpError>,
     /// Aborts sent whose `Aborted` marker has not come back: events before it are stale.
     aborts_in_flight: u32,
-    /// A COM: upload whose data connection stays open after `beof=0`: (name, next offset).
-    kept_upload: Option<(String, u64)>,
 }
 
 impl Ftp {
@@ -79,20 +222,51 @@ impl Ftp {
 
     /// True while the runtime may hold sockets for this session.
     pub fn has_connection(&self) -> bool {
-        self.state != SessionState::Closed || self.pending.is_some()
+        !matches!(self.session, Session::Closed { .. })
     }
 
+    /// The earliest deadline of the FTP area's timers.
     pub fn deadline(&self) -> Option<Instant> {
-        self.deadline
+        [self.timers.next(), self.guard()]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// [`Timer::Guard`]: when a guarded `+++` ends data mode, while a COM: transfer is in it.
+    fn guard(&self) -> Option<Instant> {
+        match &self.session {
+            Session::Transfer { transfer, .. } => transfer.escape()?.deadline(),
+            _ => None,
+        }
+    }
+
+    /// Start `timer` (`Rsp` or `DataGap`) for one rsptimeout from `now`; the other one
+    /// stops (one wait at a time).
+    fn start_timer(&mut self, timer: Timer, now: Instant) {
+        self.timers.stop_all();
+        self.timers.set(timer, now + self.rsptimeout());
+    }
+
+    /// True if `ev` belongs to a request the module abandoned: it comes before the
+    /// runtime's `Aborted` marker, which is counted off here.
+    pub(crate) fn stale(&mut self, ev: &FtpEvent) -> bool {
+        if self.aborts_in_flight == 0 {
+            return false;
+        }
+        if *ev == FtpEvent::Aborted {
+            self.aborts_in_flight -= 1;
+        }
+        true
     }
 
     pub fn state(&self) -> SessionState {
-        self.state
+        self.session.stat()
     }
 
     /// False only while a COM: download is paused by `+++` (its bytes wait in the server).
     pub fn wants_data(&self) -> bool {
-        !matches!(&self.pending, Some(Pending::Transfer(t)) if t.paused())
+        !matches!(&self.session, Session::Transfer { transfer, .. } if transfer.paused())
     }
 
     fn rsptimeout(&self) -> Duration {
@@ -170,7 +344,7 @@ impl Module {
         Some(match name {
             "+QFTPSTAT" => self.after(AfterOk::Urc(format!(
                 "+QFTPSTAT: 0,{}",
-                self.ftp.state as u8
+                self.ftp.state() as u8
             ))),
             "+QFTPLEN" => self.after(AfterOk::Urc(format!("+QFTPLEN: 0,{}", self.ftp.last_len))),
             "+QFTPOPEN" => self.ftp_open(now, args),
@@ -213,40 +387,67 @@ impl Module {
     }
 
     /// Ask the runtime for a request and wait for it, bounded by rsptimeout.
-    fn ftp_request(&mut self, now: Instant, pending: Pending, req: FtpRequest) {
+    fn ftp_request(&mut self, now: Instant, next: Session, req: FtpRequest) {
         tracing::debug!(target: "bg95::core", "ftp request {}", req.kind());
-        self.ftp.pending = Some(pending);
-        self.ftp.deadline = Some(now + self.ftp.rsptimeout());
+        self.ftp.session = next;
+        self.ftp.start_timer(Timer::Rsp, now);
         self.effect(Effect::ftp(req));
     }
 
-    /// Drop every connection of the session; events until the runtime confirms are stale.
-    pub(crate) fn ftp_abort(&mut self) {
+    /// The one abort path: the session ends here, whatever it was doing. The runtime is told
+    /// to drop every connection (if it may hold any), the events it sends until its
+    /// `Aborted` marker are ignored ([`Ftp::stale`]), and the request in flight is answered
+    /// as `why` says.
+    pub(crate) fn ftp_abandon(&mut self, now: Instant, why: Abandon) {
+        self.ftp.timers.stop_all();
+        let was = std::mem::take(&mut self.ftp.session);
+        if matches!(was, Session::Closed { .. }) {
+            // No session: nothing to drop, and a loss not yet reported stays.
+            self.ftp.session = was;
+            return;
+        }
+        tracing::debug!(target: "bg95::core", "ftp abandoned ({why:?})");
         self.ftp.aborts_in_flight += 1;
-        self.ftp.kept_upload = None;
         self.effect(Effect::ftp(FtpRequest::Abort));
+        // The request's `<err>`, QFTPCLOSE's, and what an idle session reports next.
+        let (err, close_err, idle_lost) = match why {
+            Abandon::Timeout => (FtpError::Timeout, FtpError::Timeout.code(), None),
+            Abandon::ContextLost => (FtpError::Network, 0, Some(FtpError::Network)),
+            Abandon::NoRoom => (FtpError::InsufficientStorage, 0, None),
+            Abandon::DriverLost => (
+                FtpError::Unknown,
+                FtpError::Unknown.code(),
+                Some(FtpError::ControlClosed),
+            ),
+            Abandon::Close | Abandon::Power => return,
+        };
+        match was {
+            Session::Closed { .. } => {}
+            Session::Idle { .. } => self.ftp.session = Session::Closed { lost: idle_lost },
+            Session::Transfer { transfer, .. } => self.transfer_failed(now, transfer, err, 0),
+            Session::Opening { .. } => self.side_urc(format!("+QFTPOPEN: {},0", err.code())),
+            Session::Closing { .. } => self.side_urc(format!("+QFTPCLOSE: {close_err},0")),
+            Session::Request { urc, .. } => self.side_urc(format!("{urc}: {},0", err.code())),
+        }
     }
 
-    /// Why an action command cannot run now, if it cannot: 603 while another FTP command
-    /// runs; without a session, the loss that ended it (606/605) or 625 (not logged in).
-    fn ftp_unavailable(&mut self) -> Option<FtpError> {
-        if self.ftp.pending.is_some()
-            || self.ftp.state != SessionState::Idle && self.ftp.state != SessionState::Closed
-        {
-            return Some(FtpError::Busy);
+    /// The idle session's context, or why an action command cannot run now: 603 while
+    /// another FTP command runs; without a session, the loss that ended it (606/605) or 625
+    /// (not logged in).
+    fn ftp_available(&mut self) -> Result<u8, FtpError> {
+        match &mut self.ftp.session {
+            Session::Idle { cid, .. } => Ok(*cid),
+            Session::Closed { lost } => Err(lost.take().unwrap_or(FtpError::NotLoggedIn)),
+            _ => Err(FtpError::Busy),
         }
-        if self.ftp.state == SessionState::Closed {
-            return Some(self.ftp.lost.take().unwrap_or(FtpError::NotLoggedIn));
-        }
-        None
     }
 
     fn ftp_simple(&mut self, now: Instant, urc: &'static str, req: FtpRequest) -> Outcome {
-        match self.ftp_unavailable() {
-            Some(FtpError::Busy) => FtpError::Busy.into(),
-            Some(e) => self.after(AfterOk::Urc(format!("{urc}: {},0", e.code()))),
-            None => {
-                self.ftp_request(now, Pending::Simple(urc), req);
+        match self.ftp_available() {
+            Err(FtpError::Busy) => FtpError::Busy.into(),
+            Err(e) => self.after(AfterOk::Urc(format!("{urc}: {},0", e.code()))),
+            Ok(cid) => {
+                self.ftp_request(now, Session::Request { cid, urc }, req);
                 Outcome::Ok
             }
         }
@@ -259,12 +460,12 @@ impl Module {
         if host.is_empty() || args.len() > 2 {
             return bad();
         }
-        if self.ftp.pending.is_some() || self.ftp.state != SessionState::Closed {
+        if self.ftp.has_connection() {
             return FtpError::Busy.into();
         }
         let host = host.to_string();
         let cid = self.ftp.cfg.contextid;
-        self.ftp.lost = None;
+        self.ftp.session = Session::Closed { lost: None };
         if !self.pdp.is_up(cid) {
             // No PDP context: nothing can be resolved or routed. Section 4.3 names an
             // inactive context as a cause of 604 for host names; an IP literal needs no DNS
@@ -286,9 +487,7 @@ impl Module {
             data_to_control_address: self.ftp.cfg.data_address == 1,
             security: self.ftp_security(now),
         };
-        self.ftp.cid = cid;
-        self.ftp.state = SessionState::Opening;
-        self.ftp_request(now, Pending::Open, FtpRequest::Open(params));
+        self.ftp_request(now, Session::Opening { cid }, FtpRequest::Open(params));
         Outcome::Ok
     }
 
@@ -327,70 +526,74 @@ impl Module {
     }
 
     fn ftp_close(&mut self, now: Instant) -> Outcome {
-        match (&self.ftp.pending, self.ftp.state) {
-            (None, SessionState::Idle) => {}
-            (None, SessionState::Closed) => {
-                let err = self.ftp.lost.take().map_or(0, FtpError::code);
-                return self.after(AfterOk::Urc(format!("+QFTPCLOSE: {err},0")));
+        match &mut self.ftp.session {
+            Session::Idle { cid, .. } => {
+                let cid = *cid;
+                self.ftp_request(now, Session::Closing { cid }, FtpRequest::Close);
+                Outcome::Ok
+            }
+            Session::Closed { lost } => {
+                let err = lost.take().map_or(0, FtpError::code);
+                self.after(AfterOk::Urc(format!("+QFTPCLOSE: {err},0")))
             }
             // A transfer the host has left (a paused COM: download, a UFS transfer) ends
             // with the session; its own URC is not sent.
-            (Some(Pending::Transfer(t)), _) if t.closable() => {
-                self.ftp.pending = None;
-                self.ftp_abort();
-                self.ftp.state = SessionState::Closed;
-                return self.after(AfterOk::Urc("+QFTPCLOSE: 0,0".into()));
+            Session::Transfer { transfer, .. } if transfer.closable() => {
+                self.ftp_abandon(now, Abandon::Close);
+                self.after(AfterOk::Urc("+QFTPCLOSE: 0,0".into()))
             }
-            _ => return FtpError::Busy.into(),
+            _ => FtpError::Busy.into(),
         }
-        self.ftp.state = SessionState::Closing;
-        self.ftp.kept_upload = None;
-        self.ftp_request(now, Pending::Close, FtpRequest::Close);
-        Outcome::Ok
     }
 
     /// An event from the runtime.
     pub(crate) fn ftp_event(&mut self, now: Instant, ev: FtpEvent) {
-        if self.ftp.aborts_in_flight > 0 {
-            if ev == FtpEvent::Aborted {
-                self.ftp.aborts_in_flight -= 1;
-            }
+        if ev == FtpEvent::DriverLost {
+            // No `Aborted` marker will come for the aborts the lost driver held.
+            self.ftp.aborts_in_flight = 0;
+            self.ftp_abandon(now, Abandon::DriverLost);
+            return;
+        }
+        if self.ftp.stale(&ev) {
             return;
         }
         match ev {
-            FtpEvent::Aborted => {}
+            FtpEvent::Aborted | FtpEvent::DriverLost => {}
             FtpEvent::ControlClosed => {
-                if self.ftp.pending.is_none() && self.ftp.state == SessionState::Idle {
-                    self.ftp.state = SessionState::Closed;
-                    self.ftp.lost = Some(FtpError::ControlClosed);
-                    self.ftp.kept_upload = None;
+                if let Session::Idle { .. } = self.ftp.session {
+                    self.ftp.session = Session::Closed {
+                        lost: Some(FtpError::ControlClosed),
+                    };
                 }
             }
             FtpEvent::DataReady | FtpEvent::Data(_) => self.transfer_event(now, ev),
-            FtpEvent::Done(result) => match self.ftp.pending.take() {
-                None => {}
-                Some(Pending::Transfer(t)) => self.transfer_done(now, t, result),
-                Some(p) => {
-                    self.ftp.deadline = None;
-                    self.simple_done(p, result);
+            FtpEvent::Done(result) => match std::mem::take(&mut self.ftp.session) {
+                Session::Transfer { cid, transfer } => {
+                    self.transfer_done(now, cid, transfer, result)
+                }
+                // Nothing was asked: nothing to answer.
+                was @ (Session::Closed { .. } | Session::Idle { .. }) => self.ftp.session = was,
+                was => {
+                    self.ftp.timers.stop_all();
+                    self.simple_done(was, result);
                 }
             },
         }
     }
 
-    fn simple_done(&mut self, p: Pending, result: Result<Reply, Failure>) {
-        let (urc, closed) = match &p {
-            Pending::Open => ("+QFTPOPEN", true),
-            Pending::Close => ("+QFTPCLOSE", true),
-            Pending::Simple(urc) => (*urc, false),
-            Pending::Transfer(_) => return,
+    /// The answer to QFTPOPEN, QFTPCLOSE or a simple request (`was` is the session it
+    /// found).
+    fn simple_done(&mut self, was: Session, result: Result<Reply, Failure>) {
+        // The URC, the session after a success, and whether a failure ends the session.
+        let (urc, after_ok, closes, cid) = match was {
+            Session::Opening { cid } => ("+QFTPOPEN", Session::idle(cid), true, cid),
+            Session::Closing { cid } => ("+QFTPCLOSE", Session::default(), true, cid),
+            Session::Request { cid, urc } => (urc, Session::idle(cid), false, cid),
+            _ => return,
         };
         let line = match result {
             Ok(reply) => {
-                self.ftp.state = match p {
-                    Pending::Close => SessionState::Closed,
-                    _ => SessionState::Idle,
-                };
+                self.ftp.session = after_ok;
                 match reply {
                     Reply::Path(path) => format!("{urc}: 0,\"{path}\""),
                     Reply::Time(t) => format!("{urc}: 0,\"{t}\""),
@@ -399,53 +602,36 @@ impl Module {
                 }
             }
             Err(f) => {
-                if closed || f.kind == FailureKind::ControlClosed {
-                    self.ftp.state = SessionState::Closed;
+                self.ftp.session = if closes || f.kind == FailureKind::ControlClosed {
+                    Session::default()
                 } else {
-                    self.ftp.state = SessionState::Idle;
-                }
+                    Session::idle(cid)
+                };
                 format!("{urc}: {},{}", f.error().code(), f.reply)
             }
         };
         self.urc(&line);
     }
 
-    /// rsptimeout ran out: the request fails with 609 and its connections are dropped.
+    /// A timer ran out: `Guard` ends data mode; `Rsp` or `DataGap` fail the request with 609
+    /// and drop its connections.
     pub(crate) fn ftp_timeout(&mut self, now: Instant) {
-        let Some(d) = self.ftp.deadline else { return };
-        if now < d {
-            return;
+        // A guarded `+++` first: it ends data mode before anything else is due.
+        if self.ftp.guard().is_some_and(|d| now >= d) {
+            tracing::debug!(target: "bg95::core", "ftp timer {:?} ran out", Timer::Guard);
+            self.ftp_escaped(now);
         }
-        self.ftp.deadline = None;
-        let Some(p) = self.ftp.pending.take() else {
-            return;
-        };
-        self.ftp_abort();
-        self.ftp.state = SessionState::Closed;
-        let failure = Failure::new(FailureKind::Other, 0);
-        match p {
-            Pending::Transfer(t) => self.transfer_failed(now, t, FtpError::Timeout, failure.reply),
-            Pending::Open => self.urc("+QFTPOPEN: 609,0"),
-            Pending::Close => self.urc("+QFTPCLOSE: 609,0"),
-            Pending::Simple(urc) => self.urc(&format!("{urc}: 609,0")),
+        if let Some(timer) = self.ftp.timers.expired(now) {
+            tracing::debug!(target: "bg95::core", "ftp timer {timer:?} ran out");
+            self.ftp_abandon(now, Abandon::Timeout);
         }
     }
 
     /// The PDP context under the session went away: its sockets are gone. A running
     /// request fails now with 605; an idle session reports 605 on the next FTP command.
     pub(crate) fn ftp_context_lost(&mut self, now: Instant, cid: u8) {
-        if self.ftp.cid != cid || !self.ftp.has_connection() {
-            return;
-        }
-        self.ftp_abort();
-        self.ftp.deadline = None;
-        self.ftp.state = SessionState::Closed;
-        match self.ftp.pending.take() {
-            None => self.ftp.lost = Some(FtpError::Network),
-            Some(Pending::Transfer(t)) => self.transfer_failed(now, t, FtpError::Network, 0),
-            Some(Pending::Open) => self.urc("+QFTPOPEN: 605,0"),
-            Some(Pending::Close) => self.urc("+QFTPCLOSE: 0,0"),
-            Some(Pending::Simple(urc)) => self.urc(&format!("{urc}: 605,0")),
+        if self.ftp.session.cid() == Some(cid) {
+            self.ftp_abandon(now, Abandon::ContextLost);
         }
     }
 }

@@ -129,9 +129,11 @@ pub enum FtpRequest {
     /// QUIT and close. → `Done(Ok(Reply::Ok))`, or `Done(Err(ControlClosed))` when the server
     /// was already gone (the core reports that drop as 606).
     Close,
-    /// Drop every connection at once without waiting for anything (timeout, reset, PDP
-    /// loss), then report [`FtpEvent::Aborted`]. Events of the aborted request that were
-    /// already on their way come before that marker, so the core can ignore them.
+    /// Drop every connection at once without waiting for anything (the core's one abort
+    /// path: timeout, reset, power, PDP loss, …), then report [`FtpEvent::Aborted`]. Every
+    /// request sent before the `Abort` is void: events of it that were already on their
+    /// way come before that marker (the core ignores them), and nothing is reported for it
+    /// after the marker — the core would take that for the answer to its next request.
     Abort,
 }
 
@@ -241,4 +243,9 @@ pub enum FtpEvent {
     ControlClosed,
     /// The answer to [`FtpRequest::Abort`]: every connection is gone.
     Aborted,
+    /// The runtime lost the component that performs requests (the driver task ended) and
+    /// started a new one: every connection and every request it held is gone, nothing in
+    /// flight will be answered, and no `Aborted` marker will come. The core decides what the
+    /// host hears.
+    DriverLost,
 }

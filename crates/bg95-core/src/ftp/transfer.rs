@@ -11,18 +11,17 @@
 use bg95_at::{Arg, FinalResult};
 
 use super::{
-    bad, transfer_num, DownloadSource, Failure, FtpRequest, Pending, Reply, SessionState,
-    MAX_REMOTE,
+    bad, transfer_num, Abandon, DownloadSource, Failure, FtpRequest, KeptUpload, Reply, Session,
+    Timer, MAX_REMOTE,
 };
 use crate::error::FtpError;
+use crate::escape::EscapeDetector;
 use crate::module::{AfterOk, DataMode, Effect, Module, Outcome, Port};
 use crate::params::string;
 use crate::time::Instant;
 
 /// The longest local name (section 2.5).
 const MAX_LOCAL: usize = 60;
-/// Upload bytes are handed to the runtime in pieces of at most this size.
-const UPLOAD_CHUNK: usize = 16 * 1024;
 
 #[derive(Debug, PartialEq, Eq)]
 enum Target {
@@ -30,76 +29,91 @@ enum Target {
     Ufs(String),
 }
 
+/// Where a transfer is, as the host sees it.
+#[derive(Debug)]
+enum Phase {
+    /// Waiting for the data connection (for COM:, before `CONNECT`).
+    Connecting,
+    /// COM: the port is in data mode for this transfer (`CONNECT` sent); `escape` watches
+    /// the host's bytes for a guarded `+++` and keeps [`Timer::Guard`](super::Timer::Guard).
+    DataMode { escape: EscapeDetector },
+    /// UFS: the data connection is open and bytes move.
+    Moving,
+    /// A COM: download paused by `+++`: command mode, the server held by backpressure.
+    Paused,
+    /// An upload's host side is over (`OK` sent); the server's answer is awaited.
+    HostDone,
+}
+
+/// Which way the bytes go, with what each direction keeps.
+#[derive(Debug)]
+enum Direction {
+    /// QFTPGET/LIST/NLST/MLSD. Into UFS: the bytes so far, and how many may come.
+    Download { buffer: Vec<u8>, room: u64 },
+    /// QFTPPUT: the remote name and start offset (a kept-open continuation needs them),
+    /// whether it ends the file (beof=1, or no uploadlen), and a UFS upload's bytes.
+    Upload {
+        name: String,
+        startpos: u64,
+        last: bool,
+        source: Vec<u8>,
+    },
+}
+
 /// A running transfer.
 #[derive(Debug)]
 pub(super) struct Transfer {
     /// The URC prefix: `+QFTPGET`, `+QFTPLIST`, `+QFTPNLST`, `+QFTPMLSD`, `+QFTPPUT`.
     urc: &'static str,
-    upload: bool,
     target: Target,
+    direction: Direction,
+    phase: Phase,
     /// Bytes moved so far.
     count: u64,
-    /// The data connection is open (for COM:, `CONNECT` was sent).
-    connected: bool,
-    /// A COM: download paused by `+++`.
-    paused: bool,
     /// downloadlen / uploadlen.
     limit: Option<u64>,
-    /// beof=1 (or no uploadlen): the upload ends the file.
-    last: bool,
-    /// The remote name and start offset of an upload (for a kept-open continuation).
-    name: String,
-    startpos: u64,
-    /// A UFS download's bytes, or a UFS upload's source.
-    buffer: Vec<u8>,
-    /// A UFS download may not bring more than this.
-    room: u64,
-    /// An upload's host side is over (`OK` sent); the server's answer is awaited.
-    host_done: bool,
 }
 
 impl Transfer {
     /// A transfer that has not started: `local` is `COM:` or a UFS name.
-    fn new(
-        urc: &'static str,
-        upload: bool,
-        local: &str,
-        name: String,
-        startpos: u64,
-        limit: Option<u64>,
-    ) -> Self {
+    fn new(urc: &'static str, local: &str, direction: Direction, limit: Option<u64>) -> Self {
         Transfer {
             urc,
-            upload,
             target: if is_com(local) {
                 Target::Com
             } else {
                 Target::Ufs(local.to_string())
             },
+            direction,
+            phase: Phase::Connecting,
             count: 0,
-            connected: false,
-            paused: false,
             limit,
-            last: true,
-            name,
-            startpos,
-            buffer: Vec::new(),
-            room: 0,
-            host_done: false,
         }
     }
 
+    fn is_upload(&self) -> bool {
+        matches!(self.direction, Direction::Upload { .. })
+    }
+
     pub(super) fn paused(&self) -> bool {
-        self.paused
+        matches!(self.phase, Phase::Paused)
+    }
+
+    /// The `+++` watch, while the port is in data mode for this transfer.
+    pub(super) fn escape(&self) -> Option<&EscapeDetector> {
+        match &self.phase {
+            Phase::DataMode { escape } => Some(escape),
+            _ => None,
+        }
     }
 
     /// A transfer AT+QFTPCLOSE may end: one the host is not in data mode for.
     pub(super) fn closable(&self) -> bool {
-        self.paused || self.target != Target::Com || self.host_done
+        matches!(self.phase, Phase::Paused | Phase::HostDone) || self.target != Target::Com
     }
 
     fn in_data_mode(&self) -> bool {
-        self.target == Target::Com && self.connected && !self.paused && !self.host_done
+        matches!(self.phase, Phase::DataMode { .. })
     }
 }
 
@@ -108,24 +122,32 @@ fn is_com(local: &str) -> bool {
 }
 
 impl Module {
-    /// The common gate of transfer commands: `Err` is the command's immediate answer.
-    fn transfer_gate(&mut self, urc: &'static str, com: bool) -> Result<(), Outcome> {
-        match self.ftp_unavailable() {
-            None => Ok(()),
-            Some(FtpError::Busy) => Err(FtpError::Busy.into()),
-            Some(e) if com => Err(e.into()),
-            Some(e) => Err(self.after(AfterOk::Urc(format!("{urc}: {},0", e.code())))),
+    /// The common gate of transfer commands: the session's context, or the command's
+    /// immediate answer.
+    fn transfer_gate(&mut self, urc: &'static str, com: bool) -> Result<u8, Outcome> {
+        match self.ftp_available() {
+            Ok(cid) => Ok(cid),
+            Err(FtpError::Busy) => Err(FtpError::Busy.into()),
+            Err(e) if com => Err(e.into()),
+            Err(e) => Err(self.after(AfterOk::Urc(format!("{urc}: {},0", e.code())))),
         }
     }
 
-    fn start_transfer(&mut self, now: Instant, t: Transfer, req: Option<FtpRequest>) -> Outcome {
-        let com = t.target == Target::Com;
-        self.ftp.state = SessionState::Transferring;
+    fn start_transfer(
+        &mut self,
+        now: Instant,
+        cid: u8,
+        transfer: Transfer,
+        req: Option<FtpRequest>,
+    ) -> Outcome {
+        let com = transfer.target == Target::Com;
+        let next = Session::Transfer { cid, transfer };
         match req {
-            Some(req) => self.ftp_request(now, Pending::Transfer(t), req),
+            Some(req) => self.ftp_request(now, next, req),
             None => {
-                self.ftp.pending = Some(Pending::Transfer(t));
-                self.ftp.deadline = Some(now + self.ftp.rsptimeout());
+                // A kept-open upload goes on at once: the host's next bytes are awaited.
+                self.ftp.session = next;
+                self.ftp.start_timer(Timer::DataGap, now);
             }
         }
         if com {
@@ -169,9 +191,10 @@ impl Module {
             "+QFTPNLST" => "+QFTPNLST",
             _ => "+QFTPMLSD",
         };
-        if let Err(o) = self.transfer_gate(urc, com) {
-            return o;
-        }
+        let cid = match self.transfer_gate(urc, com) {
+            Ok(cid) => cid,
+            Err(o) => return o,
+        };
         let remote = remote.to_string();
         let source = match urc {
             "+QFTPGET" => DownloadSource::File(remote.clone()),
@@ -179,16 +202,18 @@ impl Module {
             "+QFTPNLST" => DownloadSource::Nlst(remote.clone()),
             _ => DownloadSource::Mlsd(remote.clone()),
         };
-        let mut t = Transfer::new(urc, false, local, remote, startpos, limit);
-        if !com {
-            t.room = self.ufs_room_for(local);
-        }
+        let room = if com { 0 } else { self.ufs_room_for(local) };
+        let direction = Direction::Download {
+            buffer: Vec::new(),
+            room,
+        };
+        let t = Transfer::new(urc, local, direction, limit);
         let req = FtpRequest::Download {
             source,
             offset: startpos,
             limit,
         };
-        self.start_transfer(now, t, Some(req))
+        self.start_transfer(now, cid, t, Some(req))
     }
 
     pub(super) fn ftp_upload(&mut self, now: Instant, args: &[Arg]) -> Outcome {
@@ -219,12 +244,12 @@ impl Module {
         if remote.is_empty() || !shape_ok {
             return bad();
         }
-        if let Err(o) = self.transfer_gate("+QFTPPUT", com) {
-            return o;
-        }
+        let cid = match self.transfer_gate("+QFTPPUT", com) {
+            Ok(cid) => cid,
+            Err(o) => return o,
+        };
         let remote = remote.to_string();
-        let mut t = Transfer::new("+QFTPPUT", true, local, remote.clone(), startpos, uploadlen);
-        t.last = beof != Some(0);
+        let mut source = Vec::new();
         if !com {
             let data = match self.ufs_read_for_ftp(local) {
                 Ok(d) => d,
@@ -241,28 +266,41 @@ impl Module {
                     FtpError::FilePosition.code()
                 )));
             };
-            t.buffer = rest.to_vec();
+            source = rest.to_vec();
         }
+        let kept = match &mut self.ftp.session {
+            Session::Idle { kept_upload, .. } => kept_upload.take(),
+            _ => None,
+        };
+        let direction = Direction::Upload {
+            name: remote.clone(),
+            startpos,
+            last: beof != Some(0),
+            source,
+        };
+        let t = Transfer::new("+QFTPPUT", local, direction, uploadlen);
         // beof=0 left the data connection open: a QFTPPUT that continues where the last one
         // stopped writes into it without a new STOR.
-        if com && self.ftp.kept_upload.as_ref() == Some(&(remote.clone(), startpos)) {
-            self.ftp.kept_upload = None;
-            let outcome = self.start_transfer(now, t, None);
+        let continues = KeptUpload {
+            name: remote.clone(),
+            next_offset: startpos,
+        };
+        if com && kept == Some(continues) {
+            let outcome = self.start_transfer(now, cid, t, None);
             self.upload_connected(now);
             return outcome;
         }
-        self.ftp.kept_upload = None;
         let req = FtpRequest::Upload {
             name: remote,
             offset: startpos,
             append: false,
         };
-        self.start_transfer(now, t, Some(req))
+        self.start_transfer(now, cid, t, Some(req))
     }
 
     fn transfer_mut(&mut self) -> Option<&mut Transfer> {
-        match &mut self.ftp.pending {
-            Some(Pending::Transfer(t)) => Some(t),
+        match &mut self.ftp.session {
+            Session::Transfer { transfer, .. } => Some(transfer),
             _ => None,
         }
     }
@@ -270,17 +308,17 @@ impl Module {
     /// The data connection of an upload is open (or still open): CONNECT, or send the
     /// UFS file.
     fn upload_connected(&mut self, now: Instant) {
-        let guard = self.escape_detector(now);
         let Some(t) = self.transfer_mut() else { return };
-        t.connected = true;
         if t.target == Target::Com {
-            self.port = Port::Data(DataMode::FtpUpload { escape: guard });
-            self.final_result(FinalResult::Connect);
+            self.enter_data_mode(now);
         } else {
-            let data = std::mem::take(&mut t.buffer);
+            let data = match &mut t.direction {
+                Direction::Upload { source, .. } => std::mem::take(source),
+                Direction::Download { .. } => Vec::new(),
+            };
             t.count = data.len() as u64;
-            t.host_done = true;
-            for chunk in data.chunks(UPLOAD_CHUNK) {
+            t.phase = Phase::HostDone;
+            for chunk in data.chunks(self.limits.upload_chunk.max(1)) {
                 self.effect(Effect::ftp(FtpRequest::UploadData(chunk.to_vec())));
             }
             self.effect(Effect::ftp(FtpRequest::UploadEnd { close: true }));
@@ -290,19 +328,15 @@ impl Module {
     /// DataReady and Data events of the running transfer.
     pub(super) fn transfer_event(&mut self, now: Instant, ev: super::FtpEvent) {
         let Some(t) = self.transfer_mut() else { return };
-        let (upload, com) = (t.upload, t.target == Target::Com);
+        let (upload, com) = (t.is_upload(), t.target == Target::Com);
         // Every packet restarts the rsptimeout (the longest gap between two packets).
-        self.ftp.deadline = Some(now + self.ftp.rsptimeout());
+        self.ftp.start_timer(Timer::DataGap, now);
         match ev {
             super::FtpEvent::DataReady if upload => self.upload_connected(now),
+            super::FtpEvent::DataReady if com => self.enter_data_mode(now),
             super::FtpEvent::DataReady => {
                 if let Some(t) = self.transfer_mut() {
-                    t.connected = true;
-                }
-                if com {
-                    let escape = self.escape_detector(now);
-                    self.port = Port::Data(DataMode::FtpDownload { escape });
-                    self.final_result(FinalResult::Connect);
+                    t.phase = Phase::Moving;
                 }
             }
             super::FtpEvent::Data(mut bytes) if !upload => {
@@ -311,19 +345,16 @@ impl Module {
                     bytes.truncate(limit.saturating_sub(t.count) as usize);
                 }
                 t.count += bytes.len() as u64;
+                let Direction::Download { buffer, room } = &mut t.direction else {
+                    return;
+                };
                 if com {
                     self.raw(&bytes);
-                } else if (t.buffer.len() + bytes.len()) as u64 <= t.room {
-                    t.buffer.extend_from_slice(&bytes);
+                } else if (buffer.len() + bytes.len()) as u64 <= *room {
+                    buffer.extend_from_slice(&bytes);
                 } else {
                     // The download cannot fit into UFS: stop it here.
-                    let Some(Pending::Transfer(t)) = self.ftp.pending.take() else {
-                        return;
-                    };
-                    self.ftp_abort();
-                    self.ftp.deadline = None;
-                    self.ftp.state = SessionState::Closed;
-                    self.transfer_failed(now, t, FtpError::InsufficientStorage, 0);
+                    self.ftp_abandon(now, Abandon::NoRoom);
                 }
             }
             _ => {}
@@ -334,41 +365,55 @@ impl Module {
     pub(super) fn transfer_done(
         &mut self,
         now: Instant,
+        cid: u8,
         mut t: Transfer,
         result: Result<Reply, Failure>,
     ) {
-        self.ftp.deadline = None;
+        self.ftp.timers.stop_all();
         if let Err(f) = result {
-            self.ftp.state = if f.kind == super::FailureKind::ControlClosed {
-                SessionState::Closed
+            self.ftp.session = if f.kind == super::FailureKind::ControlClosed {
+                Session::default()
             } else {
-                SessionState::Idle
+                Session::idle(cid)
             };
             self.transfer_failed(now, t, f.error(), f.reply);
             return;
         }
-        self.ftp.state = SessionState::Idle;
-        if t.target == Target::Com && !t.connected {
+        self.ftp.session = Session::idle(cid);
+        if t.target == Target::Com && matches!(t.phase, Phase::Connecting) {
             // Nothing at all came (an empty listing): data mode still opens and closes.
             self.final_result(FinalResult::Connect);
-            t.connected = true;
+            t.phase = Phase::DataMode {
+                escape: self.escape_detector(now),
+            };
         }
-        if let Target::Ufs(local) = &t.target {
-            if !t.upload {
-                if let Err(e) = self.ufs_write_for_ftp(local, &t.buffer) {
-                    tracing::debug!(target: "bg95::core", "UFS write failed: {e:?}");
-                    self.ftp.last_len = 0;
-                    self.urc(&format!("{}: {},0", t.urc, FtpError::FileError.code()));
-                    return;
-                }
+        if let (Target::Ufs(local), Direction::Download { buffer, .. }) = (&t.target, &t.direction)
+        {
+            if let Err(e) = self.ufs_write_for_ftp(local, buffer) {
+                tracing::debug!(target: "bg95::core", "UFS write failed: {e:?}");
+                self.ftp.last_len = 0;
+                self.urc(&format!("{}: {},0", t.urc, FtpError::FileError.code()));
+                return;
             }
         }
         if t.in_data_mode() {
             self.port = Port::Command;
             self.final_result(FinalResult::Ok);
         }
-        if t.upload && !t.last {
-            self.ftp.kept_upload = Some((t.name.clone(), t.startpos + t.count));
+        if let Direction::Upload {
+            name,
+            startpos,
+            last: false,
+            ..
+        } = &t.direction
+        {
+            self.ftp.session = Session::Idle {
+                cid,
+                kept_upload: Some(KeptUpload {
+                    name: name.clone(),
+                    next_offset: startpos + t.count,
+                }),
+            };
         }
         self.ftp.last_len = t.count;
         self.urc(&format!("{}: 0,{}", t.urc, t.count));
@@ -384,7 +429,7 @@ impl Module {
         reply: u16,
     ) {
         self.ftp.last_len = t.count;
-        if t.target == Target::Com && !t.connected {
+        if t.target == Target::Com && matches!(t.phase, Phase::Connecting) {
             self.port = Port::Command;
             self.final_result(err.into());
             return;
@@ -393,53 +438,77 @@ impl Module {
             self.port = Port::Command;
             self.final_result(FinalResult::Ok);
         }
-        self.urc(&format!("{}: {},{reply}", t.urc, err.code()));
+        self.side_urc(format!("{}: {},{reply}", t.urc, err.code()));
     }
 
     /// ATO: back into a paused COM: download; otherwise `NO CARRIER`.
     pub(crate) fn ato(&mut self, now: Instant) -> Outcome {
-        let timeout = self.ftp.rsptimeout();
         match self.transfer_mut() {
-            Some(t) if t.paused => {
-                t.paused = false;
-                self.ftp.deadline = Some(now + timeout);
-                let escape = self.escape_detector(now);
-                self.port = Port::Data(DataMode::FtpDownload { escape });
-                self.final_result(FinalResult::Connect);
+            Some(t) if t.paused() => {
+                self.ftp.start_timer(Timer::DataGap, now);
+                self.enter_data_mode(now);
                 Outcome::Pending
             }
             _ => Outcome::Fail(FinalResult::NoCarrier),
         }
     }
 
-    /// Host bytes during a COM: download: only a guarded `+++` means anything.
-    pub(crate) fn ftp_download_input(&mut self, now: Instant, bytes: &[u8]) -> usize {
-        if let Port::Data(DataMode::FtpDownload { escape }) = &mut self.port {
-            let mut ignored = Vec::new();
-            for &b in bytes {
-                escape.feed(now, b, &mut ignored);
-            }
+    /// `CONNECT`: the port is in data mode for the running COM: transfer, and the `+++`
+    /// guard starts counting now.
+    fn enter_data_mode(&mut self, now: Instant) {
+        let escape = self.escape_detector(now);
+        if let Some(t) = self.transfer_mut() {
+            t.phase = Phase::DataMode { escape };
+            self.port = Port::Data(DataMode::Ftp);
+            self.final_result(FinalResult::Connect);
         }
-        bytes.len()
+    }
+
+    /// Host bytes in data mode; returns how many belong to the transfer.
+    pub(crate) fn ftp_data_input(&mut self, now: Instant, bytes: &[u8]) -> usize {
+        match self.transfer_mut() {
+            Some(t) if t.is_upload() => self.ftp_upload_input(now, bytes),
+            Some(Transfer {
+                phase: Phase::DataMode { escape },
+                ..
+            }) => {
+                // A download: only a guarded `+++` means anything.
+                let mut ignored = Vec::new();
+                for &b in bytes {
+                    escape.feed(now, b, &mut ignored);
+                }
+                bytes.len()
+            }
+            _ => bytes.len(),
+        }
+    }
+
+    /// [`Timer::Guard`] ran out: a guarded `+++` pauses a download or ends an upload.
+    pub(super) fn ftp_escaped(&mut self, now: Instant) {
+        self.port = Port::Command;
+        match self.transfer_mut() {
+            Some(t) if t.is_upload() => self.ftp_upload_escaped(now),
+            Some(_) => self.ftp_download_escaped(now),
+            None => {}
+        }
     }
 
     /// `+++` paused a COM: download: `OK`, and no more bytes until `ATO`.
-    pub(crate) fn ftp_download_escaped(&mut self, _now: Instant) {
-        self.ftp.deadline = None;
+    fn ftp_download_escaped(&mut self, _now: Instant) {
+        self.ftp.timers.stop(Timer::DataGap);
         if let Some(t) = self.transfer_mut() {
-            t.paused = true;
+            t.phase = Phase::Paused;
         }
         self.final_result(FinalResult::Ok);
     }
 
     /// Host bytes during a COM: upload; returns how many belong to it.
-    pub(crate) fn ftp_upload_input(&mut self, now: Instant, bytes: &[u8]) -> usize {
-        let timeout = self.ftp.rsptimeout();
-        let remaining = match self.transfer_mut() {
-            Some(t) => t.limit.map_or(u64::MAX, |l| l.saturating_sub(t.count)),
-            None => return bytes.len(),
+    fn ftp_upload_input(&mut self, now: Instant, bytes: &[u8]) -> usize {
+        let Some(t) = self.transfer_mut() else {
+            return bytes.len();
         };
-        let Port::Data(DataMode::FtpUpload { escape }) = &mut self.port else {
+        let remaining = t.limit.map_or(u64::MAX, |l| l.saturating_sub(t.count));
+        let Phase::DataMode { escape } = &mut t.phase else {
             return bytes.len();
         };
         let mut data = Vec::with_capacity(
@@ -471,11 +540,11 @@ impl Module {
         };
         t.count += data.len() as u64;
         let reached = t.limit.is_some_and(|l| t.count >= l);
-        let last = t.last;
+        let last = matches!(t.direction, Direction::Upload { last: true, .. });
         if !data.is_empty() {
             self.effect(Effect::ftp(FtpRequest::UploadData(data)));
         }
-        self.ftp.deadline = Some(now + timeout);
+        self.ftp.start_timer(Timer::DataGap, now);
         if reached {
             self.finish_upload(now, last);
             if !excess.is_empty() {
@@ -488,20 +557,23 @@ impl Module {
 
     /// The host side of a COM: upload is over: `OK`, then the server is told.
     fn finish_upload(&mut self, now: Instant, close: bool) {
-        let timeout = self.ftp.rsptimeout();
         if let Some(t) = self.transfer_mut() {
-            t.host_done = true;
+            t.phase = Phase::HostDone;
         }
         self.port = Port::Command;
         self.final_result(FinalResult::Ok);
-        self.ftp.deadline = Some(now + timeout);
+        self.ftp.start_timer(Timer::Rsp, now);
         self.effect(Effect::ftp(FtpRequest::UploadEnd { close }));
     }
 
     /// `+++` ended a COM: upload: the file is complete.
-    pub(crate) fn ftp_upload_escaped(&mut self, now: Instant) {
-        if let Some(t) = self.transfer_mut() {
-            t.last = true;
+    fn ftp_upload_escaped(&mut self, now: Instant) {
+        if let Some(Transfer {
+            direction: Direction::Upload { last, .. },
+            ..
+        }) = self.transfer_mut()
+        {
+            *last = true;
         }
         self.finish_upload(now, true);
     }

@@ -212,6 +212,9 @@ impl Driver {
             Err(Stop::Abort) => {
                 tracing::debug!(target: "bg95::ftp", "abort: dropping every connection");
                 self.session = None;
+                // Requests that arrived before the Abort belong to the abandoned work (the
+                // core sends one request at a time): void, never answered after the marker.
+                self.pending.clear();
                 // The marker: whatever the aborted request sent is already ahead of it.
                 self.tx.send(FtpEvent::Aborted).await.map_err(|_| ())
             }

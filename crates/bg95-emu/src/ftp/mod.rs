@@ -27,7 +27,7 @@
 //!
 //! A request that arrives while another is running (other than `Abort`, `UploadData`,
 //! `UploadEnd` in an upload) waits for its turn. `Abort` drops the session at once; requests
-//! queued before it still run after the `Aborted` marker (and fail with `ControlClosed`).
+//! queued before it are void (nothing is reported for them after the `Aborted` marker).
 
 mod control;
 mod driver;

@@ -1,0 +1,63 @@
+//! Abort paths that need a module the golden transcripts cannot build (they all run on the
+//! default personality): a download into a small UFS that outgrows it.
+
+use bg95_core::transcript::{parse, Replay};
+use bg95_core::{Instant, MemStore, Module, Personality};
+
+fn run(p: Personality, script: &str) {
+    let lines = parse(script).expect("script parses");
+    let mut module = Module::new(p, Box::new(MemStore::new()), Instant::ZERO);
+    while module.poll_output().is_some() {}
+    if let Err(m) = Replay::new(&mut module, Instant::ZERO).run(&lines, true) {
+        panic!("{m}");
+    }
+}
+
+const OPEN: &str = r#"
+> ATE0\r
+< ATE0\r\r\nOK\r\n
+> AT+QIACT=1\r
+< \r\nOK\r\n
+> AT+QFTPOPEN="127.0.0.1"\r
+< \r\nOK\r\n
+= Ftp(Open(OpenParams { host: "127.0.0.1", port: 21, user: "", password: "", binary: true, passive: true, data_to_control_address: false, security: Plain }))
+! ftp done ok
+< \r\n+QFTPOPEN: 0,0\r\n
+"#;
+
+/// A download into UFS that does not fit is abandoned through the one abort path: 619, the
+/// runtime drops the connections, nothing is written, and the rest of the download (before
+/// the `aborted` marker) is ignored, so the next request gets its own answer.
+#[test]
+fn ufs_download_without_room_is_abandoned() {
+    let p = Personality {
+        ufs_capacity: 8,
+        ..Personality::default()
+    };
+    let script = format!(
+        "{OPEN}{}",
+        r#"
+> AT+QFTPGET="big.bin","UFS:big.bin"\r
+< \r\nOK\r\n
+= Ftp(Download { source: File("big.bin"), offset: 0, limit: None })
+! ftp ready
+! ftp data "12345"
+! ftp data "67890"
+< \r\n+QFTPGET: 619,0\r\n
+= Ftp(Abort)
+> AT+QFTPSTAT;+QFLST\r
+< \r\nOK\r\n\r\n+QFTPSTAT: 0,4\r\n
+> AT+QFTPOPEN="127.0.0.1"\r
+< \r\nOK\r\n
+= Ftp(Open(OpenParams { host: "127.0.0.1", port: 21, user: "", password: "", binary: true, passive: true, data_to_control_address: false, security: Plain }))
+! ftp data "more"
+! ftp done ok
+! ftp aborted
+> AT+QFTPSTAT\r
+< \r\nOK\r\n\r\n+QFTPSTAT: 0,0\r\n
+! ftp done ok
+< \r\n+QFTPOPEN: 0,0\r\n
+"#
+    );
+    run(p, &script);
+}

@@ -1,0 +1,119 @@
+//! The backpressure limits of `bg95_core::Limits` apply where they say they do.
+
+use bg95_core::ftp::FtpEvent;
+use bg95_core::transcript::{parse, Replay};
+use bg95_core::{Completion, Instant, Limits, MemStore, Module, Personality};
+
+fn module(limits: Limits, script: &str) -> Module {
+    let mut m = Module::new(
+        Personality::default(),
+        Box::new(MemStore::new()),
+        Instant::ZERO,
+    );
+    m.set_limits(limits);
+    while m.poll_output().is_some() {}
+    let lines = parse(script).expect("script parses");
+    if let Err(e) = Replay::new(&mut m, Instant::ZERO).run(&lines, true) {
+        panic!("{e}");
+    }
+    m
+}
+
+const OPEN: &str = r#"
+> ATE0\r
+< ATE0\r\r\nOK\r\n
+> AT+QIACT=1\r
+< \r\nOK\r\n
+> AT+QFTPOPEN="127.0.0.1"\r
+< \r\nOK\r\n
+= Ftp(Open(OpenParams { host: "127.0.0.1", port: 21, user: "", password: "", binary: true, passive: true, data_to_control_address: false, security: Plain }))
+! ftp done ok
+< \r\n+QFTPOPEN: 0,0\r\n
+"#;
+
+/// `output_high_water` bounds the core's own queued output plus the runtime's unwritten
+/// backlog, so a download stops being fed once the host falls behind.
+#[test]
+fn output_high_water_counts_queued_and_unwritten_output() {
+    let limits = Limits {
+        output_high_water: 100,
+        ..Limits::default()
+    };
+    let script = format!(
+        "{OPEN}{}",
+        r#"
+> AT+QFTPGET="big.bin","COM:"\r
+= Ftp(Download { source: File("big.bin"), offset: 0, limit: None })
+! ftp ready
+< \r\nCONNECT\r\n
+"#
+    );
+    let mut m = module(limits, &script);
+    assert!(m.wants_data(0));
+    assert!(m.wants_data(99));
+    assert!(
+        !m.wants_data(100),
+        "the runtime's backlog alone reaches the limit"
+    );
+    // 60 bytes the runtime has not taken yet, plus 40 unwritten: at the limit.
+    let now = Instant::from_micros(1);
+    m.handle_completion(now, Completion::Ftp(FtpEvent::Data(vec![b'x'; 60])));
+    assert!(m.wants_data(39));
+    assert!(
+        !m.wants_data(40),
+        "queued plus unwritten output reaches the limit"
+    );
+    assert_eq!(m.poll_output().map(|o| o.len()), Some(60));
+    assert!(m.wants_data(40), "handed out, the queue no longer counts");
+}
+
+/// A paused COM: download takes no data whatever the backlog.
+#[test]
+fn paused_download_wants_no_data() {
+    let script = format!(
+        "{OPEN}{}",
+        r#"
+> AT+QFTPGET="big.bin","COM:"\r
+= Ftp(Download { source: File("big.bin"), offset: 0, limit: None })
+! ftp ready
+< \r\nCONNECT\r\n
+@+1100ms
+> +++
+@+1100ms
+< \r\nOK\r\n
+"#
+    );
+    let m = module(Limits::default(), &script);
+    assert!(!m.wants_data(0));
+}
+
+/// `upload_chunk` cuts a UFS file into `UploadData` pieces of at most that size.
+#[test]
+fn ufs_upload_goes_in_upload_chunks() {
+    let limits = Limits {
+        upload_chunk: 4,
+        ..Limits::default()
+    };
+    let script = format!(
+        "{}{OPEN}{}",
+        r#"
+> AT+QFUPL="ten.txt",10\r
+< AT+QFUPL="ten.txt",10\r\r\nCONNECT\r\n
+> 0123456789
+< \r\n+QFUPL: 10,3839\r\n\r\nOK\r\n
+"#,
+        r#"
+> AT+QFTPPUT="ten.txt","UFS:ten.txt"\r
+< \r\nOK\r\n
+= Ftp(Upload { name: "ten.txt", offset: 0, append: false })
+! ftp ready
+= Ftp(UploadData([48, 49, 50, 51]))
+= Ftp(UploadData([52, 53, 54, 55]))
+= Ftp(UploadData([56, 57]))
+= Ftp(UploadEnd { close: true })
+! ftp done ok
+< \r\n+QFTPPUT: 0,10\r\n
+"#
+    );
+    module(limits, &script);
+}
