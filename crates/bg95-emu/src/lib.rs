@@ -6,6 +6,7 @@ pub mod ftp;
 pub mod net;
 pub mod pty;
 pub mod runtime;
+pub mod scenario;
 pub mod server;
 pub mod transcript;
 pub mod ufs_dir;

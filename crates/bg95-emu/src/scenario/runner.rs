@@ -1,0 +1,1 @@
+//! `bg95-emu run`: drives a module through a scenario's steps.
