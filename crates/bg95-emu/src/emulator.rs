@@ -16,6 +16,7 @@ use tokio::sync::{oneshot, watch};
 
 use crate::pty::VirtualPort;
 use crate::runtime::{run_module, Clock, LoopParts};
+use crate::scenario::{FaultEngine, FullStore, Scenario, ScenarioLoop};
 use crate::server::EmbeddedServer;
 use crate::transcript::Recorder;
 use crate::ufs_dir::DirStore;
@@ -34,6 +35,11 @@ pub struct Config {
     pub baud: u32,
     pub transcript: Option<PathBuf>,
     pub tty_link: Option<PathBuf>,
+    /// A scenario (docs/scenarios.md): its `[module]`, `[network]`, `[serial]` and
+    /// `[ftp_server]` replace the settings above, and its faults run.
+    pub scenario: Option<Scenario>,
+    /// Overrides the scenario's `seed`.
+    pub seed: Option<u64>,
 }
 
 /// What a started emulator tells its caller.
@@ -42,6 +48,8 @@ pub struct Started {
     pub tty: PathBuf,
     /// The embedded FTP server's address, if one runs.
     pub ftp_addr: Option<SocketAddr>,
+    /// The scenario's fault engine (add or remove faults while the emulator runs).
+    pub faults: Option<FaultEngine>,
 }
 
 /// The fixtures the repository ships (the default FTP root is copied from here).
@@ -81,10 +89,32 @@ pub async fn run(
             p
         }
     };
-    let store: Box<dyn UfsStore> = Box::new(DirStore::open(&ufs_dir)?);
+    let mut store: Box<dyn UfsStore> = Box::new(DirStore::open(&ufs_dir)?);
+    let scenario = config.scenario.as_ref();
+    let scenario_loop = scenario.map(|s| ScenarioLoop::new(s, config.seed.unwrap_or(s.seed)));
+    if let (Some(s), Some(sl)) = (scenario, scenario_loop.as_ref()) {
+        for (name, data) in &s.module.ufs_files {
+            store
+                .write(name, data)
+                .map_err(|e| std::io::Error::other(format!("preloading UFS file {name}: {e}")))?;
+        }
+        store = Box::new(FullStore::new(store, sl.engine.ufs_full_flag()));
+    }
 
     let mut server: Option<EmbeddedServer> = None;
-    if let Some(addr) = config.ftp_server {
+    if let Some(setup) = scenario.and_then(|s| s.ftp_server.as_ref()) {
+        if setup.tls {
+            tracing::warn!(target: "bg95::emu", "[ftp_server] tls = true is not wired yet: the scenario's server is plain FTP");
+        }
+        let addr = SocketAddr::from(([127, 0, 0, 1], setup.port));
+        server = Some(
+            crate::server::start_embedded_with_users(addr, setup.root.clone(), setup.users.clone())
+                .await
+                .map_err(|e| {
+                    std::io::Error::other(format!("scenario FTP server on {addr}: {e}"))
+                })?,
+        );
+    } else if let Some(addr) = config.ftp_server {
         let root = match &config.ftp_root {
             Some(r) => r.clone(),
             None => {
@@ -113,17 +143,25 @@ pub async fn run(
         .as_deref()
         .map(Recorder::create)
         .transpose()?;
-    let module = Module::new(config.personality.clone(), store, clock.now());
+    let personality = match scenario {
+        Some(s) => s.module.personality.clone(),
+        None => config.personality.clone(),
+    };
+    let module = Module::new(personality, store, clock.now());
+    let engine = scenario_loop.as_ref().map(|s| s.engine.clone());
+    let timers = engine.clone().map(|e| tokio::spawn(e.run_timers()));
     let started = Started {
         tty: port.path.clone(),
         ftp_addr: server.as_ref().map(EmbeddedServer::local_addr),
+        faults: engine,
     };
     let parts = LoopParts {
         port,
         clock,
-        baud: config.baud,
+        baud: scenario.and_then(|s| s.serial.baud).unwrap_or(config.baud),
         transcript,
         tty_link: config.tty_link.clone(),
+        scenario: scenario_loop,
     };
     let (fire_tx, fire_rx) = oneshot::channel::<()>();
     let loop_task = tokio::spawn(run_module(module, parts, Some(fire_tx), shutdown));
@@ -131,6 +169,9 @@ pub async fn run(
         let _ = ready.send(started);
     }
     let result = loop_task.await.map_err(std::io::Error::other)?;
+    if let Some(t) = timers {
+        t.abort();
+    }
     drop(server);
     drop(temps);
     result
@@ -163,6 +204,12 @@ impl Emulator {
     /// The embedded FTP server's address, if one runs.
     pub fn ftp_addr(&self) -> Option<SocketAddr> {
         self.started.ftp_addr
+    }
+
+    /// The scenario's fault engine, if a scenario runs: add or remove faults while a test
+    /// runs ([`FaultEngine::add_fault`], [`FaultEngine::remove_fault`]), see which fired.
+    pub fn faults(&self) -> Option<&FaultEngine> {
+        self.started.faults.as_ref()
     }
 
     /// Stop and wait for the emulator to finish.
@@ -221,6 +268,18 @@ impl EmulatorBuilder {
 
     pub fn transcript(mut self, file: impl Into<PathBuf>) -> Self {
         self.config.transcript = Some(file.into());
+        self
+    }
+
+    /// Run `scenario` (its settings replace the builder's personality, FTP server and baud).
+    pub fn scenario(mut self, scenario: Scenario) -> Self {
+        self.config.scenario = Some(scenario);
+        self
+    }
+
+    /// Draw fault probabilities from `seed` instead of the scenario's.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.config.seed = Some(seed);
         self
     }
 

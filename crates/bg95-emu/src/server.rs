@@ -59,8 +59,11 @@ impl Drop for EmbeddedServer {
     }
 }
 
+/// The accounts a server accepts (user, password); anything else → `530`.
 #[derive(Debug)]
-struct TestAuthenticator;
+struct TestAuthenticator {
+    users: Vec<(String, String)>,
+}
 
 #[async_trait]
 impl Authenticator for TestAuthenticator {
@@ -69,10 +72,10 @@ impl Authenticator for TestAuthenticator {
         username: &str,
         creds: &Credentials,
     ) -> Result<Principal, AuthenticationError> {
-        if username != USER {
+        let Some((_, password)) = self.users.iter().find(|(u, _)| u == username) else {
             return Err(AuthenticationError::BadUser);
-        }
-        if creds.password.as_deref() != Some(PASSWORD) {
+        };
+        if creds.password.as_deref() != Some(password.as_str()) {
             return Err(AuthenticationError::BadPassword);
         }
         Ok(Principal {
@@ -86,6 +89,16 @@ pub async fn start_embedded(
     addr: SocketAddr,
     root: PathBuf,
 ) -> Result<EmbeddedServer, ServerError> {
+    start_embedded_with_users(addr, root, vec![(USER.into(), PASSWORD.into())]).await
+}
+
+/// Start serving `root` on `addr` for these accounts (a scenario's `[ftp_server] users`).
+pub async fn start_embedded_with_users(
+    addr: SocketAddr,
+    root: PathBuf,
+    users: Vec<(String, String)>,
+) -> Result<EmbeddedServer, ServerError> {
+    let auth = Arc::new(TestAuthenticator { users });
     // Fail early (not in a session) when the root is unusable.
     Filesystem::new(root.clone())?;
     if !root.is_dir() {
@@ -109,13 +122,14 @@ pub async fn start_embedded(
                             continue; // drops the connection
                         }
                         let root = root.clone();
+                        let auth = auth.clone();
                         let built = ServerBuilder::with_authenticator(
                             Box::new(move || {
                                 // Opened just above; only a root removed in between fails here,
                                 // and the panic ends that session's task only.
                                 Filesystem::new(root.clone()).expect("embedded server root vanished")
                             }),
-                            Arc::new(TestAuthenticator),
+                            auth,
                         )
                         .greeting("Welcome to the bg95-emu FTP server")
                         .passive_host(PassiveHost::FromConnection)

@@ -13,6 +13,7 @@ mod duration;
 mod engine;
 mod error;
 mod fault;
+mod live;
 mod load;
 mod raw;
 pub mod runner;
@@ -34,6 +35,7 @@ pub use fault::{
     Action, AnswerOverride, DataAction, FaultSpec, FiredFault, ModuleFault, Times, Trigger,
     TriggerEvent,
 };
+pub use live::{apply_module_fault, ScenarioLoop};
 pub use serial::{Piece, SerialImpairment};
 pub use ufs::FullStore;
 pub use watch::AtWatcher;

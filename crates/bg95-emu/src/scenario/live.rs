@@ -1,0 +1,74 @@
+//! A scenario attached to a running emulator: what the runtime's loop holds for it.
+
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+
+use super::{AtWatcher, EngineOutput, FaultEngine, ModuleFault, Piece, Scenario, SerialImpairment};
+use crate::net::Resolver;
+
+/// The loop's share of a scenario.
+pub struct ScenarioLoop {
+    pub engine: FaultEngine,
+    /// Fired faults (for the transcript) and module faults (for the core).
+    pub outputs: mpsc::UnboundedReceiver<EngineOutput>,
+    /// `[network.dns]` in front of the system resolver, consulting the engine first. The FTP
+    /// driver, QIDNSGIP and QPING look names up through it (wired where they take a
+    /// `Resolver`).
+    pub resolver: Resolver,
+    pub serial: Option<SerialImpairment>,
+    watcher: AtWatcher,
+}
+
+impl ScenarioLoop {
+    /// The loop parts for `scenario`, drawing probabilities from `seed`.
+    pub fn new(scenario: &Scenario, seed: u64) -> ScenarioLoop {
+        let (engine, outputs) = FaultEngine::new(scenario.faults.clone(), seed);
+        let resolver =
+            Resolver::with_table(scenario.network.dns.clone(), scenario.network.dns_exclusive)
+                .with_faults(Arc::new(engine.clone()));
+        ScenarioLoop {
+            engine,
+            outputs,
+            resolver,
+            serial: scenario
+                .serial
+                .impaired()
+                .then(|| SerialImpairment::new(scenario.serial.clone())),
+            watcher: AtWatcher::new(),
+        }
+    }
+
+    /// Host bytes about to reach the module: AT-command triggers see them first, so a
+    /// fault a command triggers applies to that very command. Bytes that arrive outside
+    /// command mode are data, not commands.
+    pub fn observe_input(&mut self, in_command_mode: bool, bytes: &[u8]) {
+        if in_command_mode {
+            self.watcher.observe(&self.engine, self.engine.now(), bytes);
+        } else {
+            self.watcher.clear();
+        }
+    }
+
+    /// The pieces to write for module output `bytes`.
+    pub fn impair(&mut self, bytes: Vec<u8>) -> Vec<Piece> {
+        match self.serial.as_mut() {
+            Some(s) => s.apply(bytes),
+            None => vec![Piece::Bytes(bytes)],
+        }
+    }
+}
+
+/// Hand a module fault to the core.
+///
+/// Phase 1: the core's entry points for network events (registration, PDP loss, SIM),
+/// power events (reset, power loss) and answer overrides are being added in parallel; until
+/// they are wired here the fault is logged and nothing else happens. It must never be
+/// imitated by writing URCs from the runtime: the core decides what the host reads.
+pub fn apply_module_fault(
+    _module: &mut bg95_core::Module,
+    _now: bg95_core::Instant,
+    fault: &ModuleFault,
+) {
+    tracing::warn!(target: "bg95::fault", "module fault {fault:?}: the core entry point is not wired yet");
+}
