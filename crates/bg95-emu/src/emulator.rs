@@ -106,9 +106,23 @@ pub async fn run(
         if setup.tls {
             tracing::warn!(target: "bg95::emu", "[ftp_server] tls = true is not wired yet: the scenario's server is plain FTP");
         }
+        // A copy, so uploads never change the scenario's folder.
+        let t = tempfile::Builder::new()
+            .prefix("bg95-scenario-root-")
+            .tempdir()?;
+        copy_tree(&setup.root, t.path())?;
+        for (name, data) in &setup.files {
+            let dest = t.path().join(name);
+            if let Some(parent) = dest.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::write(dest, data)?;
+        }
+        let root = t.path().to_path_buf();
+        temps.push(t);
         let addr = SocketAddr::from(([127, 0, 0, 1], setup.port));
         server = Some(
-            crate::server::start_embedded_with_users(addr, setup.root.clone(), setup.users.clone())
+            crate::server::start_embedded_with_users(addr, root, setup.users.clone())
                 .await
                 .map_err(|e| {
                     std::io::Error::other(format!("scenario FTP server on {addr}: {e}"))

@@ -121,29 +121,10 @@ fn module(cx: &Ctx, base: &Path, m: RawModule) -> Result<ModuleSetup, ScenarioEr
     let mut total = 0u64;
     for (name, f) in m.ufs {
         let key = format!("module.ufs.{name}");
-        let span = f.span();
-        let f = f.into_inner();
-        let given = [f.text.is_some(), f.path.is_some(), f.size.is_some()];
-        if given.iter().filter(|g| **g).count() != 1 {
-            return Err(cx.err(span, &key, "give exactly one of text, path, size"));
-        }
         if name.is_empty() || name.contains('/') || name.starts_with('.') || name.len() > 80 {
-            return Err(cx.err(span, &key, format!("{name:?} is not a UFS file name")));
+            return Err(cx.err(f.span(), &key, format!("{name:?} is not a UFS file name")));
         }
-        let data = if let Some(t) = f.text {
-            t.into_bytes()
-        } else if let Some(pth) = f.path {
-            let full = base.join(pth.get_ref());
-            std::fs::read(&full).map_err(|e| {
-                cx.err(
-                    pth.span(),
-                    &format!("{key}.path"),
-                    format!("{}: {e}", full.display()),
-                )
-            })?
-        } else {
-            filler(f.size.unwrap_or(0))
-        };
+        let data = file_content(cx, base, &key, f)?;
         total += data.len() as u64;
         ufs_files.push((name, data));
     }
@@ -161,6 +142,35 @@ fn module(cx: &Ctx, base: &Path, m: RawModule) -> Result<ModuleSetup, ScenarioEr
     Ok(ModuleSetup {
         personality: p,
         ufs_files,
+    })
+}
+
+/// The content of a `{ text | path | size }` table.
+fn file_content(
+    cx: &Ctx,
+    base: &Path,
+    key: &str,
+    f: Spanned<RawUfsFile>,
+) -> Result<Vec<u8>, ScenarioError> {
+    let span = f.span();
+    let f = f.into_inner();
+    let given = [f.text.is_some(), f.path.is_some(), f.size.is_some()];
+    if given.iter().filter(|g| **g).count() != 1 {
+        return Err(cx.err(span, key, "give exactly one of text, path, size"));
+    }
+    Ok(if let Some(t) = f.text {
+        t.into_bytes()
+    } else if let Some(pth) = f.path {
+        let full = base.join(pth.get_ref());
+        std::fs::read(&full).map_err(|e| {
+            cx.err(
+                pth.span(),
+                &format!("{key}.path"),
+                format!("{}: {e}", full.display()),
+            )
+        })?
+    } else {
+        filler(f.size.unwrap_or(0))
     })
 }
 
@@ -298,7 +308,22 @@ fn ftp_server(cx: &Ctx, base: &Path, s: RawFtpServer) -> Result<FtpServerSetup, 
             crate::server::PASSWORD.to_string(),
         )],
     };
+    let mut files = Vec::new();
+    for (name, f) in s.files {
+        let key = format!("ftp_server.files.\"{name}\"");
+        let rel = Path::new(&name);
+        if name.is_empty()
+            || rel.is_absolute()
+            || rel
+                .components()
+                .any(|c| !matches!(c, std::path::Component::Normal(_)))
+        {
+            return Err(cx.err(f.span(), &key, "a path inside the server's root"));
+        }
+        files.push((name, file_content(cx, base, &key, f)?));
+    }
     Ok(FtpServerSetup {
+        files,
         root,
         port: s.port.unwrap_or(0),
         users,
@@ -810,6 +835,9 @@ fn step(cx: &Ctx, s: Spanned<RawStep>) -> Result<Step, ScenarioError> {
     if let Some(b) = s.bytes {
         kinds.push(("bytes", StepKind::Send(b)));
     }
+    if let Some(n) = s.send_size {
+        kinds.push(("send_size", StepKind::Send(filler(n))));
+    }
     if let Some(l) = s.expect {
         kinds.push(("expect", StepKind::ExpectLine { line: l, timeout }));
     }
@@ -840,7 +868,7 @@ fn step(cx: &Ctx, s: Spanned<RawStep>) -> Result<Step, ScenarioError> {
         kinds.push(("reopen", StepKind::Reopen));
     }
     match kinds.len() {
-        0 => Err(ScenarioError::new(cx.path, line, "step", "a step needs one of send, line, bytes, expect, expect_regex, expect_bytes, wait, reopen")),
+        0 => Err(ScenarioError::new(cx.path, line, "step", "a step needs one of send, line, bytes, send_size, expect, expect_regex, expect_bytes, wait, reopen")),
         1 => {
             let (name, kind) = kinds.pop().expect("one");
             if s.timeout.is_some() && !name.starts_with("expect") {

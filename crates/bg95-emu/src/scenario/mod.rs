@@ -123,6 +123,8 @@ pub struct FtpServerSetup {
     pub users: Vec<(String, String)>,
     /// Parsed; not yet wired (the server is plain FTP).
     pub tls: bool,
+    /// Files added to the server's copy of `root`: path relative to it → content.
+    pub files: Vec<(String, Vec<u8>)>,
 }
 
 /// One `[[step]]`.

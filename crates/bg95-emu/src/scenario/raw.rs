@@ -111,6 +111,9 @@ pub(crate) struct RawFtpServer {
     pub port: Option<u16>,
     pub users: Option<Vec<RawUser>>,
     pub tls: Option<Spanned<bool>>,
+    /// Files added to (a copy of) the root: path → content.
+    #[serde(default)]
+    pub files: BTreeMap<String, Spanned<RawUfsFile>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -168,6 +171,8 @@ pub(crate) struct RawStep {
     pub send: Option<String>,
     pub line: Option<String>,
     pub bytes: Option<Vec<u8>>,
+    /// Send this many filler bytes (an upload's data).
+    pub send_size: Option<u64>,
     pub expect: Option<String>,
     pub expect_regex: Option<Spanned<String>>,
     pub expect_bytes: Option<String>,
