@@ -567,23 +567,14 @@ fn trigger(cx: &Ctx, f: &RawFault) -> Result<Trigger, ScenarioError> {
                 "command",
                 "which AT command, e.g. \"+QFTPOPEN\"",
             )?;
-            let n = name.trim();
-            let n = n
-                .strip_prefix("AT")
-                .or_else(|| n.strip_prefix("at"))
-                .unwrap_or(n);
-            if n.is_empty() {
+            let name = normalise_command(name);
+            if name.is_empty() || name == "+" {
                 return Err(cx.err(
                     f.command.as_ref().map(|c| c.span()).unwrap_or(f.on.span()),
                     "fault.command",
                     "empty command name",
                 ));
             }
-            let name = if n.len() > 1 && n.chars().next().is_some_and(|c| c.is_ascii_alphabetic()) {
-                format!("+{}", n.to_ascii_uppercase())
-            } else {
-                n.to_ascii_uppercase()
-            };
             let params = f
                 .params
                 .as_ref()
@@ -807,13 +798,17 @@ fn action(cx: &Ctx, f: &RawFault, trigger: &Trigger) -> Result<Action, ScenarioE
     Ok(a)
 }
 
+/// `AT+QFTPOPEN`, `+qftpopen` and `QFTPOPEN` → `+QFTPOPEN` (the AT parser's name); basic
+/// commands keep their name (`E`, `&F`, `S7`).
 fn normalise_command(c: &str) -> String {
     let n = c.trim();
     let n = n
         .strip_prefix("AT")
         .or_else(|| n.strip_prefix("at"))
         .unwrap_or(n);
-    if n.len() > 1 && n.chars().next().is_some_and(|c| c.is_ascii_alphabetic()) {
+    let basic_s =
+        n.len() > 1 && n.starts_with(['S', 's']) && n[1..].bytes().all(|b| b.is_ascii_digit());
+    if n.len() > 1 && !basic_s && n.chars().next().is_some_and(|c| c.is_ascii_alphabetic()) {
         format!("+{}", n.to_ascii_uppercase())
     } else {
         n.to_ascii_uppercase()
