@@ -141,6 +141,15 @@ fn serve(args: ServeArgs, scenario: Option<Scenario>) -> Result<(), String> {
                 .map_err(|e| format!("--ftp-server {a}: {e} (expected HOST:PORT or off)"))?,
         ),
     };
+    // The account shown with the server's address (a scenario's first user).
+    let user = match scenario.as_ref().and_then(|s| s.ftp_server.as_ref()) {
+        Some(f) => f
+            .users
+            .first()
+            .map(|(u, p)| format!("{u}:{p}"))
+            .unwrap_or_default(),
+        None => "test:test".to_string(),
+    };
     let config = Config {
         ufs_dir: args.ufs_dir,
         ftp_server,
@@ -165,7 +174,7 @@ fn serve(args: ServeArgs, scenario: Option<Scenario>) -> Result<(), String> {
             if let Ok(started) = ready_rx.await {
                 println!("tty: {}", started.tty.display());
                 if let Some(addr) = started.ftp_addr {
-                    println!("ftp: ftp://test:test@{addr}/");
+                    println!("ftp: ftp://{user}@{addr}/");
                 }
             }
         });

@@ -277,3 +277,60 @@ fn faults_are_added_and_removed_while_a_test_runs() {
     assert!(faults.not_fired().is_empty());
     assert!(faults.remove_fault("full-now"));
 }
+
+#[test]
+fn time_triggers_fire_on_their_own() {
+    let emu = Emulator::builder()
+        .scenario(scenario(
+            "[[fault]]\nname = \"later\"\non = \"time\"\nafter = \"300ms\"\naction = \"ufs_full\"\n",
+        ))
+        .spawn()
+        .unwrap();
+    let mut host = Host::open(emu.tty_path());
+    host.expect(&boot_bytes());
+    let faults = emu.faults().unwrap();
+    // Bounded wait for the timer task (never a speed assertion).
+    let until = std::time::Instant::now() + host::WAIT;
+    while faults.fired().is_empty() && std::time::Instant::now() < until {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let fired = faults.fired();
+    assert_eq!(fired.len(), 1);
+    assert!(fired[0].at >= std::time::Duration::from_millis(300));
+    assert_eq!(fired[0].trigger, "time 300ms after boot");
+    upload(&mut host, "a", "\r\n+CME ERROR: 420\r\n");
+}
+
+#[test]
+fn serve_runs_a_scenario_file() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("root")).unwrap();
+    let file = write(
+        dir.path(),
+        "s.toml",
+        "[module]\nimei = \"999999999999999\"\n[ftp_server]\nroot = \"root\"\nusers = [{ user = \"u\", password = \"pw\" }]\n",
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_bg95-emu"))
+        .args(["serve", "--scenario", file.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut tty = String::new();
+    out.read_line(&mut tty).unwrap();
+    let mut ftp = String::new();
+    out.read_line(&mut ftp).unwrap();
+    let tty = PathBuf::from(tty.trim().strip_prefix("tty: ").unwrap());
+    assert!(ftp.starts_with("ftp: ftp://u:pw@127.0.0.1:"), "{ftp}");
+    let mut host = Host::open(&tty);
+    host.expect(&boot_bytes());
+    host.chat("AT+CGSN\r", "AT+CGSN\r\r\n999999999999999\r\n\r\nOK\r\n");
+    drop(host);
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    assert!(child.wait().unwrap().success());
+}
