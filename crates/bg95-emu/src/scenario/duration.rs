@@ -40,21 +40,33 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 
 impl<'de> Deserialize<'de> for Dur {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            Text(String),
-            Number(f64),
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Dur;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a duration with a unit, e.g. \"300ms\" or \"2s\"")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Dur, E> {
+                parse_duration(v).map(Dur).map_err(E::custom)
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Dur, E> {
+                Err(no_unit(v))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Dur, E> {
+                Err(no_unit(v))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Dur, E> {
+                Err(no_unit(v))
+            }
         }
-        match Raw::deserialize(d)? {
-            Raw::Text(s) => parse_duration(&s)
-                .map(Dur)
-                .map_err(serde::de::Error::custom),
-            Raw::Number(n) => Err(serde::de::Error::custom(format!(
-                "duration {n} has no unit (write it as a string, e.g. \"{n}ms\" or \"{n}s\")"
-            ))),
-        }
+        d.deserialize_any(V)
     }
+}
+
+fn no_unit<E: serde::de::Error>(n: impl std::fmt::Display) -> E {
+    E::custom(format!(
+        "duration {n} has no unit (write it as a string, e.g. \"{n}ms\" or \"{n}s\")"
+    ))
 }
 
 #[cfg(test)]

@@ -77,11 +77,36 @@ pub(crate) struct RawNetwork {
     pub dns_exclusive: bool,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug)]
 pub(crate) enum RawAddrs {
     One(String),
     Many(Vec<String>),
+}
+
+impl<'de> Deserialize<'de> for RawAddrs {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = RawAddrs;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an address string or a list of them")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RawAddrs, E> {
+                Ok(RawAddrs::One(v.to_string()))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> Result<RawAddrs, A::Error> {
+                let mut v = Vec::new();
+                while let Some(s) = a.next_element::<String>()? {
+                    v.push(s);
+                }
+                Ok(RawAddrs::Many(v))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -158,11 +183,34 @@ pub(crate) struct RawFault {
     pub target: Option<Spanned<String>>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug)]
 pub(crate) enum RawTimes {
     Count(u64),
     Word(String),
+}
+
+impl<'de> Deserialize<'de> for RawTimes {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = RawTimes;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a count (1, 2, …) or \"always\"")
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<RawTimes, E> {
+                u64::try_from(v)
+                    .map(RawTimes::Count)
+                    .map_err(|_| E::custom(format!("{v}: write a count (1, 2, …) or \"always\"")))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<RawTimes, E> {
+                Ok(RawTimes::Count(v))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RawTimes, E> {
+                Ok(RawTimes::Word(v.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
