@@ -789,6 +789,75 @@ action = "dns_timeout"
     }
 
     #[tokio::test]
+    async fn nth_then_times_and_removal_drops_what_is_armed() {
+        let (e, _rx) = engine(
+            r#"
+[[fault]]
+name = "twice"
+on = "ftp_command"
+verb = "PASV"
+nth = 2
+times = 2
+action = "control_close"
+[[fault]]
+name = "armed"
+on = "at_command"
+command = "+QFTPOPEN"
+action = "tls_failure"
+"#,
+        );
+        let hits: Vec<bool> = (0..5).map(|_| e.command_at(T, "PASV").is_some()).collect();
+        assert_eq!(hits, vec![false, true, true, false, false]);
+        e.at_command(T, "+QFTPOPEN", "");
+        assert!(e.remove_fault("armed"));
+        assert_eq!(
+            e.connect_at(T, Conn::Control),
+            None,
+            "removed with its armed action"
+        );
+        let names: Vec<_> = e.fired().into_iter().map(|f| f.name).collect();
+        assert_eq!(names, vec!["twice", "twice", "armed"]);
+    }
+
+    #[tokio::test]
+    async fn after_fault_counts_each_firing() {
+        let (e, mut rx) = engine(
+            r#"
+[[fault]]
+name = "drop"
+on = "ftp_command"
+times = "always"
+action = "control_close"
+[[fault]]
+name = "sim"
+on = "after_fault"
+fault = "drop"
+after = "1s"
+times = "always"
+action = "sim_removed"
+"#,
+        );
+        e.command_at(Duration::from_secs(1), "PWD");
+        e.command_at(Duration::from_secs(2), "PWD");
+        e.handle_timeout(Duration::from_millis(2500));
+        e.handle_timeout(Duration::from_secs(10));
+        let sims: Vec<_> = e
+            .fired()
+            .into_iter()
+            .filter(|f| f.name == "sim")
+            .map(|f| f.at)
+            .collect();
+        assert_eq!(sims, vec![Duration::from_secs(2), Duration::from_secs(3)]);
+        assert_eq!(
+            drain(&mut rx)
+                .iter()
+                .filter(|o| matches!(o, EngineOutput::Module(ModuleFault::SimRemoved)))
+                .count(),
+            2
+        );
+    }
+
+    #[tokio::test]
     async fn faults_added_and_removed_while_running() {
         let (e, _rx) = engine("");
         let spec = FaultSpec {

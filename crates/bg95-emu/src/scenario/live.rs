@@ -5,7 +5,7 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 
 use super::{AtWatcher, EngineOutput, FaultEngine, ModuleFault, Piece, Scenario, SerialImpairment};
-use crate::net::Resolver;
+use crate::net::{FaultSeam, Resolver};
 
 /// The loop's share of a scenario.
 pub struct ScenarioLoop {
@@ -37,6 +37,12 @@ impl ScenarioLoop {
                 .then(|| SerialImpairment::new(scenario.serial.clone())),
             watcher: AtWatcher::new(),
         }
+    }
+
+    /// The seam the FTP driver consults at each point (resolver, connect, each reply, data
+    /// bytes): this scenario's engine.
+    pub fn seam(&self) -> Arc<dyn FaultSeam> {
+        Arc::new(self.engine.clone())
     }
 
     /// Host bytes about to reach the module: AT-command triggers see them first, so a
