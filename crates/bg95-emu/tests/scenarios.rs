@@ -110,6 +110,10 @@ fn run_reports_each_scenario_exits_1_on_failure_and_writes_junit() {
     let xml = std::fs::read_to_string(&junit).unwrap();
     assert!(xml.contains("<testsuite name=\"bg95-emu scenarios\" tests=\"2\" failures=\"1\""));
     assert!(xml.contains("<failure message=\"step at line 6: expected bytes"));
+    assert!(
+        xml.contains("<system-out>! fault &quot;flash-full&quot; at "),
+        "{xml}"
+    );
 }
 
 #[test]

@@ -78,3 +78,47 @@ pub fn apply_module_fault(
 ) {
     tracing::warn!(target: "bg95::fault", "module fault {fault:?}: the core entry point is not wired yet");
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::net::ResolveError;
+    use std::path::Path;
+
+    #[tokio::test]
+    async fn the_resolver_uses_the_dns_table_and_the_engine() {
+        let s = Scenario::parse(
+            Path::new("/tmp/s.toml"),
+            r#"
+[network]
+dns_exclusive = true
+[network.dns]
+"ftp.example.com" = "127.0.0.1"
+[[fault]]
+on = "at_command"
+command = "+QFTPOPEN"
+nth = 2
+action = "dns_failure"
+"#,
+        )
+        .unwrap();
+        let mut sl = ScenarioLoop::new(&s, s.seed);
+        let r = sl.resolver.clone();
+        sl.observe_input(true, b"AT+QFTPOPEN=\"ftp.example.com\",21\r");
+        assert_eq!(
+            r.lookup("ftp.example.com").await,
+            Ok(vec!["127.0.0.1".parse().unwrap()])
+        );
+        assert_eq!(r.lookup("example.org").await, Err(ResolveError::NotFound));
+        // Data-mode bytes are not commands.
+        sl.observe_input(false, b"AT+QFTPOPEN=\"x\",21\r");
+        assert_eq!(r.lookup("ftp.example.com").await.map(|a| a.len()), Ok(1));
+        sl.observe_input(true, b"AT+QFTPOPEN=\"ftp.example.com\",21\r");
+        assert_eq!(
+            r.lookup("ftp.example.com").await,
+            Err(ResolveError::NotFound)
+        );
+        let fired = sl.outputs.try_recv().unwrap();
+        assert!(matches!(fired, EngineOutput::Fired(f) if f.name == "fault-1"));
+    }
+}

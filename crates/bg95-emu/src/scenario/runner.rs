@@ -372,16 +372,23 @@ pub fn junit(outcomes: &[Outcome]) -> String {
             xml(&o.path.display().to_string()),
             o.elapsed.as_secs_f64()
         );
-        match &o.result {
-            Ok(()) => x += "/>\n",
-            Err(e) => {
-                x += &format!(
-                    ">\n      <failure message=\"{}\">{}</failure>\n    </testcase>\n",
-                    xml(e),
-                    xml(e)
-                );
-            }
+        x += ">\n";
+        if let Err(e) = &o.result {
+            x += &format!(
+                "      <failure message=\"{}\">{}</failure>\n",
+                xml(e),
+                xml(e)
+            );
         }
+        // The faults that fired, as transcript lines.
+        if !o.fired.is_empty() {
+            let lines: Vec<String> = o.fired.iter().map(FiredFault::transcript_line).collect();
+            x += &format!(
+                "      <system-out>{}</system-out>\n",
+                xml(&lines.join("\n"))
+            );
+        }
+        x += "    </testcase>\n";
     }
     x += "  </testsuite>\n</testsuites>\n";
     x
