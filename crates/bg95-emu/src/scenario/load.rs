@@ -550,6 +550,46 @@ fn conn_of(cx: &Ctx, v: &Option<Spanned<String>>) -> Result<Option<Conn>, Scenar
     }
 }
 
+fn at_command_trigger(cx: &Ctx, f: &RawFault) -> Result<TriggerEvent, ScenarioError> {
+    let name = required(
+        cx,
+        f,
+        &f.command,
+        "command",
+        "which AT command, e.g. \"+QFTPOPEN\"",
+    )?;
+    let name = normalise_command(name);
+    if name.is_empty() || name == "+" {
+        return Err(cx.err(
+            f.command.as_ref().map(|c| c.span()).unwrap_or(f.on.span()),
+            "fault.command",
+            "empty command name",
+        ));
+    }
+    let params = f
+        .params
+        .as_ref()
+        .map(|p| {
+            regex::Regex::new(p.get_ref())
+                .map_err(|e| cx.err(p.span(), "fault.params", format!("bad regex: {e}")))
+        })
+        .transpose()?;
+    Ok(TriggerEvent::AtCommand { name, params })
+}
+
+fn direction_of(cx: &Ctx, d: &Option<Spanned<String>>) -> Result<Option<Direction>, ScenarioError> {
+    let Some(d) = d else { return Ok(None) };
+    match d.get_ref().as_str() {
+        "download" | "get" => Ok(Some(Direction::Download)),
+        "upload" | "put" => Ok(Some(Direction::Upload)),
+        o => Err(cx.err(
+            d.span(),
+            "fault.direction",
+            format!("{o:?}: download or upload"),
+        )),
+    }
+}
+
 fn trigger(cx: &Ctx, f: &RawFault) -> Result<Trigger, ScenarioError> {
     let nth = match &f.nth {
         Some(n) if *n.get_ref() == 0 => {
@@ -559,32 +599,7 @@ fn trigger(cx: &Ctx, f: &RawFault) -> Result<Trigger, ScenarioError> {
         None => 1,
     };
     let event = match f.on.get_ref().as_str() {
-        "at_command" => {
-            let name = required(
-                cx,
-                f,
-                &f.command,
-                "command",
-                "which AT command, e.g. \"+QFTPOPEN\"",
-            )?;
-            let name = normalise_command(name);
-            if name.is_empty() || name == "+" {
-                return Err(cx.err(
-                    f.command.as_ref().map(|c| c.span()).unwrap_or(f.on.span()),
-                    "fault.command",
-                    "empty command name",
-                ));
-            }
-            let params = f
-                .params
-                .as_ref()
-                .map(|p| {
-                    regex::Regex::new(p.get_ref())
-                        .map_err(|e| cx.err(p.span(), "fault.params", format!("bad regex: {e}")))
-                })
-                .transpose()?;
-            TriggerEvent::AtCommand { name, params }
-        }
+        "at_command" => at_command_trigger(cx, f)?,
         "ftp_command" => TriggerEvent::FtpCommand {
             verb: f
                 .verb
@@ -599,20 +614,7 @@ fn trigger(cx: &Ctx, f: &RawFault) -> Result<Trigger, ScenarioError> {
             conn: conn_of(cx, &f.conn)?,
         },
         "transfer" => TriggerEvent::Transfer {
-            direction: match &f.direction {
-                None => None,
-                Some(d) => match d.get_ref().as_str() {
-                    "download" | "get" => Some(Direction::Download),
-                    "upload" | "put" => Some(Direction::Upload),
-                    o => {
-                        return Err(cx.err(
-                            d.span(),
-                            "fault.direction",
-                            format!("{o:?}: download or upload"),
-                        ))
-                    }
-                },
-            },
+            direction: direction_of(cx, &f.direction)?,
             after_bytes: f.after_bytes.as_ref().map(|b| *b.get_ref()).unwrap_or(0),
         },
         "time" => TriggerEvent::Time {
@@ -636,13 +638,13 @@ fn trigger(cx: &Ctx, f: &RawFault) -> Result<Trigger, ScenarioError> {
             .clone(),
             after: f.after.as_ref().map(|a| a.get_ref().0).unwrap_or_default(),
         },
-        _ => unreachable!("checked by check_keys"),
+        o => return Err(cx.err(f.on.span(), "fault.on", format!("unknown trigger {o:?}"))),
     };
     if let TriggerEvent::Time { after } = event {
         if after.is_zero()
-            && matches!(
+            && !matches!(
                 f.times.as_ref().map(|t| t.get_ref()),
-                Some(RawTimes::Word(_))
+                None | Some(RawTimes::Count(1))
             )
         {
             return Err(cx.err(
@@ -656,114 +658,21 @@ fn trigger(cx: &Ctx, f: &RawFault) -> Result<Trigger, ScenarioError> {
 }
 
 fn action(cx: &Ctx, f: &RawFault, trigger: &Trigger) -> Result<Action, ScenarioError> {
-    let delay = |default: Duration| f.delay.as_ref().map(|d| d.get_ref().0).unwrap_or(default);
-    // A connect action faults the connection the trigger names (default: control).
-    let conn =
-        || -> Result<Conn, ScenarioError> { Ok(conn_of(cx, &f.conn)?.unwrap_or(Conn::Control)) };
-    let reply = |insert: bool| -> Result<Action, ScenarioError> {
-        let code = *required(cx, f, &f.code, "code", "the reply code, e.g. 530")?;
-        if !(100..=599).contains(&code) {
-            return Err(cx.err(
-                f.code.as_ref().map(|c| c.span()).unwrap_or(f.on.span()),
-                "fault.code",
-                format!("{code} is not an FTP reply code (100-599)"),
-            ));
-        }
-        let text = f
-            .text
-            .as_ref()
-            .map(|t| t.get_ref().clone())
-            .unwrap_or_default();
-        Ok(Action::Reply(if insert {
-            ReplyFault::Insert { code, text }
-        } else {
-            ReplyFault::Replace { code, text }
-        }))
-    };
     let act = f.action.get_ref().as_str();
     let a = match act {
-        "dns_failure" | "dns_timeout" => Action::Dns {
-            host: f.host.as_ref().map(|h| h.get_ref().clone()),
-            error: if act == "dns_failure" {
-                ResolveError::NotFound
-            } else {
-                ResolveError::Timeout
-            },
-        },
-        "connect_refused" => Action::Connect {
-            conn: conn()?,
-            fault: ConnectFault::Refused,
-        },
-        "connect_unreachable" => Action::Connect {
-            conn: conn()?,
-            fault: ConnectFault::Unreachable,
-        },
-        "connect_timeout" => Action::Connect {
-            conn: conn()?,
-            fault: ConnectFault::TimedOut {
-                after: delay(DEFAULT_CONNECT_TIMEOUT),
-            },
-        },
-        "connect_delay" => Action::Connect {
-            conn: conn()?,
-            fault: ConnectFault::Delay(
-                *required(cx, f, &f.delay, "delay", "how long the connect takes").map(|d| &d.0)?,
-            ),
-        },
-        "tls_failure" => Action::Connect {
-            conn: conn()?,
-            fault: ConnectFault::TlsFailure,
-        },
-        "reply" => reply(false)?,
-        "reply_insert" => reply(true)?,
-        "reply_delay" => Action::Reply(ReplyFault::Delay(
-            required(cx, f, &f.delay, "delay", "how late the reply comes")?.0,
-        )),
-        "control_close" => Action::Reply(ReplyFault::Close),
-        "data_reset" => Action::Data(DataAction::Reset),
-        "data_close" => Action::Data(DataAction::Close),
-        "data_stall" => Action::Data(DataAction::Stall),
-        "bandwidth" => Action::Data(DataAction::Bandwidth {
-            bytes_per_sec: *required(cx, f, &f.bytes_per_sec, "bytes_per_sec", "the rate")?,
-        }),
-        "latency" => Action::Data(DataAction::Latency {
-            delay: delay(Duration::ZERO),
-            jitter: f.jitter.as_ref().map(|d| d.get_ref().0).unwrap_or_default(),
-        }),
-        "slow_close" => Action::Data(DataAction::SlowClose(
-            required(cx, f, &f.delay, "delay", "how long the close takes")?.0,
-        )),
-        "pdp_lost" => Action::Module(ModuleFault::PdpLost {
-            cid: f.cid.as_ref().map(|c| *c.get_ref()).unwrap_or(1),
-        }),
-        "registration_lost" => Action::Module(ModuleFault::RegistrationLost),
-        "registration_regained" => Action::Module(ModuleFault::RegistrationRegained),
-        "sim_removed" => Action::Module(ModuleFault::SimRemoved),
-        "module_reset" => Action::Module(ModuleFault::Reset),
-        "power_loss" => Action::Module(ModuleFault::PowerLoss),
-        "ufs_full" => Action::UfsFull,
-        "at_answer" => {
-            let command = match (&f.target, &trigger.event) {
-                (Some(t), _) => normalise_command(t.get_ref()),
-                (None, TriggerEvent::AtCommand { name, .. }) => name.clone(),
-                (None, _) => return Err(cx.err(f.action.span(), "fault.target", "missing `target` (which command's answer; defaults to the at_command trigger's)")),
-            };
-            Action::Module(ModuleFault::AtAnswer(AnswerOverride {
-                command,
-                lines: f
-                    .lines
-                    .as_ref()
-                    .map(|l| l.get_ref().clone())
-                    .unwrap_or_default(),
-                result: f
-                    .result
-                    .as_ref()
-                    .map(|r| r.get_ref().clone())
-                    .unwrap_or_else(|| "OK".into()),
-                delay: delay(Duration::ZERO),
-            }))
+        "dns_failure"
+        | "dns_timeout"
+        | "connect_refused"
+        | "connect_unreachable"
+        | "connect_timeout"
+        | "connect_delay"
+        | "tls_failure" => network_action(cx, f, act)?,
+        "reply" | "reply_insert" | "reply_delay" | "control_close" => reply_action(cx, f, act)?,
+        "data_reset" | "data_close" | "data_stall" | "bandwidth" | "latency" | "slow_close" => {
+            Action::Data(data_action(cx, f, act)?)
         }
-        _ => unreachable!("checked by check_keys"),
+        "ufs_full" => Action::UfsFull,
+        _ => Action::Module(module_action(cx, f, act, trigger)?),
     };
     if let (Some(c), Action::Module(ModuleFault::PdpLost { cid })) = (&f.cid, &a) {
         if !(1..=16).contains(cid) {
@@ -796,6 +705,148 @@ fn action(cx: &Ctx, f: &RawFault, trigger: &Trigger) -> Result<Action, ScenarioE
         }
     }
     Ok(a)
+}
+
+/// `delay`, or `default` when it is not given.
+fn delay_or(f: &RawFault, default: Duration) -> Duration {
+    f.delay.as_ref().map(|d| d.get_ref().0).unwrap_or(default)
+}
+
+fn unknown_action(cx: &Ctx, f: &RawFault) -> ScenarioError {
+    cx.err(
+        f.action.span(),
+        "fault.action",
+        format!(
+            "unknown action {:?} (see docs/scenarios.md)",
+            f.action.get_ref()
+        ),
+    )
+}
+
+/// The resolver's and the connector's actions.
+fn network_action(cx: &Ctx, f: &RawFault, act: &str) -> Result<Action, ScenarioError> {
+    if let Some(error) = match act {
+        "dns_failure" => Some(ResolveError::NotFound),
+        "dns_timeout" => Some(ResolveError::Timeout),
+        _ => None,
+    } {
+        let host = f.host.as_ref().map(|h| h.get_ref().clone());
+        return Ok(Action::Dns { host, error });
+    }
+    // A connect action faults the connection the key names (default: control).
+    let conn = conn_of(cx, &f.conn)?.unwrap_or(Conn::Control);
+    let fault = match act {
+        "connect_refused" => ConnectFault::Refused,
+        "connect_unreachable" => ConnectFault::Unreachable,
+        "connect_timeout" => ConnectFault::TimedOut {
+            after: delay_or(f, DEFAULT_CONNECT_TIMEOUT),
+        },
+        "connect_delay" => {
+            ConnectFault::Delay(required(cx, f, &f.delay, "delay", "how long the connect takes")?.0)
+        }
+        "tls_failure" => ConnectFault::TlsFailure,
+        _ => return Err(unknown_action(cx, f)),
+    };
+    Ok(Action::Connect { conn, fault })
+}
+
+/// The reply reader's actions.
+fn reply_action(cx: &Ctx, f: &RawFault, act: &str) -> Result<Action, ScenarioError> {
+    let fault = match act {
+        "reply" | "reply_insert" => {
+            let code = *required(cx, f, &f.code, "code", "the reply code, e.g. 530")?;
+            if !(100..=599).contains(&code) {
+                return Err(cx.err(
+                    f.code.as_ref().map(|c| c.span()).unwrap_or(f.on.span()),
+                    "fault.code",
+                    format!("{code} is not an FTP reply code (100-599)"),
+                ));
+            }
+            let text = f
+                .text
+                .as_ref()
+                .map(|t| t.get_ref().clone())
+                .unwrap_or_default();
+            if act == "reply" {
+                ReplyFault::Replace { code, text }
+            } else {
+                ReplyFault::Insert { code, text }
+            }
+        }
+        "reply_delay" => {
+            ReplyFault::Delay(required(cx, f, &f.delay, "delay", "how late the reply comes")?.0)
+        }
+        "control_close" => ReplyFault::Close,
+        _ => return Err(unknown_action(cx, f)),
+    };
+    Ok(Action::Reply(fault))
+}
+
+/// The data stream's actions.
+fn data_action(cx: &Ctx, f: &RawFault, act: &str) -> Result<DataAction, ScenarioError> {
+    Ok(match act {
+        "data_reset" => DataAction::Reset,
+        "data_close" => DataAction::Close,
+        "data_stall" => DataAction::Stall,
+        "bandwidth" => DataAction::Bandwidth {
+            bytes_per_sec: *required(cx, f, &f.bytes_per_sec, "bytes_per_sec", "the rate")?,
+        },
+        "latency" => DataAction::Latency {
+            delay: delay_or(f, Duration::ZERO),
+            jitter: f.jitter.as_ref().map(|d| d.get_ref().0).unwrap_or_default(),
+        },
+        "slow_close" => {
+            DataAction::SlowClose(required(cx, f, &f.delay, "delay", "how long the close takes")?.0)
+        }
+        _ => return Err(unknown_action(cx, f)),
+    })
+}
+
+/// The module's own faults.
+fn module_action(
+    cx: &Ctx,
+    f: &RawFault,
+    act: &str,
+    trigger: &Trigger,
+) -> Result<ModuleFault, ScenarioError> {
+    Ok(match act {
+        "pdp_lost" => ModuleFault::PdpLost {
+            cid: f.cid.as_ref().map(|c| *c.get_ref()).unwrap_or(1),
+        },
+        "registration_lost" => ModuleFault::RegistrationLost,
+        "registration_regained" => ModuleFault::RegistrationRegained,
+        "sim_removed" => ModuleFault::SimRemoved,
+        "module_reset" => ModuleFault::Reset,
+        "power_loss" => ModuleFault::PowerLoss,
+        "at_answer" => {
+            let command = match (&f.target, &trigger.event) {
+                (Some(t), _) => normalise_command(t.get_ref()),
+                (None, TriggerEvent::AtCommand { name, .. }) => name.clone(),
+                (None, _) => {
+                    return Err(cx.err(
+                        f.action.span(),
+                        "fault.target",
+                        "missing `target` (which command's answer; defaults to the at_command trigger's)",
+                    ))
+                }
+            };
+            ModuleFault::AtAnswer(AnswerOverride {
+                command,
+                lines: f
+                    .lines
+                    .as_ref()
+                    .map(|l| l.get_ref().clone())
+                    .unwrap_or_default(),
+                result: f
+                    .result
+                    .as_ref()
+                    .map(|r| r.get_ref().clone())
+                    .unwrap_or_else(|| "OK".into()),
+                delay: delay_or(f, Duration::ZERO),
+            })
+        }
+        _ => return Err(unknown_action(cx, f)),
+    })
 }
 
 /// `AT+QFTPOPEN`, `+qftpopen` and `QFTPOPEN` → `+QFTPOPEN` (the AT parser's name); basic
