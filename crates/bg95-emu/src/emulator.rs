@@ -91,7 +91,11 @@ pub async fn run(
     };
     let mut store: Box<dyn UfsStore> = Box::new(DirStore::open(&ufs_dir)?);
     let scenario = config.scenario.as_ref();
-    let scenario_loop = scenario.map(|s| ScenarioLoop::new(s, config.seed.unwrap_or(s.seed)));
+    // The module's clock starts here, so a scenario's times (time triggers, `! fault` lines)
+    // count from the same origin as the transcript's.
+    let clock = Clock::new();
+    let boot = clock.to_tokio(bg95_core::Instant::from_micros(0));
+    let scenario_loop = scenario.map(|s| ScenarioLoop::new(s, config.seed.unwrap_or(s.seed), boot));
     if let (Some(s), Some(sl)) = (scenario, scenario_loop.as_ref()) {
         for (name, data) in &s.module.ufs_files {
             store
@@ -151,7 +155,6 @@ pub async fn run(
     }
 
     let port = VirtualPort::open()?;
-    let clock = Clock::new();
     let transcript = config
         .transcript
         .as_deref()

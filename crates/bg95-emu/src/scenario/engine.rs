@@ -120,6 +120,16 @@ impl FaultEngine {
         faults: Vec<FaultSpec>,
         seed: u64,
     ) -> (FaultEngine, mpsc::UnboundedReceiver<EngineOutput>) {
+        FaultEngine::booted_at(faults, seed, tokio::time::Instant::now())
+    }
+
+    /// As [`FaultEngine::new`], for a module that boots at `boot` (the runtime's clock
+    /// origin), so fault times match the transcript's.
+    pub fn booted_at(
+        faults: Vec<FaultSpec>,
+        seed: u64,
+        boot: tokio::time::Instant,
+    ) -> (FaultEngine, mpsc::UnboundedReceiver<EngineOutput>) {
         let (tx, rx) = mpsc::unbounded_channel();
         let engine = FaultEngine {
             state: Arc::new(Mutex::new(EngineState {
@@ -131,7 +141,7 @@ impl FaultEngine {
             })),
             ufs_full: Arc::new(AtomicBool::new(false)),
             tx,
-            boot: tokio::time::Instant::now(),
+            boot,
             timers_changed: Arc::new(tokio::sync::Notify::new()),
         };
         for f in faults {

@@ -21,9 +21,10 @@ pub struct ScenarioLoop {
 }
 
 impl ScenarioLoop {
-    /// The loop parts for `scenario`, drawing probabilities from `seed`.
-    pub fn new(scenario: &Scenario, seed: u64) -> ScenarioLoop {
-        let (engine, outputs) = FaultEngine::new(scenario.faults.clone(), seed);
+    /// The loop parts for `scenario`, drawing probabilities from `seed`, for a module
+    /// whose clock starts at `boot`.
+    pub fn new(scenario: &Scenario, seed: u64, boot: tokio::time::Instant) -> ScenarioLoop {
+        let (engine, outputs) = FaultEngine::booted_at(scenario.faults.clone(), seed, boot);
         let resolver =
             Resolver::with_table(scenario.network.dns.clone(), scenario.network.dns_exclusive)
                 .with_faults(Arc::new(engine.clone()));
@@ -102,7 +103,7 @@ action = "dns_failure"
 "#,
         )
         .unwrap();
-        let mut sl = ScenarioLoop::new(&s, s.seed);
+        let mut sl = ScenarioLoop::new(&s, s.seed, tokio::time::Instant::now());
         let r = sl.resolver.clone();
         sl.observe_input(true, b"AT+QFTPOPEN=\"ftp.example.com\",21\r");
         assert_eq!(
