@@ -198,6 +198,13 @@ impl Module {
         self.power == Power::On
     }
 
+    /// True while host bytes are AT command lines (powered on, not in data mode and not
+    /// waiting for a command's own result): a scenario's AT-command triggers watch only
+    /// these.
+    pub fn in_command_mode(&self) -> bool {
+        self.power == Power::On && matches!(self.port, Port::Command)
+    }
+
     /// The module→host pace in baud (0 = unpaced).
     pub fn baud(&self) -> u32 {
         self.baud

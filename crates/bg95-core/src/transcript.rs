@@ -313,6 +313,9 @@ pub fn parse(text: &str) -> Result<Vec<Line>, ParseError> {
                 let d = body.trim().strip_prefix('+').unwrap_or(body.trim());
                 Step::Wait(parse_duration(d).ok_or_else(|| err(format!("bad time step `{body}`")))?)
             }
+            // A fault that fired while recording (docs/transcripts.md): a record of what
+            // happened, not an event to feed; replaying it is the scenario's business.
+            "!" if body.trim_start().starts_with("fault ") => continue,
             "!" => Step::Event(parse_event(body.trim()).map_err(err)?),
             "=" => Step::Effect(body.trim().to_string()),
             _ => return Err(err(format!("unknown line tag `{tag}`"))),

@@ -17,7 +17,8 @@ use tokio::sync::{oneshot, watch};
 
 use crate::pty::VirtualPort;
 use crate::runtime::{run_module, Clock, LoopParts};
-use crate::server::{EmbeddedServer, ServerTls};
+use crate::scenario::{FaultEngine, FullStore, Scenario, ScenarioLoop};
+use crate::server::{EmbeddedServer, ServerOptions, ServerTls};
 use crate::transcript::Recorder;
 use crate::ufs_dir::DirStore;
 
@@ -38,10 +39,16 @@ pub struct Config {
     pub baud: u32,
     pub transcript: Option<PathBuf>,
     pub tty_link: Option<PathBuf>,
-    /// The module's one resolver (QFTPOPEN, QIDNSGIP, QPING).
+    /// The module's one resolver (QFTPOPEN, QIDNSGIP, QPING). A scenario's `[network.dns]`
+    /// and DNS faults replace it.
     pub resolver: crate::net::Resolver,
     /// The byte counters behind AT+QGDCNT (the FTP driver adds to them).
     pub traffic: crate::net::Traffic,
+    /// A scenario (docs/scenarios.md): its `[module]`, `[network]`, `[serial]` and
+    /// `[ftp_server]` replace the settings above, and its faults run.
+    pub scenario: Option<Scenario>,
+    /// Overrides the scenario's `seed`.
+    pub seed: Option<u64>,
 }
 
 /// What a started emulator tells its caller.
@@ -50,6 +57,8 @@ pub struct Started {
     pub tty: PathBuf,
     /// The embedded FTP server's address, if one runs.
     pub ftp_addr: Option<SocketAddr>,
+    /// The scenario's fault engine (add or remove faults while the emulator runs).
+    pub faults: Option<FaultEngine>,
     /// With `ftp_tls`: the PEM of the CA that signed the embedded server's certificate (also
     /// in UFS as [`FTPS_CA_UFS_NAME`]).
     pub ftp_ca_pem: Option<String>,
@@ -110,61 +119,54 @@ pub async fn run(
         }
     };
     let mut store: Box<dyn UfsStore> = Box::new(DirStore::open(&ufs_dir)?);
-
-    let tls = match (config.ftp_server, config.ftp_tls) {
-        (Some(_), true) => {
-            let tls = ServerTls::generate().map_err(std::io::Error::other)?;
+    let scenario = config.scenario.as_ref();
+    // The module's clock starts here, so a scenario's times (time triggers, `! fault` lines)
+    // count from the same origin as the transcript's.
+    let clock = Clock::new();
+    let boot = clock.to_tokio(bg95_core::Instant::from_micros(0));
+    let scenario_loop = scenario.map(|s| ScenarioLoop::new(s, config.seed.unwrap_or(s.seed), boot));
+    if let (Some(s), Some(sl)) = (scenario, scenario_loop.as_ref()) {
+        for (name, data) in &s.module.ufs_files {
             store
-                .write(FTPS_CA_UFS_NAME, tls.ca_pem.as_bytes())
-                .map_err(|e| std::io::Error::other(format!("UFS {FTPS_CA_UFS_NAME}: {e}")))?;
-            Some(Arc::new(tls))
+                .write(name, data)
+                .map_err(|e| std::io::Error::other(format!("preloading UFS file {name}: {e}")))?;
         }
-        _ => None,
-    };
-    let mut server: Option<EmbeddedServer> = None;
-    if let Some(addr) = config.ftp_server {
-        let root = match &config.ftp_root {
-            Some(r) => r.clone(),
-            None => {
-                let t = tempfile::Builder::new()
-                    .prefix("bg95-ftp-root-")
-                    .tempdir()?;
-                copy_tree(&fixtures_dir().join("ftp-root"), t.path())?;
-                let p = t.path().to_path_buf();
-                temps.push(t);
-                p
-            }
-        };
-        server = Some(
-            crate::server::start_embedded_with(addr, root, tls.clone())
-                .await
-                .map_err(|e| {
-                    std::io::Error::other(format!("embedded FTP server on {addr}: {e}"))
-                })?,
-        );
+        store = Box::new(FullStore::new(store, sl.engine.ufs_full_flag()));
     }
+    // A scenario's DNS table and DNS faults, or the configured resolver.
+    let resolver = scenario_loop
+        .as_ref()
+        .map_or_else(|| config.resolver.clone(), |sl| sl.resolver.clone());
+    let (server, tls) = start_server(&config, store.as_mut(), &mut temps).await?;
 
     let port = VirtualPort::open()?;
-    let clock = Clock::new();
     let transcript = config
         .transcript
         .as_deref()
         .map(Recorder::create)
         .transpose()?;
-    let module = Module::new(config.personality.clone(), store, clock.now());
+    let personality = match scenario {
+        Some(s) => s.module.personality.clone(),
+        None => config.personality.clone(),
+    };
+    let module = Module::new(personality, store, clock.now());
+    let engine = scenario_loop.as_ref().map(|s| s.engine.clone());
+    let timers = engine.clone().map(|e| tokio::spawn(e.run_timers()));
     let started = Started {
         tty: port.path.clone(),
         ftp_addr: server.as_ref().map(EmbeddedServer::local_addr),
         ftp_ca_pem: tls.as_ref().map(|t| t.ca_pem.clone()),
+        faults: engine,
     };
     let parts = LoopParts {
         port,
         clock,
-        baud: config.baud,
+        baud: scenario.and_then(|s| s.serial.baud).unwrap_or(config.baud),
         transcript,
         tty_link: config.tty_link.clone(),
-        resolver: config.resolver.clone(),
+        resolver,
         traffic: config.traffic.clone(),
+        scenario: scenario_loop,
     };
     let (fire_tx, fire_rx) = oneshot::channel::<()>();
     let loop_task = tokio::spawn(run_module(module, parts, Some(fire_tx), shutdown));
@@ -172,9 +174,74 @@ pub async fn run(
         let _ = ready.send(started);
     }
     let result = loop_task.await.map_err(std::io::Error::other)?;
+    if let Some(t) = timers {
+        t.abort();
+    }
     drop(server);
     drop(temps);
     result
+}
+
+/// The embedded FTP server the configuration asks for (a scenario's `[ftp_server]` wins),
+/// and its TLS; with TLS, the CA goes into UFS as [`FTPS_CA_UFS_NAME`].
+async fn start_server(
+    config: &Config,
+    store: &mut dyn UfsStore,
+    temps: &mut Vec<tempfile::TempDir>,
+) -> std::io::Result<(Option<EmbeddedServer>, Option<Arc<ServerTls>>)> {
+    let setup = config.scenario.as_ref().and_then(|s| s.ftp_server.as_ref());
+    let (addr, tls) = match (setup, config.ftp_server) {
+        (Some(setup), _) => (SocketAddr::from(([127, 0, 0, 1], setup.port)), setup.tls),
+        (None, Some(addr)) => (addr, config.ftp_tls),
+        (None, None) => return Ok((None, None)),
+    };
+    let tls = if tls {
+        let tls = ServerTls::generate().map_err(std::io::Error::other)?;
+        store
+            .write(FTPS_CA_UFS_NAME, tls.ca_pem.as_bytes())
+            .map_err(|e| std::io::Error::other(format!("UFS {FTPS_CA_UFS_NAME}: {e}")))?;
+        Some(Arc::new(tls))
+    } else {
+        None
+    };
+    let mut options = ServerOptions {
+        tls: tls.clone(),
+        ..ServerOptions::default()
+    };
+    let root = match (setup, &config.ftp_root) {
+        (Some(setup), _) => {
+            options.users = setup.users.clone();
+            // A copy, so uploads never change the scenario's folder.
+            let t = tempfile::Builder::new()
+                .prefix("bg95-scenario-root-")
+                .tempdir()?;
+            copy_tree(&setup.root, t.path())?;
+            for (name, data) in &setup.files {
+                let dest = t.path().join(name);
+                if let Some(parent) = dest.parent() {
+                    std::fs::create_dir_all(parent)?;
+                }
+                std::fs::write(dest, data)?;
+            }
+            let p = t.path().to_path_buf();
+            temps.push(t);
+            p
+        }
+        (None, Some(r)) => r.clone(),
+        (None, None) => {
+            let t = tempfile::Builder::new()
+                .prefix("bg95-ftp-root-")
+                .tempdir()?;
+            copy_tree(&fixtures_dir().join("ftp-root"), t.path())?;
+            let p = t.path().to_path_buf();
+            temps.push(t);
+            p
+        }
+    };
+    let server = crate::server::start_embedded_with(addr, root, options)
+        .await
+        .map_err(|e| std::io::Error::other(format!("embedded FTP server on {addr}: {e}")))?;
+    Ok((Some(server), tls))
 }
 
 /// A blocking handle on an emulator running on its own thread; dropping it stops the
@@ -209,6 +276,12 @@ impl Emulator {
     /// With `ftp_tls`: the PEM of the CA the embedded server's certificate chains to.
     pub fn ftp_ca_pem(&self) -> Option<&str> {
         self.started.ftp_ca_pem.as_deref()
+    }
+
+    /// The scenario's fault engine, if a scenario runs: add or remove faults while a test
+    /// runs ([`FaultEngine::add_fault`], [`FaultEngine::remove_fault`]), see which fired.
+    pub fn faults(&self) -> Option<&FaultEngine> {
+        self.started.faults.as_ref()
     }
 
     /// Stop and wait for the emulator to finish.
@@ -274,6 +347,18 @@ impl EmulatorBuilder {
 
     pub fn transcript(mut self, file: impl Into<PathBuf>) -> Self {
         self.config.transcript = Some(file.into());
+        self
+    }
+
+    /// Run `scenario` (its settings replace the builder's personality, FTP server and baud).
+    pub fn scenario(mut self, scenario: Scenario) -> Self {
+        self.config.scenario = Some(scenario);
+        self
+    }
+
+    /// Draw fault probabilities from `seed` instead of the scenario's.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.config.seed = Some(seed);
         self
     }
 

@@ -8,6 +8,7 @@ pub mod pacer;
 pub mod pki;
 pub mod pty;
 pub mod runtime;
+pub mod scenario;
 pub mod server;
 pub mod transcript;
 pub mod ufs_dir;

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use bg95_emu::emulator::{ftps_setup_commands, run, Config, FTPS_CA_UFS_NAME};
+use bg95_emu::scenario::{runner, Scenario};
 use clap::{Parser, Subcommand};
 use tokio::sync::{oneshot, watch};
 
@@ -23,6 +24,25 @@ struct Cli {
 enum Command {
     /// Open a PTY and answer AT commands on it like a freshly booted BG95-M3.
     Serve(ServeArgs),
+    /// Run scenario files: their steps drive the module through its PTY. Exit 0 when every
+    /// scenario passed and every declared fault fired, 1 when not, 2 for a bad file.
+    Run(RunArgs),
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// Scenario files (docs/scenarios.md).
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<PathBuf>,
+    /// Write a JUnit XML report here.
+    #[arg(long, value_name = "OUT.xml")]
+    junit: Option<PathBuf>,
+    /// Run up to N scenarios at once, each with its own PTY and ports.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    jobs: usize,
+    /// Draw fault probabilities from this seed instead of each file's `seed`.
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
 }
 
 #[derive(clap::Args)]
@@ -43,9 +63,12 @@ struct ServeArgs {
     /// What the embedded FTP server serves; default: a temporary copy of fixtures/ftp-root.
     #[arg(long, value_name = "DIR")]
     ftp_root: Option<PathBuf>,
-    /// A scenario file (faults, personality overrides).
+    /// A scenario file (docs/scenarios.md): module, network, serial, FTP server, faults.
     #[arg(long, value_name = "FILE")]
     scenario: Option<PathBuf>,
+    /// Draw fault probabilities from this seed instead of the scenario's `seed`.
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
     /// Record the session as a golden transcript.
     #[arg(long, value_name = "FILE")]
     transcript: Option<PathBuf>,
@@ -62,8 +85,18 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    let Command::Serve(args) = Cli::parse().command;
-    match serve(args) {
+    let args = match Cli::parse().command {
+        Command::Run(args) => return run_scenarios(args),
+        Command::Serve(args) => args,
+    };
+    let scenario = match args.scenario.as_deref().map(Scenario::load).transpose() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    match serve(args, scenario) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("bg95-emu: {e}");
@@ -72,13 +105,39 @@ fn main() -> ExitCode {
     }
 }
 
-fn serve(args: ServeArgs) -> Result<(), String> {
-    if let Some(s) = &args.scenario {
-        return Err(format!(
-            "--scenario {}: scenario files are not yet supported",
-            s.display()
-        ));
+/// `bg95-emu run`: every file is checked before any runs (a bad file → exit 2).
+fn run_scenarios(args: RunArgs) -> ExitCode {
+    let mut scenarios = Vec::new();
+    let mut bad = false;
+    for f in &args.files {
+        match Scenario::load(f) {
+            Ok(s) => scenarios.push(s),
+            Err(e) => {
+                eprintln!("{e}");
+                bad = true;
+            }
+        }
     }
+    if bad {
+        return ExitCode::from(2);
+    }
+    let outcomes = runner::run_all(&scenarios, args.jobs, args.seed, runner::print_outcome);
+    if let Some(out) = &args.junit {
+        if let Err(e) = std::fs::write(out, runner::junit(&outcomes)) {
+            eprintln!("bg95-emu: --junit {}: {e}", out.display());
+            return ExitCode::FAILURE;
+        }
+    }
+    let failed = outcomes.iter().filter(|o| !o.passed()).count();
+    println!("{} passed, {failed} failed", outcomes.len() - failed);
+    if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+fn serve(args: ServeArgs, scenario: Option<Scenario>) -> Result<(), String> {
     let ftp_server = match args.ftp_server.as_str() {
         "off" => None,
         a => Some(
@@ -89,6 +148,15 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     if args.ftp_tls && ftp_server.is_none() {
         return Err("--ftp-tls needs the embedded FTP server (drop --ftp-server off)".into());
     }
+    // The account shown with the server's address (a scenario's first user).
+    let user = match scenario.as_ref().and_then(|s| s.ftp_server.as_ref()) {
+        Some(f) => f
+            .users
+            .first()
+            .map(|(u, p)| format!("{u}:{p}"))
+            .unwrap_or_default(),
+        None => "test:test".to_string(),
+    };
     let config = Config {
         ufs_dir: args.ufs_dir,
         ftp_server,
@@ -97,6 +165,8 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         baud: args.baud,
         transcript: args.transcript,
         tty_link: args.tty_link,
+        scenario,
+        seed: args.seed,
         ..Config::default()
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -112,9 +182,9 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             if let Ok(started) = ready_rx.await {
                 println!("tty: {}", started.tty.display());
                 match (started.ftp_addr, &started.ftp_ca_pem) {
-                    (Some(addr), None) => println!("ftp: ftp://test:test@{addr}/"),
+                    (Some(addr), None) => println!("ftp: ftp://{user}@{addr}/"),
                     (Some(addr), Some(_)) => {
-                        println!("ftps: ftp://test:test@{addr}/ (explicit FTPS, TLS required)");
+                        println!("ftps: ftp://{user}@{addr}/ (explicit FTPS, TLS required)");
                         println!("ftps-ca: UFS:{FTPS_CA_UFS_NAME}");
                         for cmd in ftps_setup_commands() {
                             println!("  {cmd}");

@@ -203,6 +203,9 @@ pub enum ReplyFault {
     Delay(Duration),
     /// The server closes the control connection instead of answering.
     Close,
+    /// This reply arrives first, before the server's real one (which the driver then reads
+    /// as the reply to nothing, as a real client would).
+    Insert { code: u16, text: String },
 }
 
 /// What happens on a data connection, decided as bytes flow.
@@ -245,6 +248,9 @@ pub trait FaultSeam: Send + Sync + std::fmt::Debug {
     fn on_data(&self, _transfer: u64, _dir: Direction) -> Vec<DataFault> {
         Vec::new()
     }
+    /// As bytes pass on transfer number `transfer`: `total` bytes so far in `dir` (lets
+    /// a scenario act "after 300 KB of the upload" at the module, e.g. a reset or PDP loss).
+    fn on_data_progress(&self, _transfer: u64, _dir: Direction, _total: u64) {}
 }
 
 /// The seam of a module without faults.

@@ -26,6 +26,7 @@ use crate::ftp::{DriverConfig, FtpDriver};
 use crate::net::{ResolveError, Resolver, Traffic};
 use crate::pacer::Pacer;
 use crate::pty::VirtualPort;
+use crate::scenario::{apply_module_fault, EngineOutput, Piece, ScenarioLoop};
 use crate::transcript::Recorder;
 
 /// The core's clock, read from tokio time (which tests can pause).
@@ -59,6 +60,8 @@ impl Default for Clock {
 enum WriterMsg {
     Data(Vec<u8>),
     Baud(u32),
+    /// A scenario's `[serial] chunk_delay`: nothing is written for this long.
+    Pause(Duration),
 }
 
 /// The task that writes module output to the PTY master at the module's pace (a
@@ -80,6 +83,7 @@ impl Writer {
             while let Some(msg) = rx.recv().await {
                 match msg {
                     WriterMsg::Baud(b) => pacer.set_baud(b),
+                    WriterMsg::Pause(d) => tokio::time::sleep(d).await,
                     WriterMsg::Data(bytes) => {
                         if let Err(e) = pacer.write(&mut wr, &bytes).await {
                             tracing::warn!(target: "bg95::emu", "tty write failed: {e}");
@@ -116,10 +120,12 @@ pub struct LoopParts {
     pub transcript: Option<Recorder>,
     /// Created as a symlink to the tty once the module takes AT input; removed at the end.
     pub tty_link: Option<PathBuf>,
-    /// The module's one resolver: QIDNSGIP and QPING look names up here.
+    /// The module's one resolver: QFTPOPEN, QIDNSGIP and QPING look names up here.
     pub resolver: Resolver,
     /// Bytes the network side counted; handed to the module before each host input.
     pub traffic: Traffic,
+    /// A scenario's faults and serial impairment.
+    pub scenario: Option<ScenarioLoop>,
 }
 
 /// Run the module until `shutdown` turns true.
@@ -140,6 +146,7 @@ pub async fn run_module(
         tty_link,
         resolver,
         traffic,
+        mut scenario,
     } = parts;
     let VirtualPort {
         master,
@@ -177,7 +184,10 @@ pub async fn run_module(
             if let Some(t) = transcript.as_mut() {
                 t.output(clock.now(), &out);
             }
-            writer.send(out);
+            match scenario.as_mut() {
+                Some(sc) => send_impaired(&writer, sc, out),
+                None => writer.send(out),
+            }
         }
         while let Some(effect) = module.poll_effect() {
             match effect {
@@ -236,6 +246,12 @@ pub async fn run_module(
             },
             Some(c) = net_rx.recv() => module.handle_completion(clock.now(), c),
             _ = writer.drained.notified(), if writer_blocked => {}
+            out = engine_output(&mut scenario), if scenario.is_some() => {
+                if let (Some(out), Some(sc)) = (out, scenario.as_mut()) {
+                    engine_event(&mut module, &clock, &mut transcript, out);
+                    drain_engine(&mut module, sc, &clock, &mut transcript);
+                }
+            }
             r = rd.read(&mut buf), if to_driver.len() < limits.upload_chunks_waiting => match r {
                 Ok(0) => tokio::time::sleep(Duration::from_millis(10)).await,
                 Ok(n) => {
@@ -247,6 +263,10 @@ pub async fn run_module(
                     let now = clock.now();
                     if let Some(t) = transcript.as_mut() {
                         t.input(now, &buf[..n]);
+                    }
+                    if let Some(sc) = scenario.as_mut() {
+                        sc.observe_input(module.in_command_mode(), &buf[..n]);
+                        drain_engine(&mut module, sc, &clock, &mut transcript);
                     }
                     module.handle_input(now, &buf[..n]);
                 }
@@ -342,6 +362,55 @@ fn spawn_ping(
             }
         }
     });
+}
+
+/// Module output through a scenario's serial impairment.
+fn send_impaired(writer: &Writer, sc: &mut ScenarioLoop, out: Vec<u8>) {
+    for piece in sc.impair(out) {
+        match piece {
+            Piece::Bytes(b) => writer.send(b),
+            Piece::Pause(d) => {
+                let _ = writer.tx.send(WriterMsg::Pause(d));
+            }
+        }
+    }
+}
+
+/// The next thing the fault engine says (pending forever once its channel is gone).
+async fn engine_output(scenario: &mut Option<ScenarioLoop>) -> Option<EngineOutput> {
+    match scenario.as_mut() {
+        Some(sc) => sc.outputs.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Everything the engine has said so far.
+fn drain_engine(
+    module: &mut Module,
+    sc: &mut ScenarioLoop,
+    clock: &Clock,
+    transcript: &mut Option<Recorder>,
+) {
+    while let Ok(out) = sc.outputs.try_recv() {
+        engine_event(module, clock, transcript, out);
+    }
+}
+
+/// A fired fault goes to the transcript; a module fault to the core.
+fn engine_event(
+    module: &mut Module,
+    clock: &Clock,
+    transcript: &mut Option<Recorder>,
+    out: EngineOutput,
+) {
+    match out {
+        EngineOutput::Fired(f) => {
+            if let Some(t) = transcript.as_mut() {
+                t.fault(clock.now(), &f);
+            }
+        }
+        EngineOutput::Module(m) => apply_module_fault(module, clock.now(), &m),
+    }
 }
 
 /// The driver task ended (it should not): start a new one, and tell the module everything

@@ -109,8 +109,11 @@ impl Drop for EmbeddedServer {
     }
 }
 
+/// The accounts a server accepts (user, password); anything else → `530`.
 #[derive(Debug)]
-struct TestAuthenticator;
+struct TestAuthenticator {
+    users: Vec<(String, String)>,
+}
 
 #[async_trait]
 impl Authenticator for TestAuthenticator {
@@ -119,10 +122,10 @@ impl Authenticator for TestAuthenticator {
         username: &str,
         creds: &Credentials,
     ) -> Result<Principal, AuthenticationError> {
-        if username != USER {
+        let Some((_, password)) = self.users.iter().find(|(u, _)| u == username) else {
             return Err(AuthenticationError::BadUser);
-        }
-        if creds.password.as_deref() != Some(PASSWORD) {
+        };
+        if creds.password.as_deref() != Some(password.as_str()) {
             return Err(AuthenticationError::BadPassword);
         }
         Ok(Principal {
@@ -136,15 +139,35 @@ pub async fn start_embedded(
     addr: SocketAddr,
     root: PathBuf,
 ) -> Result<EmbeddedServer, ServerError> {
-    start_embedded_with(addr, root, None).await
+    start_embedded_with(addr, root, ServerOptions::default()).await
 }
 
-/// Start serving `root` on `addr`; with `tls`, explicit FTPS required on control and data.
+/// Who may log in and how: the accounts (user, password; anything else → `530`) and,
+/// with `tls`, explicit FTPS required on control and data.
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    pub users: Vec<(String, String)>,
+    pub tls: Option<Arc<ServerTls>>,
+}
+
+impl Default for ServerOptions {
+    /// The one account `test`/`test`, plain FTP.
+    fn default() -> Self {
+        ServerOptions {
+            users: vec![(USER.into(), PASSWORD.into())],
+            tls: None,
+        }
+    }
+}
+
+/// Start serving `root` on `addr` with `options`.
 pub async fn start_embedded_with(
     addr: SocketAddr,
     root: PathBuf,
-    tls: Option<Arc<ServerTls>>,
+    options: ServerOptions,
 ) -> Result<EmbeddedServer, ServerError> {
+    let ServerOptions { users, tls } = options;
+    let auth = Arc::new(TestAuthenticator { users });
     // Fail early (not in a session) when the root is unusable.
     Filesystem::new(root.clone())?;
     if !root.is_dir() {
@@ -169,13 +192,14 @@ pub async fn start_embedded_with(
                             continue; // drops the connection
                         }
                         let root = root.clone();
+                        let auth = auth.clone();
                         let builder = ServerBuilder::with_authenticator(
                             Box::new(move || {
                                 // Opened just above; only a root removed in between fails here,
                                 // and the panic ends that session's task only.
                                 Filesystem::new(root.clone()).expect("embedded server root vanished")
                             }),
-                            Arc::new(TestAuthenticator),
+                            auth,
                         )
                         .greeting("Welcome to the bg95-emu FTP server")
                         .passive_host(PassiveHost::FromConnection)

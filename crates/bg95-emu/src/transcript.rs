@@ -45,6 +45,14 @@ impl Recorder {
         let _ = self.out.flush();
     }
 
+    /// A scenario fault that fired: `! fault "name" at 1234ms on <trigger> -> <action>`
+    /// (docs/transcripts.md).
+    pub fn fault(&mut self, now: Instant, fault: &crate::scenario::FiredFault) {
+        self.last = Some(now);
+        let _ = writeln!(self.out, "{}", fault.transcript_line());
+        let _ = self.out.flush();
+    }
+
     pub fn flush(&mut self) {
         let _ = self.out.flush();
     }

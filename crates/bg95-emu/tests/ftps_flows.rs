@@ -81,7 +81,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bg95_emu::pki::Pki;
-use bg95_emu::server::{start_embedded_with, EmbeddedServer, ServerTls};
+use bg95_emu::server::{start_embedded_with, EmbeddedServer, ServerOptions, ServerTls};
 use support::vsftpd::{Mode, Vsftpd};
 
 /// An embedded FTPS server with a certificate of the test's choosing, on its own runtime.
@@ -105,7 +105,10 @@ fn tls_server(pki: &Pki) -> TlsServer {
         .block_on(start_embedded_with(
             "127.0.0.1:0".parse().unwrap(),
             root.path().to_path_buf(),
-            Some(Arc::new(tls)),
+            ServerOptions {
+                tls: Some(Arc::new(tls)),
+                ..ServerOptions::default()
+            },
         ))
         .unwrap();
     TlsServer {

@@ -136,11 +136,12 @@ fn baud_option_is_reported_by_ipr() {
 #[test]
 fn unsupported_and_bad_options_fail_clearly() {
     let out = Command::new(env!("CARGO_BIN_EXE_bg95-emu"))
-        .args(["serve", "--scenario", "x.toml"])
+        .args(["serve", "--scenario", "no-such-scenario.toml"])
         .output()
         .unwrap();
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("not yet supported"));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .starts_with("no-such-scenario.toml:0: file: cannot read"));
     let out = Command::new(env!("CARGO_BIN_EXE_bg95-emu"))
         .args(["serve", "--ftp-server", "nonsense"])
         .output()

@@ -219,9 +219,10 @@ impl Ufs {
         if data.len() as u64 > available {
             return Err(CmeError::NoSpace);
         }
-        self.store
-            .write(name, data)
-            .map_err(|_| CmeError::WriteFailed)
+        self.store.write(name, data).map_err(|e| match e {
+            StoreError::NoSpace => CmeError::NoSpace,
+            _ => CmeError::WriteFailed,
+        })
     }
 
     pub(crate) fn delete(&mut self, name: &str) -> Result<(), CmeError> {

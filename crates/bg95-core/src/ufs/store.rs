@@ -14,6 +14,10 @@ pub enum StoreError {
     InvalidName,
     #[error("storage I/O failed: {0}")]
     Io(String),
+    /// The flash is full (a scenario's `ufs_full` fault): the module answers as for its
+    /// own capacity check.
+    #[error("no space left")]
+    NoSpace,
 }
 
 /// Files by name. Names reaching a store are already validated by the core (no `/`, no

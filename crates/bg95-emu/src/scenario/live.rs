@@ -1,0 +1,125 @@
+//! A scenario attached to a running emulator: what the runtime's loop holds for it.
+
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+
+use super::{AtWatcher, EngineOutput, FaultEngine, ModuleFault, Piece, Scenario, SerialImpairment};
+use crate::net::{FaultSeam, Resolver};
+
+/// The loop's share of a scenario.
+pub struct ScenarioLoop {
+    pub engine: FaultEngine,
+    /// Fired faults (for the transcript) and module faults (for the core).
+    pub outputs: mpsc::UnboundedReceiver<EngineOutput>,
+    /// `[network.dns]` in front of the system resolver, consulting the engine first. The FTP
+    /// driver, QIDNSGIP and QPING look names up through it (wired where they take a
+    /// `Resolver`).
+    pub resolver: Resolver,
+    pub serial: Option<SerialImpairment>,
+    watcher: AtWatcher,
+}
+
+impl ScenarioLoop {
+    /// The loop parts for `scenario`, drawing probabilities from `seed`, for a module
+    /// whose clock starts at `boot`.
+    pub fn new(scenario: &Scenario, seed: u64, boot: tokio::time::Instant) -> ScenarioLoop {
+        let (engine, outputs) = FaultEngine::booted_at(scenario.faults.clone(), seed, boot);
+        let resolver =
+            Resolver::with_table(scenario.network.dns.clone(), scenario.network.dns_exclusive)
+                .with_faults(Arc::new(engine.clone()));
+        ScenarioLoop {
+            engine,
+            outputs,
+            resolver,
+            serial: scenario
+                .serial
+                .impaired()
+                .then(|| SerialImpairment::new(scenario.serial.clone())),
+            watcher: AtWatcher::new(),
+        }
+    }
+
+    /// The seam the FTP driver consults at each point (resolver, connect, each reply, data
+    /// bytes): this scenario's engine.
+    pub fn seam(&self) -> Arc<dyn FaultSeam> {
+        Arc::new(self.engine.clone())
+    }
+
+    /// Host bytes about to reach the module: AT-command triggers see them first, so a
+    /// fault a command triggers applies to that very command. Bytes that arrive outside
+    /// command mode are data, not commands.
+    pub fn observe_input(&mut self, in_command_mode: bool, bytes: &[u8]) {
+        if in_command_mode {
+            self.watcher.observe(&self.engine, self.engine.now(), bytes);
+        } else {
+            self.watcher.clear();
+        }
+    }
+
+    /// The pieces to write for module output `bytes`.
+    pub fn impair(&mut self, bytes: Vec<u8>) -> Vec<Piece> {
+        match self.serial.as_mut() {
+            Some(s) => s.apply(bytes),
+            None => vec![Piece::Bytes(bytes)],
+        }
+    }
+}
+
+/// Hand a module fault to the core.
+///
+/// Phase 1: the core's entry points for network events (registration, PDP loss, SIM),
+/// power events (reset, power loss) and answer overrides are being added in parallel; until
+/// they are wired here the fault is logged and nothing else happens. It must never be
+/// imitated by writing URCs from the runtime: the core decides what the host reads.
+pub fn apply_module_fault(
+    _module: &mut bg95_core::Module,
+    _now: bg95_core::Instant,
+    fault: &ModuleFault,
+) {
+    tracing::warn!(target: "bg95::fault", "module fault {fault:?}: the core entry point is not wired yet");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::net::ResolveError;
+    use std::path::Path;
+
+    #[tokio::test]
+    async fn the_resolver_uses_the_dns_table_and_the_engine() {
+        let s = Scenario::parse(
+            Path::new("/tmp/s.toml"),
+            r#"
+[network]
+dns_exclusive = true
+[network.dns]
+"ftp.example.com" = "127.0.0.1"
+[[fault]]
+on = "at_command"
+command = "+QFTPOPEN"
+nth = 2
+action = "dns_failure"
+"#,
+        )
+        .unwrap();
+        let mut sl = ScenarioLoop::new(&s, s.seed, tokio::time::Instant::now());
+        let r = sl.resolver.clone();
+        sl.observe_input(true, b"AT+QFTPOPEN=\"ftp.example.com\",21\r");
+        assert_eq!(
+            r.lookup("ftp.example.com").await,
+            Ok(vec!["127.0.0.1".parse().unwrap()])
+        );
+        assert_eq!(r.lookup("example.org").await, Err(ResolveError::NotFound));
+        // Data-mode bytes are not commands.
+        sl.observe_input(false, b"AT+QFTPOPEN=\"x\",21\r");
+        assert_eq!(r.lookup("ftp.example.com").await.map(|a| a.len()), Ok(1));
+        sl.observe_input(true, b"AT+QFTPOPEN=\"ftp.example.com\",21\r");
+        assert_eq!(
+            r.lookup("ftp.example.com").await,
+            Err(ResolveError::NotFound)
+        );
+        let fired = sl.outputs.try_recv().unwrap();
+        assert!(matches!(fired, EngineOutput::Fired(f) if f.name == "fault-1"));
+    }
+}

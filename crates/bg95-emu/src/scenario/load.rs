@@ -1,0 +1,1168 @@
+//! From the raw file to a checked [`Scenario`]: every meaning check, with the line of the
+//! key it is about.
+
+use std::net::IpAddr;
+use std::ops::Range;
+use std::path::Path;
+use std::time::Duration;
+
+use toml::Spanned;
+
+use super::error::{from_toml, line_of, ScenarioError};
+use super::fault::{
+    Action, AnswerOverride, DataAction, FaultSpec, ModuleFault, Times, Trigger, TriggerEvent,
+};
+use super::raw::*;
+use super::*;
+use crate::net::{Conn, ConnectFault, Direction, ReplyFault, ResolveError};
+
+/// How long a `connect_timeout` hangs when no `delay` is given (a SYN never answered).
+const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
+
+struct Ctx<'a> {
+    path: &'a Path,
+    text: &'a str,
+}
+
+impl Ctx<'_> {
+    fn line(&self, span: Range<usize>) -> usize {
+        line_of(self.text, span.start)
+    }
+
+    fn err(&self, span: Range<usize>, key: &str, msg: impl Into<String>) -> ScenarioError {
+        ScenarioError::new(self.path, self.line(span), key, msg)
+    }
+}
+
+pub(super) fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
+    let raw: RawScenario = toml::from_str(text).map_err(|e| from_toml(path, text, &e))?;
+    let cx = Ctx { path, text };
+    let base = path.parent().unwrap_or(Path::new("."));
+    let module = module(&cx, base, raw.module)?;
+    let network = network(&cx, raw.network)?;
+    let serial = serial(&cx, raw.serial)?;
+    let ftp_server = raw
+        .ftp_server
+        .map(|s| ftp_server(&cx, base, s))
+        .transpose()?;
+    let mut faults = faults(&cx, raw.fault)?;
+    for (i, r) in network.registration.iter().enumerate() {
+        faults.push(FaultSpec {
+            name: format!("network.registration[{i}]"),
+            trigger: Trigger {
+                nth: 1,
+                event: TriggerEvent::Time { after: r.at },
+            },
+            action: Action::Module(ModuleFault::Registration {
+                stat: r.stat,
+                act: r.act,
+            }),
+            times: Times::Count(1),
+            probability: None,
+            // A run may end before the timeline does.
+            optional: true,
+            line: 0,
+        });
+    }
+    let steps = raw
+        .step
+        .into_iter()
+        .map(|s| step(&cx, s))
+        .collect::<Result<_, _>>()?;
+    let name = raw.name.unwrap_or_else(|| {
+        path.file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "scenario".into())
+    });
+    Ok(Scenario {
+        path: path.to_path_buf(),
+        name,
+        description: raw.description,
+        seed: raw.seed.unwrap_or(0),
+        module,
+        network,
+        serial,
+        ftp_server,
+        faults,
+        steps,
+    })
+}
+
+fn module(cx: &Ctx, base: &Path, m: RawModule) -> Result<ModuleSetup, ScenarioError> {
+    let mut p = bg95_core::Personality::default();
+    macro_rules! set {
+        ($($field:ident => $target:ident),*) => {$( if let Some(v) = m.$field { p.$target = v; } )*};
+    }
+    set!(manufacturer => manufacturer, model => model, revision => revision, imei => imei,
+        imsi => imsi, iccid => iccid, operator => operator, qcsq => qcsq,
+        boot_urcs => boot_urcs, max_line => max_line, max_active_pdp => max_active_pdp,
+        qfupl_timeout_reports_size => qfupl_timeout_reports_size);
+    if let Some(d) = m.power_off_time {
+        p.power_off_time = d.0;
+    }
+    if let Some(s) = m.signal {
+        let v = *s.get_ref();
+        if v > 31 && v != 99 {
+            return Err(cx.err(
+                s.span(),
+                "module.signal",
+                format!("{v} is not an AT+CSQ <rssi> (0-31, or 99 for unknown)"),
+            ));
+        }
+        p.csq_rssi = v;
+    }
+    if let Some(s) = m.ufs_size {
+        if *s.get_ref() == 0 {
+            return Err(cx.err(s.span(), "module.ufs_size", "UFS size must be > 0 bytes"));
+        }
+        p.ufs_capacity = *s.get_ref();
+    }
+    let mut ufs_files = Vec::new();
+    let mut total = 0u64;
+    for (name, f) in m.ufs {
+        let key = format!("module.ufs.{name}");
+        if name.is_empty() || name.contains('/') || name.starts_with('.') || name.len() > 80 {
+            return Err(cx.err(f.span(), &key, format!("{name:?} is not a UFS file name")));
+        }
+        let data = file_content(cx, base, &key, f)?;
+        total += data.len() as u64;
+        ufs_files.push((name, data));
+    }
+    if total > p.ufs_capacity {
+        return Err(ScenarioError::new(
+            cx.path,
+            1,
+            "module.ufs",
+            format!(
+                "preloaded files take {total} bytes, more than the UFS size {}",
+                p.ufs_capacity
+            ),
+        ));
+    }
+    Ok(ModuleSetup {
+        personality: p,
+        ufs_files,
+    })
+}
+
+/// The content of a `{ text | path | size }` table.
+fn file_content(
+    cx: &Ctx,
+    base: &Path,
+    key: &str,
+    f: Spanned<RawUfsFile>,
+) -> Result<Vec<u8>, ScenarioError> {
+    let span = f.span();
+    let f = f.into_inner();
+    let given = [f.text.is_some(), f.path.is_some(), f.size.is_some()];
+    if given.iter().filter(|g| **g).count() != 1 {
+        return Err(cx.err(span, key, "give exactly one of text, path, size"));
+    }
+    Ok(if let Some(t) = f.text {
+        t.into_bytes()
+    } else if let Some(pth) = f.path {
+        let full = base.join(pth.get_ref());
+        std::fs::read(&full).map_err(|e| {
+            cx.err(
+                pth.span(),
+                &format!("{key}.path"),
+                format!("{}: {e}", full.display()),
+            )
+        })?
+    } else {
+        filler(f.size.unwrap_or(0))
+    })
+}
+
+/// Recognisable filler: the offset of every 16-byte line, so a corrupted transfer shows
+/// where it went wrong.
+pub(crate) fn filler(size: u64) -> Vec<u8> {
+    let mut out = Vec::with_capacity(size as usize);
+    let mut off = 0u64;
+    while (out.len() as u64) < size {
+        let line = format!("{off:015x}\n");
+        out.extend_from_slice(line.as_bytes());
+        off += 16;
+    }
+    out.truncate(size as usize);
+    out
+}
+
+fn network(cx: &Ctx, n: RawNetwork) -> Result<NetworkSetup, ScenarioError> {
+    let mut out = NetworkSetup {
+        dns_exclusive: n.dns_exclusive,
+        ..Default::default()
+    };
+    for r in n.registration {
+        let span = r.span();
+        let r = r.into_inner();
+        let stat = match r.state.get_ref().as_str() {
+            "not_registered" => 0,
+            "home" | "registered" => 1,
+            "searching" => 2,
+            "denied" => 3,
+            "unknown" => 4,
+            "roaming" => 5,
+            s => {
+                return Err(cx.err(r.state.span(), "network.registration.state", format!(
+                    "unknown state {s:?} (not_registered, home, searching, denied, unknown, roaming)"
+                )))
+            }
+        };
+        let act = match r.technology.as_ref().map(|t| t.get_ref().as_str()) {
+            None | Some("emtc") | Some("cat-m1") => 8,
+            Some("gsm") => 0,
+            Some("nbiot") | Some("nb-iot") => 9,
+            Some(t) => {
+                return Err(cx.err(
+                    r.technology.as_ref().map(|t| t.span()).unwrap_or(span),
+                    "network.registration.technology",
+                    format!("unknown technology {t:?} (gsm, emtc, nbiot)"),
+                ))
+            }
+        };
+        if out.registration.last().is_some_and(|l| l.at > r.at.0) {
+            return Err(cx.err(
+                span,
+                "network.registration.at",
+                "registration changes must be in time order",
+            ));
+        }
+        out.registration.push(RegistrationChange {
+            at: r.at.0,
+            stat,
+            act,
+        });
+    }
+    for (cid, addr) in n.pdp {
+        let key = format!("network.pdp.{cid}");
+        let c: u8 = cid
+            .parse()
+            .ok()
+            .filter(|c| (1..=16).contains(c))
+            .ok_or_else(|| cx.err(addr.span(), &key, "a PDP context id is 1-16"))?;
+        let a = addr.get_ref().parse().map_err(|_| {
+            cx.err(
+                addr.span(),
+                &key,
+                format!("{:?} is not an IPv4 address", addr.get_ref()),
+            )
+        })?;
+        out.pdp.insert(c, a);
+    }
+    for (name, addrs) in n.dns {
+        let key = format!("network.dns.\"{name}\"");
+        let list = match addrs.get_ref() {
+            RawAddrs::One(a) => vec![a.clone()],
+            RawAddrs::Many(v) => v.clone(),
+        };
+        if list.is_empty() {
+            return Err(cx.err(addrs.span(), &key, "give at least one address"));
+        }
+        let ips = list
+            .iter()
+            .map(|a| {
+                a.parse::<IpAddr>()
+                    .map_err(|_| cx.err(addrs.span(), &key, format!("{a:?} is not an IP address")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        out.dns.insert(name.to_ascii_lowercase(), ips);
+    }
+    Ok(out)
+}
+
+fn serial(cx: &Ctx, s: RawSerial) -> Result<SerialSetup, ScenarioError> {
+    if let Some(c) = &s.chunk {
+        if *c.get_ref() == 0 {
+            return Err(cx.err(c.span(), "serial.chunk", "a chunk must be at least 1 byte"));
+        }
+    }
+    if let Some(m) = &s.flip_mask {
+        if *m.get_ref() == 0 {
+            return Err(cx.err(m.span(), "serial.flip_mask", "a mask of 0 flips nothing"));
+        }
+    }
+    Ok(SerialSetup {
+        baud: s.baud,
+        chunk: s.chunk.map(Spanned::into_inner),
+        chunk_delay: s.chunk_delay.map(|d| d.0).unwrap_or_default(),
+        drop_byte_at: s.drop_byte_at,
+        flip_byte_at: s.flip_byte_at,
+        flip_mask: s.flip_mask.map(Spanned::into_inner).unwrap_or(0x01),
+    })
+}
+
+fn ftp_server(cx: &Ctx, base: &Path, s: RawFtpServer) -> Result<FtpServerSetup, ScenarioError> {
+    let root = base.join(s.root.get_ref());
+    if !root.is_dir() {
+        return Err(cx.err(
+            s.root.span(),
+            "ftp_server.root",
+            format!("{} is not a directory", root.display()),
+        ));
+    }
+    let users = match s.users {
+        Some(u) if !u.is_empty() => u.into_iter().map(|u| (u.user, u.password)).collect(),
+        _ => vec![(
+            crate::server::USER.to_string(),
+            crate::server::PASSWORD.to_string(),
+        )],
+    };
+    let mut files = Vec::new();
+    for (name, f) in s.files {
+        let key = format!("ftp_server.files.\"{name}\"");
+        let rel = Path::new(&name);
+        if name.is_empty()
+            || rel.is_absolute()
+            || rel
+                .components()
+                .any(|c| !matches!(c, std::path::Component::Normal(_)))
+        {
+            return Err(cx.err(f.span(), &key, "a path inside the server's root"));
+        }
+        files.push((name, file_content(cx, base, &key, f)?));
+    }
+    Ok(FtpServerSetup {
+        files,
+        root,
+        port: s.port.unwrap_or(0),
+        users,
+        tls: s.tls.map(Spanned::into_inner).unwrap_or(false),
+    })
+}
+
+fn faults(cx: &Ctx, raw: Vec<Spanned<RawFault>>) -> Result<Vec<FaultSpec>, ScenarioError> {
+    let mut out: Vec<FaultSpec> = Vec::new();
+    let mut regains = Vec::new();
+    for (i, f) in raw.into_iter().enumerate() {
+        let line = cx.line(f.span());
+        let mut f = f.into_inner();
+        let name = f.name.take().unwrap_or_else(|| format!("fault-{}", i + 1));
+        if out.iter().any(|o| o.name == name) {
+            return Err(ScenarioError::new(
+                cx.path,
+                line,
+                "fault.name",
+                format!("two faults are named {name:?}"),
+            ));
+        }
+        check_keys(cx, &f)?;
+        let trigger = trigger(cx, &f)?;
+        let action = action(cx, &f, &trigger)?;
+        let times = match &f.times {
+            None => Times::Count(1),
+            Some(t) => match t.get_ref() {
+                RawTimes::Count(0) => {
+                    return Err(cx.err(
+                        t.span(),
+                        "fault.times",
+                        "times = 0 never fires; remove the fault or mark it optional",
+                    ))
+                }
+                RawTimes::Count(n) => Times::Count(*n),
+                RawTimes::Word(w) if w == "always" => Times::Always,
+                RawTimes::Word(w) => {
+                    return Err(cx.err(
+                        t.span(),
+                        "fault.times",
+                        format!("{w:?}: write a count or \"always\""),
+                    ))
+                }
+            },
+        };
+        let probability = match &f.probability {
+            None => None,
+            Some(p) if (0.0..=1.0).contains(p.get_ref()) && *p.get_ref() > 0.0 => {
+                Some(*p.get_ref())
+            }
+            Some(p) => {
+                return Err(cx.err(
+                    p.span(),
+                    "fault.probability",
+                    format!("{} is not a probability in (0, 1]", p.get_ref()),
+                ))
+            }
+        };
+        if let Some(r) = &f.regain_after {
+            regains.push((name.clone(), r.get_ref().0, line));
+        }
+        out.push(FaultSpec {
+            name,
+            trigger,
+            action,
+            times,
+            probability,
+            optional: f.optional.unwrap_or(false),
+            line,
+        });
+    }
+    // References between faults.
+    for f in &out {
+        if let TriggerEvent::AfterFault { fault, .. } = &f.trigger.event {
+            if !out.iter().any(|o| &o.name == fault) {
+                return Err(ScenarioError::new(
+                    cx.path,
+                    f.line,
+                    "fault.fault",
+                    format!("no fault is named {fault:?}"),
+                ));
+            }
+            if fault == &f.name {
+                return Err(ScenarioError::new(
+                    cx.path,
+                    f.line,
+                    "fault.fault",
+                    "a fault cannot be triggered by itself",
+                ));
+            }
+        }
+    }
+    for (name, after, line) in regains {
+        out.push(FaultSpec {
+            name: format!("{name}/regain"),
+            trigger: Trigger {
+                nth: 1,
+                event: TriggerEvent::AfterFault { fault: name, after },
+            },
+            action: Action::Module(ModuleFault::RegistrationRegained),
+            times: Times::Always,
+            probability: None,
+            optional: true,
+            line,
+        });
+    }
+    Ok(out)
+}
+
+/// The keys a trigger kind and an action kind may use.
+fn trigger_keys(on: &str) -> Option<&'static [&'static str]> {
+    Some(match on {
+        "at_command" => &["command", "params", "nth"],
+        "ftp_command" => &["verb", "nth"],
+        "resolve" => &["host", "nth"],
+        "connect" => &["conn", "nth"],
+        "transfer" => &["direction", "after_bytes", "nth"],
+        "time" => &["after"],
+        "after_fault" => &["fault", "after"],
+        _ => return None,
+    })
+}
+
+fn action_keys(action: &str) -> Option<&'static [&'static str]> {
+    Some(match action {
+        "dns_failure" | "dns_timeout" => &["host"],
+        "connect_refused" | "connect_unreachable" | "tls_failure" => &["conn"],
+        "connect_timeout" | "connect_delay" => &["conn", "delay"],
+        "reply" | "reply_insert" => &["code", "text"],
+        "reply_delay" => &["delay"],
+        "control_close" | "data_reset" | "data_close" | "data_stall" => &[],
+        "bandwidth" => &["bytes_per_sec"],
+        "latency" => &["delay", "jitter"],
+        "slow_close" => &["delay"],
+        "pdp_lost" => &["cid"],
+        "registration_lost" => &["regain_after"],
+        "registration_regained" | "sim_removed" | "module_reset" | "power_loss" | "ufs_full" => &[],
+        "at_answer" => &["target", "lines", "result", "delay"],
+        _ => return None,
+    })
+}
+
+/// Every optional key of a fault that is present, with its span.
+fn present_keys(f: &RawFault) -> Vec<(&'static str, Range<usize>)> {
+    let mut v = Vec::new();
+    macro_rules! k {
+        ($($name:ident),*) => {$( if let Some(x) = &f.$name { v.push((stringify!($name), x.span())); } )*};
+    }
+    k!(
+        nth,
+        command,
+        params,
+        verb,
+        host,
+        conn,
+        direction,
+        after_bytes,
+        after,
+        fault,
+        code,
+        text,
+        delay,
+        jitter,
+        bytes_per_sec,
+        cid,
+        regain_after,
+        lines,
+        result,
+        target
+    );
+    v
+}
+
+fn check_keys(cx: &Ctx, f: &RawFault) -> Result<(), ScenarioError> {
+    let on = f.on.get_ref().as_str();
+    let tk = trigger_keys(on).ok_or_else(|| cx.err(f.on.span(), "fault.on", format!(
+        "unknown trigger {on:?} (at_command, ftp_command, resolve, connect, transfer, time, after_fault)"
+    )))?;
+    let act = f.action.get_ref().as_str();
+    let ak = action_keys(act).ok_or_else(|| {
+        cx.err(
+            f.action.span(),
+            "fault.action",
+            format!("unknown action {act:?} (see docs/scenarios.md)"),
+        )
+    })?;
+    for (key, span) in present_keys(f) {
+        if !tk.contains(&key) && !ak.contains(&key) {
+            return Err(cx.err(
+                span,
+                &format!("fault.{key}"),
+                format!("`{key}` does not apply to on = {on:?} with action = {act:?}"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn required<'a, T>(
+    cx: &Ctx,
+    f: &RawFault,
+    v: &'a Option<Spanned<T>>,
+    key: &str,
+    why: &str,
+) -> Result<&'a T, ScenarioError> {
+    v.as_ref().map(Spanned::get_ref).ok_or_else(|| {
+        cx.err(
+            f.on.span(),
+            &format!("fault.{key}"),
+            format!("missing `{key}` ({why})"),
+        )
+    })
+}
+
+fn conn_of(cx: &Ctx, v: &Option<Spanned<String>>) -> Result<Option<Conn>, ScenarioError> {
+    match v {
+        None => Ok(None),
+        Some(c) => match c.get_ref().as_str() {
+            "control" => Ok(Some(Conn::Control)),
+            "data" => Ok(Some(Conn::Data)),
+            o => Err(cx.err(c.span(), "fault.conn", format!("{o:?}: control or data"))),
+        },
+    }
+}
+
+fn at_command_trigger(cx: &Ctx, f: &RawFault) -> Result<TriggerEvent, ScenarioError> {
+    let name = required(
+        cx,
+        f,
+        &f.command,
+        "command",
+        "which AT command, e.g. \"+QFTPOPEN\"",
+    )?;
+    let name = normalise_command(name);
+    if name.is_empty() || name == "+" {
+        return Err(cx.err(
+            f.command.as_ref().map(|c| c.span()).unwrap_or(f.on.span()),
+            "fault.command",
+            "empty command name",
+        ));
+    }
+    let params = f
+        .params
+        .as_ref()
+        .map(|p| {
+            regex::Regex::new(p.get_ref())
+                .map_err(|e| cx.err(p.span(), "fault.params", format!("bad regex: {e}")))
+        })
+        .transpose()?;
+    Ok(TriggerEvent::AtCommand { name, params })
+}
+
+fn direction_of(cx: &Ctx, d: &Option<Spanned<String>>) -> Result<Option<Direction>, ScenarioError> {
+    let Some(d) = d else { return Ok(None) };
+    match d.get_ref().as_str() {
+        "download" | "get" => Ok(Some(Direction::Download)),
+        "upload" | "put" => Ok(Some(Direction::Upload)),
+        o => Err(cx.err(
+            d.span(),
+            "fault.direction",
+            format!("{o:?}: download or upload"),
+        )),
+    }
+}
+
+fn trigger(cx: &Ctx, f: &RawFault) -> Result<Trigger, ScenarioError> {
+    let nth = match &f.nth {
+        Some(n) if *n.get_ref() == 0 => {
+            return Err(cx.err(n.span(), "fault.nth", "nth counts from 1"))
+        }
+        Some(n) => *n.get_ref(),
+        None => 1,
+    };
+    let event = match f.on.get_ref().as_str() {
+        "at_command" => at_command_trigger(cx, f)?,
+        "ftp_command" => TriggerEvent::FtpCommand {
+            verb: f
+                .verb
+                .as_ref()
+                .map(|v| v.get_ref().to_ascii_uppercase())
+                .filter(|v| v != "*"),
+        },
+        "resolve" => TriggerEvent::Resolve {
+            host: f.host.as_ref().map(|h| h.get_ref().clone()),
+        },
+        "connect" => TriggerEvent::Connect {
+            conn: conn_of(cx, &f.conn)?,
+        },
+        "transfer" => TriggerEvent::Transfer {
+            direction: direction_of(cx, &f.direction)?,
+            after_bytes: f.after_bytes.as_ref().map(|b| *b.get_ref()).unwrap_or(0),
+        },
+        "time" => TriggerEvent::Time {
+            after: required(
+                cx,
+                f,
+                &f.after,
+                "after",
+                "how long after boot, e.g. \"30s\"",
+            )?
+            .0,
+        },
+        "after_fault" => TriggerEvent::AfterFault {
+            fault: required(
+                cx,
+                f,
+                &f.fault,
+                "fault",
+                "the name of the fault this one follows",
+            )?
+            .clone(),
+            after: f.after.as_ref().map(|a| a.get_ref().0).unwrap_or_default(),
+        },
+        o => return Err(cx.err(f.on.span(), "fault.on", format!("unknown trigger {o:?}"))),
+    };
+    if let TriggerEvent::Time { after } = event {
+        if after.is_zero()
+            && !matches!(
+                f.times.as_ref().map(|t| t.get_ref()),
+                None | Some(RawTimes::Count(1))
+            )
+        {
+            return Err(cx.err(
+                f.on.span(),
+                "fault.times",
+                "a time trigger at 0s cannot repeat",
+            ));
+        }
+    }
+    Ok(Trigger { nth, event })
+}
+
+fn action(cx: &Ctx, f: &RawFault, trigger: &Trigger) -> Result<Action, ScenarioError> {
+    let act = f.action.get_ref().as_str();
+    let a = match act {
+        "dns_failure"
+        | "dns_timeout"
+        | "connect_refused"
+        | "connect_unreachable"
+        | "connect_timeout"
+        | "connect_delay"
+        | "tls_failure" => network_action(cx, f, act)?,
+        "reply" | "reply_insert" | "reply_delay" | "control_close" => reply_action(cx, f, act)?,
+        "data_reset" | "data_close" | "data_stall" | "bandwidth" | "latency" | "slow_close" => {
+            Action::Data(data_action(cx, f, act)?)
+        }
+        "ufs_full" => Action::UfsFull,
+        _ => Action::Module(module_action(cx, f, act, trigger)?),
+    };
+    if let (Some(c), Action::Module(ModuleFault::PdpLost { cid })) = (&f.cid, &a) {
+        if !(1..=16).contains(cid) {
+            return Err(cx.err(c.span(), "fault.cid", "a PDP context id is 1-16"));
+        }
+    }
+    // after_bytes on a transfer trigger is the offset of a data action, or when a module
+    // action fires; it means nothing for the other points.
+    if let (TriggerEvent::Transfer { after_bytes, .. }, Some(span)) =
+        (&trigger.event, f.after_bytes.as_ref().map(|b| b.span()))
+    {
+        if *after_bytes > 0
+            && matches!(
+                a,
+                Action::Dns { .. } | Action::Connect { .. } | Action::Reply(_)
+            )
+        {
+            return Err(cx.err(
+                span,
+                "fault.after_bytes",
+                format!(
+                    "action = {act:?} happens at the next {}, not after bytes of a transfer",
+                    match a {
+                        Action::Dns { .. } => "lookup",
+                        Action::Connect { .. } => "connect",
+                        _ => "FTP command",
+                    }
+                ),
+            ));
+        }
+    }
+    Ok(a)
+}
+
+/// `delay`, or `default` when it is not given.
+fn delay_or(f: &RawFault, default: Duration) -> Duration {
+    f.delay.as_ref().map(|d| d.get_ref().0).unwrap_or(default)
+}
+
+fn unknown_action(cx: &Ctx, f: &RawFault) -> ScenarioError {
+    cx.err(
+        f.action.span(),
+        "fault.action",
+        format!(
+            "unknown action {:?} (see docs/scenarios.md)",
+            f.action.get_ref()
+        ),
+    )
+}
+
+/// The resolver's and the connector's actions.
+fn network_action(cx: &Ctx, f: &RawFault, act: &str) -> Result<Action, ScenarioError> {
+    if let Some(error) = match act {
+        "dns_failure" => Some(ResolveError::NotFound),
+        "dns_timeout" => Some(ResolveError::Timeout),
+        _ => None,
+    } {
+        let host = f.host.as_ref().map(|h| h.get_ref().clone());
+        return Ok(Action::Dns { host, error });
+    }
+    // A connect action faults the connection the key names (default: control).
+    let conn = conn_of(cx, &f.conn)?.unwrap_or(Conn::Control);
+    let fault = match act {
+        "connect_refused" => ConnectFault::Refused,
+        "connect_unreachable" => ConnectFault::Unreachable,
+        "connect_timeout" => ConnectFault::TimedOut {
+            after: delay_or(f, DEFAULT_CONNECT_TIMEOUT),
+        },
+        "connect_delay" => {
+            ConnectFault::Delay(required(cx, f, &f.delay, "delay", "how long the connect takes")?.0)
+        }
+        "tls_failure" => ConnectFault::TlsFailure,
+        _ => return Err(unknown_action(cx, f)),
+    };
+    Ok(Action::Connect { conn, fault })
+}
+
+/// The reply reader's actions.
+fn reply_action(cx: &Ctx, f: &RawFault, act: &str) -> Result<Action, ScenarioError> {
+    let fault = match act {
+        "reply" | "reply_insert" => {
+            let code = *required(cx, f, &f.code, "code", "the reply code, e.g. 530")?;
+            if !(100..=599).contains(&code) {
+                return Err(cx.err(
+                    f.code.as_ref().map(|c| c.span()).unwrap_or(f.on.span()),
+                    "fault.code",
+                    format!("{code} is not an FTP reply code (100-599)"),
+                ));
+            }
+            let text = f
+                .text
+                .as_ref()
+                .map(|t| t.get_ref().clone())
+                .unwrap_or_default();
+            if act == "reply" {
+                ReplyFault::Replace { code, text }
+            } else {
+                ReplyFault::Insert { code, text }
+            }
+        }
+        "reply_delay" => {
+            ReplyFault::Delay(required(cx, f, &f.delay, "delay", "how late the reply comes")?.0)
+        }
+        "control_close" => ReplyFault::Close,
+        _ => return Err(unknown_action(cx, f)),
+    };
+    Ok(Action::Reply(fault))
+}
+
+/// The data stream's actions.
+fn data_action(cx: &Ctx, f: &RawFault, act: &str) -> Result<DataAction, ScenarioError> {
+    Ok(match act {
+        "data_reset" => DataAction::Reset,
+        "data_close" => DataAction::Close,
+        "data_stall" => DataAction::Stall,
+        "bandwidth" => DataAction::Bandwidth {
+            bytes_per_sec: *required(cx, f, &f.bytes_per_sec, "bytes_per_sec", "the rate")?,
+        },
+        "latency" => DataAction::Latency {
+            delay: delay_or(f, Duration::ZERO),
+            jitter: f.jitter.as_ref().map(|d| d.get_ref().0).unwrap_or_default(),
+        },
+        "slow_close" => {
+            DataAction::SlowClose(required(cx, f, &f.delay, "delay", "how long the close takes")?.0)
+        }
+        _ => return Err(unknown_action(cx, f)),
+    })
+}
+
+/// The module's own faults.
+fn module_action(
+    cx: &Ctx,
+    f: &RawFault,
+    act: &str,
+    trigger: &Trigger,
+) -> Result<ModuleFault, ScenarioError> {
+    Ok(match act {
+        "pdp_lost" => ModuleFault::PdpLost {
+            cid: f.cid.as_ref().map(|c| *c.get_ref()).unwrap_or(1),
+        },
+        "registration_lost" => ModuleFault::RegistrationLost,
+        "registration_regained" => ModuleFault::RegistrationRegained,
+        "sim_removed" => ModuleFault::SimRemoved,
+        "module_reset" => ModuleFault::Reset,
+        "power_loss" => ModuleFault::PowerLoss,
+        "at_answer" => {
+            let command = match (&f.target, &trigger.event) {
+                (Some(t), _) => normalise_command(t.get_ref()),
+                (None, TriggerEvent::AtCommand { name, .. }) => name.clone(),
+                (None, _) => {
+                    return Err(cx.err(
+                        f.action.span(),
+                        "fault.target",
+                        "missing `target` (which command's answer; defaults to the at_command trigger's)",
+                    ))
+                }
+            };
+            ModuleFault::AtAnswer(AnswerOverride {
+                command,
+                lines: f
+                    .lines
+                    .as_ref()
+                    .map(|l| l.get_ref().clone())
+                    .unwrap_or_default(),
+                result: f
+                    .result
+                    .as_ref()
+                    .map(|r| r.get_ref().clone())
+                    .unwrap_or_else(|| "OK".into()),
+                delay: delay_or(f, Duration::ZERO),
+            })
+        }
+        _ => return Err(unknown_action(cx, f)),
+    })
+}
+
+/// `AT+QFTPOPEN`, `+qftpopen` and `QFTPOPEN` → `+QFTPOPEN` (the AT parser's name); basic
+/// commands keep their name (`E`, `&F`, `S7`).
+fn normalise_command(c: &str) -> String {
+    let n = c.trim();
+    let n = n
+        .strip_prefix("AT")
+        .or_else(|| n.strip_prefix("at"))
+        .unwrap_or(n);
+    let basic_s =
+        n.len() > 1 && n.starts_with(['S', 's']) && n[1..].bytes().all(|b| b.is_ascii_digit());
+    if n.len() > 1 && !basic_s && n.chars().next().is_some_and(|c| c.is_ascii_alphabetic()) {
+        format!("+{}", n.to_ascii_uppercase())
+    } else {
+        n.to_ascii_uppercase()
+    }
+}
+
+fn step(cx: &Ctx, s: Spanned<RawStep>) -> Result<Step, ScenarioError> {
+    let span = s.span();
+    let line = cx.line(span.clone());
+    let s = s.into_inner();
+    let timeout = s.timeout.map(|d| d.0).unwrap_or(DEFAULT_EXPECT_TIMEOUT);
+    let mut kinds = Vec::new();
+    if let Some(t) = s.send {
+        kinds.push(("send", StepKind::Send(t.into_bytes())));
+    }
+    if let Some(t) = s.line {
+        kinds.push(("line", StepKind::Send(format!("{t}\r").into_bytes())));
+    }
+    if let Some(b) = s.bytes {
+        kinds.push(("bytes", StepKind::Send(b)));
+    }
+    if let Some(n) = s.send_size {
+        kinds.push(("send_size", StepKind::Send(filler(n))));
+    }
+    if let Some(l) = s.expect {
+        kinds.push(("expect", StepKind::ExpectLine { line: l, timeout }));
+    }
+    if let Some(r) = s.expect_regex {
+        let re = regex::Regex::new(r.get_ref())
+            .map_err(|e| cx.err(r.span(), "step.expect_regex", format!("bad regex: {e}")))?;
+        kinds.push((
+            "expect_regex",
+            StepKind::ExpectRegex {
+                regex: RegexText(re),
+                timeout,
+            },
+        ));
+    }
+    if let Some(b) = s.expect_bytes {
+        kinds.push((
+            "expect_bytes",
+            StepKind::ExpectBytes {
+                bytes: b.into_bytes(),
+                timeout,
+            },
+        ));
+    }
+    if let Some(w) = s.wait {
+        kinds.push(("wait", StepKind::Wait(w.0)));
+    }
+    if s.reopen == Some(true) {
+        kinds.push(("reopen", StepKind::Reopen));
+    }
+    match kinds.len() {
+        0 => Err(ScenarioError::new(cx.path, line, "step", "a step needs one of send, line, bytes, send_size, expect, expect_regex, expect_bytes, wait, reopen")),
+        1 => {
+            let (name, kind) = kinds.pop().expect("one");
+            if s.timeout.is_some() && !name.starts_with("expect") {
+                return Err(ScenarioError::new(cx.path, line, "step.timeout", format!("`timeout` applies to expectations, not to `{name}`")));
+            }
+            Ok(Step { line, kind })
+        }
+        _ => Err(ScenarioError::new(cx.path, line, &format!("step.{}", kinds[1].0), format!(
+            "one action per step: `{}` and `{}` are both given", kinds[0].0, kinds[1].0
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(text: &str) -> String {
+        Scenario::parse(Path::new("/tmp/s.toml"), text)
+            .map(|_| ())
+            .expect_err("must fail")
+            .to_string()
+    }
+
+    #[test]
+    fn every_section_parses() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("root")).unwrap();
+        std::fs::write(dir.path().join("cfg.bin"), b"\x01\x02").unwrap();
+        let text = r#"
+name = "all"
+seed = 9
+[module]
+model = "BG95-M1"
+imei = "111"
+signal = 99
+ufs_size = 100000
+boot_urcs = ["RDY", "APP RDY"]
+[module.ufs]
+"a.txt" = { text = "hello" }
+"cfg.bin" = { path = "cfg.bin" }
+"big.dat" = { size = 40 }
+[network]
+registration = [
+  { at = "0s", state = "home" },
+  { at = "30s", state = "searching", technology = "nbiot" },
+]
+dns_exclusive = true
+[network.pdp]
+1 = "10.1.2.3"
+[network.dns]
+"ftp.example.com" = "127.0.0.1"
+"two.example" = ["127.0.0.2", "::1"]
+[serial]
+baud = 115200
+chunk = 8
+chunk_delay = "2ms"
+drop_byte_at = 100
+[ftp_server]
+root = "root"
+users = [{ user = "u", password = "p" }]
+[[fault]]
+on = "at_command"
+command = "AT+CPIN"
+params = "^\\?$"
+action = "at_answer"
+lines = ["+CPIN: SIM PIN"]
+result = "OK"
+delay = "100ms"
+[[step]]
+line = "AT"
+[[step]]
+expect = "OK"
+timeout = "2s"
+[[step]]
+wait = "1s"
+[[step]]
+reopen = true
+"#;
+        let path = dir.path().join("all.toml");
+        let s = Scenario::parse(&path, text).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.name, "all");
+        assert_eq!(s.seed, 9);
+        assert_eq!(s.module.personality.model, "BG95-M1");
+        assert_eq!(s.module.personality.csq_rssi, 99);
+        assert_eq!(s.module.personality.ufs_capacity, 100000);
+        assert_eq!(s.module.ufs_files.len(), 3);
+        assert!(s.module.ufs_files.contains(&("cfg.bin".into(), vec![1, 2])));
+        let big = &s
+            .module
+            .ufs_files
+            .iter()
+            .find(|f| f.0 == "big.dat")
+            .unwrap()
+            .1;
+        assert_eq!(
+            big.as_slice(),
+            &b"000000000000000\n000000000000010\n00000000"[..]
+        );
+        assert_eq!(
+            s.network.registration[1],
+            RegistrationChange {
+                at: Duration::from_secs(30),
+                stat: 2,
+                act: 9
+            }
+        );
+        assert_eq!(s.network.pdp[&1].to_string(), "10.1.2.3");
+        assert_eq!(s.network.dns["two.example"].len(), 2);
+        assert!(s.network.dns_exclusive);
+        assert_eq!(s.serial.chunk, Some(8));
+        assert_eq!(s.serial.drop_byte_at, Some(100));
+        let srv = s.ftp_server.as_ref().unwrap();
+        assert_eq!(srv.root, dir.path().join("root"));
+        assert_eq!(srv.users, vec![("u".into(), "p".into())]);
+        // One declared fault plus the two registration changes.
+        assert_eq!(s.faults.len(), 3);
+        assert_eq!(
+            s.faults[0].action,
+            Action::Module(ModuleFault::AtAnswer(AnswerOverride {
+                command: "+CPIN".into(),
+                lines: vec!["+CPIN: SIM PIN".into()],
+                result: "OK".into(),
+                delay: Duration::from_millis(100),
+            }))
+        );
+        assert_eq!(s.steps.len(), 4);
+        assert_eq!(s.steps[0].kind, StepKind::Send(b"AT\r".to_vec()));
+        assert_eq!(s.steps[3].line, 48, "the line of its [[step]] header");
+    }
+
+    #[test]
+    fn unknown_key() {
+        assert_eq!(
+            err("[module]\nmodel = \"x\"\nimie = \"1\"\n"),
+            "/tmp/s.toml:3: module.imie: unknown field `imie`, expected one of `manufacturer`, `model`, `revision`, `imei`, `imsi`, `iccid`, `operator`, `signal`, `qcsq`, `ufs_size`, `boot_urcs`, `max_line`, `power_off_time`, `max_active_pdp`, `qfupl_timeout_reports_size`, `ufs`"
+        );
+        let e = err(
+            "[[fault]]\non = \"time\"\nafter = \"1s\"\naction = \"sim_removed\"\nverbb = \"x\"\n",
+        );
+        assert!(
+            e.starts_with("/tmp/s.toml:5: fault.verbb: unknown field `verbb`"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn wrong_type() {
+        assert_eq!(
+            err("\n[serial]\nbaud = \"fast\"\n"),
+            "/tmp/s.toml:3: serial.baud: invalid type: string \"fast\", expected u32"
+        );
+        let e = err("[[step]]\nexpect = 1\n");
+        assert!(
+            e.starts_with("/tmp/s.toml:2: step.expect: invalid type: integer"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn impossible_trigger() {
+        let base = "[[fault]]\naction = \"sim_removed\"\n";
+        assert_eq!(
+            err(&format!(
+                "{base}on = \"at_command\"\ncommand = \"+CPIN\"\nnth = 0\n"
+            )),
+            "/tmp/s.toml:5: fault.nth: nth counts from 1"
+        );
+        assert_eq!(
+            err(&format!("{base}on = \"time\"\nafter = \"1s\"\nverb = \"PASS\"\n")),
+            "/tmp/s.toml:5: fault.verb: `verb` does not apply to on = \"time\" with action = \"sim_removed\""
+        );
+        assert_eq!(
+            err(&format!("{base}on = \"sometimes\"\n")),
+            "/tmp/s.toml:3: fault.on: unknown trigger \"sometimes\" (at_command, ftp_command, resolve, connect, transfer, time, after_fault)"
+        );
+        assert_eq!(
+            err(&format!("{base}on = \"after_fault\"\nfault = \"nobody\"\n")),
+            "/tmp/s.toml:1: fault.fault: no fault is named \"nobody\""
+        );
+        assert_eq!(
+            err(&format!("{base}on = \"time\"\n")),
+            "/tmp/s.toml:3: fault.after: missing `after` (how long after boot, e.g. \"30s\")"
+        );
+        assert_eq!(
+            err(&format!("{base}on = \"connect\"\nprobability = 1.5\n")),
+            "/tmp/s.toml:4: fault.probability: 1.5 is not a probability in (0, 1]"
+        );
+        assert_eq!(
+            err(&format!("{base}on = \"connect\"\ntimes = 0\n")),
+            "/tmp/s.toml:4: fault.times: times = 0 never fires; remove the fault or mark it optional"
+        );
+        assert_eq!(
+            err("[[fault]]\non = \"transfer\"\nafter_bytes = 10\naction = \"reply\"\ncode = 421\n"),
+            "/tmp/s.toml:3: fault.after_bytes: action = \"reply\" happens at the next FTP command, not after bytes of a transfer"
+        );
+        assert_eq!(
+            err("[[fault]]\non = \"at_command\"\ncommand = \"+X\"\nparams = \"(\"\naction = \"ufs_full\"\n")
+                .split('\n').next().unwrap(),
+            "/tmp/s.toml:4: fault.params: bad regex: regex parse error:"
+        );
+    }
+
+    #[test]
+    fn duration_without_unit() {
+        assert_eq!(
+            err("[[step]]\nwait = 2\n"),
+            "/tmp/s.toml:2: step.wait: duration 2 has no unit (write it as a string, e.g. \"2ms\" or \"2s\")"
+        );
+        assert_eq!(
+            err("[serial]\nchunk_delay = \"20\"\n"),
+            "/tmp/s.toml:2: serial.chunk_delay: duration \"20\" has no unit (write e.g. \"20ms\" or \"20s\")"
+        );
+    }
+
+    #[test]
+    fn path_that_does_not_exist() {
+        assert_eq!(
+            err("[ftp_server]\nroot = \"no-such-dir\"\n"),
+            "/tmp/s.toml:2: ftp_server.root: /tmp/no-such-dir is not a directory"
+        );
+        let e = err("[module.ufs]\n\"a\" = { path = \"no-such-file\" }\n");
+        assert!(
+            e.starts_with("/tmp/s.toml:2: module.ufs.a.path: /tmp/no-such-file: No such file"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn steps_take_one_action() {
+        assert_eq!(
+            err("[[step]]\nsend = \"AT\\r\"\nexpect = \"OK\"\n"),
+            "/tmp/s.toml:1: step.expect: one action per step: `send` and `expect` are both given"
+        );
+        assert_eq!(
+            err("[[step]]\nwait = \"1s\"\ntimeout = \"1s\"\n"),
+            "/tmp/s.toml:1: step.timeout: `timeout` applies to expectations, not to `wait`"
+        );
+    }
+
+    #[test]
+    fn not_toml_at_all() {
+        let e = err("a = \n");
+        assert!(e.starts_with("/tmp/s.toml:1: "), "{e}");
+        let e = Scenario::load(Path::new("/nonexistent/x.toml")).unwrap_err();
+        assert_eq!(e.line, 0);
+        assert!(e
+            .to_string()
+            .starts_with("/nonexistent/x.toml:0: file: cannot read"));
+    }
+}

@@ -1,0 +1,195 @@
+//! Scenario files: a field failure reproduced from a TOML file (docs/scenarios.md).
+//!
+//! - [`Scenario::load`] reads and checks a file; every problem is a [`ScenarioError`]
+//!   `FILE:LINE: key: message` (exit code 2 in the CLI), never a panic.
+//! - [`FaultEngine`] decides when declared faults fire and implements
+//!   [`crate::net::FaultSeam`] for the driver-level actions; module-level actions come out
+//!   as [`ModuleFault`]s for the core's entry points.
+//! - [`SerialImpairment`] changes the module→host byte stream (chunks, a dropped or
+//!   flipped byte); [`FullStore`] makes UFS report no space.
+//! - [`runner`] drives a module through its `[[step]]`s (`bg95-emu run`).
+
+mod duration;
+mod engine;
+mod error;
+mod fault;
+mod live;
+mod load;
+mod raw;
+pub mod runner;
+mod serial;
+mod ufs;
+mod watch;
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use bg95_core::Personality;
+
+pub use duration::parse_duration;
+pub use engine::{same_command, EngineOutput, FaultEngine, SeededRng};
+pub use error::ScenarioError;
+pub use fault::{
+    Action, AnswerOverride, DataAction, FaultSpec, FiredFault, ModuleFault, Times, Trigger,
+    TriggerEvent,
+};
+pub use live::{apply_module_fault, ScenarioLoop};
+pub use serial::{Piece, SerialImpairment};
+pub use ufs::FullStore;
+pub use watch::AtWatcher;
+
+/// A checked scenario file.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    /// The file it was read from (relative paths in it are relative to its folder).
+    pub path: PathBuf,
+    /// `name`, or the file's stem.
+    pub name: String,
+    pub description: Option<String>,
+    /// `seed` (the CLI's `--seed` overrides it); draws of `probability` come from it.
+    pub seed: u64,
+    pub module: ModuleSetup,
+    pub network: NetworkSetup,
+    pub serial: SerialSetup,
+    pub ftp_server: Option<FtpServerSetup>,
+    /// Declared faults, plus those `[network] registration` and `regain_after` imply.
+    pub faults: Vec<FaultSpec>,
+    pub steps: Vec<Step>,
+}
+
+/// `[module]`.
+#[derive(Debug, Clone, Default)]
+pub struct ModuleSetup {
+    pub personality: Personality,
+    /// UFS files present at boot.
+    pub ufs_files: Vec<(String, Vec<u8>)>,
+}
+
+/// `[network]`.
+#[derive(Debug, Clone, Default)]
+pub struct NetworkSetup {
+    /// Registration changes over time (also in `faults`, as time-triggered module faults).
+    pub registration: Vec<RegistrationChange>,
+    /// The address each PDP context gets when activated.
+    pub pdp: BTreeMap<u8, Ipv4Addr>,
+    /// `[network.dns]`: lower-case name → addresses.
+    pub dns: HashMap<String, Vec<IpAddr>>,
+    pub dns_exclusive: bool,
+}
+
+/// One entry of `[network] registration`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RegistrationChange {
+    pub at: Duration,
+    /// CREG/CEREG `<stat>`.
+    pub stat: u8,
+    /// `<AcT>`.
+    pub act: u8,
+}
+
+/// `[serial]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SerialSetup {
+    pub baud: Option<u32>,
+    /// Module output is written in pieces of at most this many bytes…
+    pub chunk: Option<usize>,
+    /// …with this pause after each piece.
+    pub chunk_delay: Duration,
+    /// The byte at this offset of the module→host stream (from 0, boot URCs included)
+    /// never arrives.
+    pub drop_byte_at: Option<u64>,
+    /// The byte at this offset arrives XORed with `flip_mask`.
+    pub flip_byte_at: Option<u64>,
+    pub flip_mask: u8,
+}
+
+impl SerialSetup {
+    /// Whether any impairment is set (baud is the writer's business).
+    pub fn impaired(&self) -> bool {
+        self.chunk.is_some() || self.drop_byte_at.is_some() || self.flip_byte_at.is_some()
+    }
+}
+
+/// `[ftp_server]`: an embedded server just for this scenario.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FtpServerSetup {
+    /// Absolute (resolved against the scenario's folder).
+    pub root: PathBuf,
+    /// 0 = a free port (steps write `${ftp_port}`).
+    pub port: u16,
+    /// (user, password); default `test`/`test`.
+    pub users: Vec<(String, String)>,
+    /// Parsed; not yet wired (the server is plain FTP).
+    pub tls: bool,
+    /// Files added to the server's copy of `root`: path relative to it → content.
+    pub files: Vec<(String, Vec<u8>)>,
+}
+
+/// One `[[step]]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    pub line: usize,
+    pub kind: StepKind,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum StepKind {
+    /// Send these bytes.
+    Send(Vec<u8>),
+    /// Wait for a line equal to this (other lines before it are skipped).
+    ExpectLine {
+        line: String,
+        timeout: Duration,
+    },
+    /// Wait for a line matching this regex (other lines before it are skipped).
+    ExpectRegex {
+        regex: RegexText,
+        timeout: Duration,
+    },
+    /// The next bytes are exactly these.
+    ExpectBytes {
+        bytes: Vec<u8>,
+        timeout: Duration,
+    },
+    Wait(Duration),
+    /// Close the tty and open it again.
+    Reopen,
+}
+
+/// A regex with equality by its text (so steps compare in tests).
+#[derive(Debug, Clone)]
+pub struct RegexText(pub regex::Regex);
+
+impl PartialEq for RegexText {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.as_str() == other.0.as_str()
+    }
+}
+
+/// How long an expectation waits when the step gives no `timeout`.
+pub const DEFAULT_EXPECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+impl Scenario {
+    /// Read and check a scenario file.
+    pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ScenarioError::new(path, 0, "file", format!("cannot read: {e}")))?;
+        Scenario::parse(path, &text)
+    }
+
+    /// Check scenario `text` as if read from `path` (relative paths resolve against its
+    /// folder).
+    pub fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
+        load::parse(path, text)
+    }
+
+    /// The folder relative paths resolve against.
+    pub fn base_dir(&self) -> PathBuf {
+        self.path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."))
+    }
+}
