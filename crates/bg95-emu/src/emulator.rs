@@ -10,10 +10,12 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use bg95_core::{Module, Personality, UfsStore};
 use tokio::sync::{oneshot, watch};
 
+use crate::net::{FaultSeam, NoFaults};
 use crate::pty::VirtualPort;
 use crate::runtime::{run_module, Clock, LoopParts};
 use crate::server::EmbeddedServer;
@@ -34,6 +36,8 @@ pub struct Config {
     pub baud: u32,
     pub transcript: Option<PathBuf>,
     pub tty_link: Option<PathBuf>,
+    /// Where faults enter below the FTP driver; `None` = no faults.
+    pub faults: Option<Arc<dyn FaultSeam>>,
 }
 
 /// What a started emulator tells its caller.
@@ -124,6 +128,7 @@ pub async fn run(
         baud: config.baud,
         transcript,
         tty_link: config.tty_link.clone(),
+        faults: config.faults.clone().unwrap_or_else(|| Arc::new(NoFaults)),
     };
     let (fire_tx, fire_rx) = oneshot::channel::<()>();
     let loop_task = tokio::spawn(run_module(module, parts, Some(fire_tx), shutdown));
@@ -226,6 +231,13 @@ impl EmulatorBuilder {
 
     pub fn tty_link(mut self, link: impl Into<PathBuf>) -> Self {
         self.config.tty_link = Some(link.into());
+        self
+    }
+
+    /// Faults below the FTP driver (resolver, connects, replies, data streams): see
+    /// [`crate::net::FaultSeam`].
+    pub fn faults(mut self, faults: Arc<dyn FaultSeam>) -> Self {
+        self.config.faults = Some(faults);
         self
     }
 

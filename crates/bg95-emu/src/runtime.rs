@@ -122,6 +122,8 @@ pub struct LoopParts {
     pub transcript: Option<Recorder>,
     /// Created as a symlink to the tty once the module takes AT input; removed at the end.
     pub tty_link: Option<PathBuf>,
+    /// Where faults enter below the FTP driver (`NoFaults` in production).
+    pub faults: std::sync::Arc<dyn crate::net::FaultSeam>,
 }
 
 /// Run the module until `shutdown` turns true.
@@ -140,6 +142,7 @@ pub async fn run_module(
         baud,
         mut transcript,
         tty_link,
+        faults,
     } = parts;
     let VirtualPort {
         master,
@@ -149,7 +152,10 @@ pub async fn run_module(
     let (mut rd, wr) = master.into_split();
     let writer = Writer::spawn(wr, baud);
     module.set_baud(baud);
-    let mut driver = FtpDriver::spawn();
+    // The resolver and traffic counters join LoopParts with the QGDCNT/QIDNSGIP work; until
+    // then the driver gets its own (the fault seam reaches both).
+    let net = crate::ftp::DriverNet::with_faults(faults.clone());
+    let mut driver = FtpDriver::spawn_net(crate::ftp::DriverConfig::default(), net.clone());
     let mut to_driver: VecDeque<FtpRequest> = VecDeque::new();
     let mut buf = vec![0u8; 4096];
     let mut link_made = false;
@@ -182,7 +188,7 @@ pub async fn run_module(
         }
 
         if std::mem::take(&mut driver_died) {
-            driver = restart_driver(&mut module, &clock, &mut to_driver);
+            driver = restart_driver(&mut module, &clock, &mut to_driver, &net);
             continue;
         }
         let deadline = module.poll_timeout().map(|t| clock.to_tokio(t));
@@ -242,12 +248,13 @@ fn restart_driver(
     module: &mut Module,
     clock: &Clock,
     to_driver: &mut VecDeque<FtpRequest>,
+    net: &crate::ftp::DriverNet,
 ) -> FtpDriver {
     tracing::error!(target: "bg95::emu", "FTP driver stopped; restarting it");
     to_driver.clear();
     let failure = bg95_core::ftp::Failure::new(bg95_core::ftp::FailureKind::Other, 0);
     module.handle_completion(clock.now(), Completion::Ftp(FtpEvent::Done(Err(failure))));
-    FtpDriver::spawn()
+    FtpDriver::spawn_net(crate::ftp::DriverConfig::default(), net.clone())
 }
 
 fn make_link(link: &std::path::Path, target: &std::path::Path) -> std::io::Result<()> {
