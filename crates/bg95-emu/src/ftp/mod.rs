@@ -51,6 +51,18 @@ use tokio::sync::mpsc;
 
 use crate::net::{FaultSeam, NoFaults, Resolver, Traffic};
 
+/// The log target prefix of the FTP client library.
+pub const CLIENT_LOG_TARGET: &str = "suppaftp";
+
+/// Whether a log event may be shown: never one of suppaftp's. suppaftp logs every command
+/// line it sends (`CC OUT: PASS <password>` at trace level, `Sending custom command: ...`
+/// at debug), through the `log` crate, which tracing-subscriber bridges. Whatever filter a
+/// user sets (`BG95_LOG=trace`, `BG95_LOG=suppaftp=trace`), this per-layer filter drops
+/// them; the driver logs each command and reply itself under `bg95::ftp`, with `PASS ****`.
+pub fn log_allowed(meta: &tracing::Metadata<'_>) -> bool {
+    !meta.target().starts_with(CLIENT_LOG_TARGET)
+}
+
 /// How many download chunks may wait in the event channel.
 pub const EVENT_QUEUE: usize = 2;
 /// The largest download chunk.
