@@ -336,8 +336,11 @@ pub(crate) async fn open(p: OpenParams, net: DriverNet) -> Result<Session, Failu
             (greet(tcp, &net).await?, None)
         }
         Security::Explicit { control, data } => {
-            let tcp = connect_any(&net, &addrs, None).await?;
-            let tls = FtpTls::new(control, data, &p.host)?;
+            // Unusable TLS settings are reported after the connect, as a handshake
+            // failure would be; the connector is needed first for a TLS fault.
+            let tls = FtpTls::new(control, data, &p.host);
+            let tcp = connect_any(&net, &addrs, tls.as_ref().ok()).await?;
+            let tls = tls?;
             let ftp = greet(tcp, &net).await?;
             (explicit_tls(ftp, &tls, &p.host, &net).await?, Some(tls))
         }
