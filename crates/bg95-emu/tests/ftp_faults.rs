@@ -375,7 +375,22 @@ async fn tls_fault_fails_the_handshake() {
         c.call(FtpRequest::Open(p.clone())).await,
         err(FailureKind::Tls, 0)
     );
+    assert_eq!(c.call(FtpRequest::Open(p.clone())).await, Ok(Reply::Ok));
+    // A data connection's handshake: met as a real failed data handshake is. vsftpd ends
+    // the whole session when a data connection's TLS handshake fails (no reply after its
+    // 150), so the transfer reports the closed control connection; a new session works.
+    server.put("f", b"tls data");
+    c.seam
+        .connect
+        .lock()
+        .unwrap()
+        .push((Conn::Data, ConnectFault::TlsFailure));
+    let (data, r) = c.download("f").await;
+    assert!(data.is_empty());
+    assert_eq!(r, err(FailureKind::ControlClosed, 0));
+    assert!(c.seam.connect.lock().unwrap().is_empty(), "the fault was used");
     assert_eq!(c.call(FtpRequest::Open(p)).await, Ok(Reply::Ok));
+    assert_eq!(c.download("f").await, (b"tls data".to_vec(), Ok(Reply::Ok)));
 }
 
 /// The end-to-end check: the host's `AT+QFTPOPEN` with a resolver fault.
