@@ -335,13 +335,18 @@ async fn data_connect_and_stream_faults() {
         std::fs::read(dir.path().join("up.bin")).unwrap().len(),
         50_000
     );
+    // A new session goes on counting (the numbering is since boot).
+    let p = params(server.local_addr());
+    assert_eq!(c.call(FtpRequest::Open(p)).await, Ok(Reply::Ok));
+    assert_eq!(c.download("f.bin").await.0.len(), 100_000);
     let transfers = c.seam.transfers.lock().unwrap().clone();
     assert_eq!(
         transfers,
         vec![
             (1, Direction::Download),
             (2, Direction::Upload),
-            (3, Direction::Upload)
+            (3, Direction::Upload),
+            (4, Direction::Download)
         ]
     );
 }
@@ -388,7 +393,10 @@ async fn tls_fault_fails_the_handshake() {
     let (data, r) = c.download("f").await;
     assert!(data.is_empty());
     assert_eq!(r, err(FailureKind::ControlClosed, 0));
-    assert!(c.seam.connect.lock().unwrap().is_empty(), "the fault was used");
+    assert!(
+        c.seam.connect.lock().unwrap().is_empty(),
+        "the fault was used"
+    );
     assert_eq!(c.call(FtpRequest::Open(p)).await, Ok(Reply::Ok));
     assert_eq!(c.download("f").await, (b"tls data".to_vec(), Ok(Reply::Ok)));
 }

@@ -382,10 +382,10 @@ async fn open_data(
         open_active(s, command, rest).await?
     };
     Ok(conn.map(|conn| {
-        s.transfers += 1;
-        let faults = s.ctrl.net.faults.on_data(s.transfers, dir);
+        let n = s.transfers.fetch_add(1, Ordering::AcqRel) + 1;
+        let faults = s.ctrl.net.faults.on_data(n, dir);
         if !faults.is_empty() {
-            tracing::info!(target: "bg95::ftp", "transfer {}: faults {faults:?}", s.transfers);
+            tracing::info!(target: "bg95::ftp", "transfer {n}: faults {faults:?}");
         }
         Faulty::new(conn, faults, s.ctrl.net.traffic.clone())
     }))

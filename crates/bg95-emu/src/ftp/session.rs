@@ -13,6 +13,7 @@
 
 use std::io;
 use std::net::SocketAddr;
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -241,8 +242,9 @@ pub(crate) struct Session {
     /// offset for the next RETR/STOR in that case (it resets it only after a successful
     /// transfer), so the next transfer from offset 0 sends `REST 0` first.
     pub rest_armed: bool,
-    /// Transfers opened so far (the fault seam's `on_data` numbering).
-    pub transfers: u64,
+    /// Transfers opened since the driver started, over every session (the fault seam's
+    /// `on_data` numbering: from 1 since boot).
+    pub transfers: Arc<AtomicU64>,
 }
 
 /// A connect fault that fails the connect, met as the real failure would be (a time-out
@@ -319,7 +321,11 @@ fn security_name(s: &Security) -> &'static str {
 }
 
 /// Resolve, connect, (TLS,) log in, TYPE.
-pub(crate) async fn open(p: OpenParams, net: DriverNet) -> Result<Session, Failure> {
+pub(crate) async fn open(
+    p: OpenParams,
+    net: DriverNet,
+    transfers: Arc<AtomicU64>,
+) -> Result<Session, Failure> {
     tracing::info!(target: "bg95::ftp", "open {}:{} as {:?} ({})", p.host, p.port, p.user, security_name(&p.security));
     let addrs = net
         .resolver
@@ -375,7 +381,7 @@ pub(crate) async fn open(p: OpenParams, net: DriverNet) -> Result<Session, Failu
         probe,
         upload: None,
         rest_armed: false,
-        transfers: 0,
+        transfers,
     })
 }
 

@@ -3,6 +3,8 @@
 
 use std::collections::VecDeque;
 use std::future::Future;
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
 
 use bg95_core::ftp::{FailureKind, FtpEvent, FtpRequest, Reply};
 use tokio::io::AsyncWriteExt;
@@ -28,6 +30,8 @@ pub(crate) struct Driver {
     pending: VecDeque<FtpRequest>,
     session: Option<Session>,
     net: DriverNet,
+    /// Data transfers since the task started (the fault seam numbers them).
+    transfers: Arc<AtomicU64>,
 }
 
 /// How many requests may wait inside the driver while one runs (typically `UploadData`
@@ -80,6 +84,7 @@ impl Driver {
             pending: VecDeque::new(),
             session: None,
             net,
+            transfers: Arc::default(),
         }
     }
 
@@ -209,7 +214,7 @@ impl Driver {
     /// A new Open replaces whatever session there was.
     async fn open(&mut self, params: bg95_core::ftp::OpenParams) -> Result<(), Stop> {
         self.session = None;
-        let open = session::open(params, self.net.clone());
+        let open = session::open(params, self.net.clone(), self.transfers.clone());
         let opened = guarded(&mut self.rx, &mut self.pending, open).await?;
         match opened {
             Ok(session) => {
