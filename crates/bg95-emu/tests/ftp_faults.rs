@@ -371,6 +371,18 @@ async fn tls_fault_fails_the_handshake() {
         data: settings,
     };
     let mut c = Client::new();
+    // AUTH TLS is sent inside suppaftp's `into_secure`; the seam is asked before it.
+    c.seam.command.lock().unwrap().push((
+        "AUTH".into(),
+        ReplyFault::Replace {
+            code: 534,
+            text: "Policy requires SSL.".into(),
+        },
+    ));
+    assert_eq!(
+        c.call(FtpRequest::Open(p.clone())).await,
+        err(FailureKind::Tls, 534)
+    );
     c.seam
         .connect
         .lock()

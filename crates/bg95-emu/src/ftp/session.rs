@@ -147,29 +147,9 @@ impl Control {
         self.net.traffic.add_sent(line.len() + 2);
     }
 
-    /// The fault seam before `verb` goes out: `Ok(Some)` is the reply the fault puts in the
-    /// server's place (the server never sees the command); a delay is waited out here; a
-    /// close ends the control connection.
+    /// The fault seam before `verb` goes out (see [`command_fault`]).
     pub(crate) async fn fault(&self, verb: &str) -> Result<Option<Reply>, Failure> {
-        match self.net.faults.on_command(verb) {
-            None => Ok(None),
-            Some(ReplyFault::Delay(d)) => {
-                tracing::info!(target: "bg95::ftp", "{verb}: delayed {d:?} (fault)");
-                tokio::time::sleep(d).await;
-                Ok(None)
-            }
-            Some(ReplyFault::Replace { code, text }) => {
-                tracing::info!(target: "bg95::ftp", "{verb}: answered {code} (fault)");
-                Ok(Some(Reply {
-                    code,
-                    text: format!("{code} {text}\r\n"),
-                }))
-            }
-            Some(ReplyFault::Close) => {
-                tracing::info!(target: "bg95::ftp", "{verb}: control connection closed (fault)");
-                Err(closed())
-            }
-        }
+        command_fault(&self.net, verb).await
     }
 
     /// Send one command line and read its reply, whatever the code. Never logs a password.
@@ -225,6 +205,31 @@ impl Control {
             Ok(reply)
         } else {
             Err(reply.failure(FailureKind::Reply))
+        }
+    }
+}
+
+/// The fault seam before `verb` goes out: `Ok(Some)` is the reply the fault puts in the
+/// server's place (the server never sees the command); a delay is waited out here; a close
+/// ends the control connection.
+pub(crate) async fn command_fault(net: &DriverNet, verb: &str) -> Result<Option<Reply>, Failure> {
+    match net.faults.on_command(verb) {
+        None => Ok(None),
+        Some(ReplyFault::Delay(d)) => {
+            tracing::info!(target: "bg95::ftp", "{verb}: delayed {d:?} (fault)");
+            tokio::time::sleep(d).await;
+            Ok(None)
+        }
+        Some(ReplyFault::Replace { code, text }) => {
+            tracing::info!(target: "bg95::ftp", "{verb}: answered {code} (fault)");
+            Ok(Some(Reply {
+                code,
+                text: format!("{code} {text}\r\n"),
+            }))
+        }
+        Some(ReplyFault::Close) => {
+            tracing::info!(target: "bg95::ftp", "{verb}: control connection closed (fault)");
+            Err(closed())
         }
     }
 }
@@ -403,6 +408,17 @@ async fn greet(tcp: TcpStream, net: &DriverNet) -> Result<Ftp, Failure> {
 /// `AUTH TLS`, the handshake, `PBSZ 0`, `PROT P` (suppaftp's `into_secure`). Which step
 /// failed: the connector is called only after `AUTH TLS` got its 234.
 async fn explicit_tls(ftp: Ftp, tls: &FtpTls, host: &str, net: &DriverNet) -> Result<Ftp, Failure> {
+    // suppaftp sends the three commands inside `into_secure`: the seam is asked first.
+    for (verb, ok, kind) in [
+        ("AUTH", 234, FailureKind::Tls),
+        ("PBSZ", 200, FailureKind::Reply),
+        ("PROT", 200, FailureKind::Reply),
+    ] {
+        match command_fault(net, verb).await? {
+            Some(r) if r.code != ok && !r.is_complete() => return Err(r.failure(kind)),
+            _ => {}
+        }
+    }
     net.traffic
         .add_sent("AUTH TLS\r\nPBSZ 0\r\nPROT P\r\n".len());
     match ftp.into_secure(tls.clone(), host).await {
