@@ -15,6 +15,7 @@ use std::sync::Arc;
 use bg95_core::{Module, Personality, UfsStore};
 use tokio::sync::{oneshot, watch};
 
+use crate::net::{FaultSeam, NoFaults};
 use crate::pty::VirtualPort;
 use crate::runtime::{run_module, Clock, LoopParts};
 use crate::scenario::{FaultEngine, FullStore, Scenario, ScenarioLoop};
@@ -49,6 +50,8 @@ pub struct Config {
     pub scenario: Option<Scenario>,
     /// Overrides the scenario's `seed`.
     pub seed: Option<u64>,
+    /// Where faults enter below the FTP driver (a scenario brings its own); `None` = none.
+    pub faults: Option<Arc<dyn FaultSeam>>,
 }
 
 /// What a started emulator tells its caller.
@@ -133,10 +136,13 @@ pub async fn run(
         }
         store = Box::new(FullStore::new(store, sl.engine.ufs_full_flag()));
     }
-    // A scenario's DNS table and DNS faults, or the configured resolver.
-    let resolver = scenario_loop
-        .as_ref()
-        .map_or_else(|| config.resolver.clone(), |sl| sl.resolver.clone());
+    // Faults below the driver and the one resolver: a scenario's (its DNS table, its fault
+    // engine), or the configured ones.
+    let (faults, resolver): (Arc<dyn FaultSeam>, _) = match (&scenario_loop, &config.faults) {
+        (Some(sl), _) => (sl.seam(), sl.resolver.clone()),
+        (None, Some(f)) => (f.clone(), config.resolver.clone().with_faults(f.clone())),
+        (None, None) => (Arc::new(NoFaults), config.resolver.clone()),
+    };
     let (server, tls) = start_server(&config, store.as_mut(), &mut temps).await?;
 
     let port = VirtualPort::open()?;
@@ -166,6 +172,7 @@ pub async fn run(
         tty_link: config.tty_link.clone(),
         resolver,
         traffic: config.traffic.clone(),
+        faults,
         scenario: scenario_loop,
     };
     let (fire_tx, fire_rx) = oneshot::channel::<()>();
@@ -376,6 +383,13 @@ impl EmulatorBuilder {
     /// Count network bytes in these counters (a test can add to them and read AT+QGDCNT).
     pub fn traffic(mut self, traffic: crate::net::Traffic) -> Self {
         self.config.traffic = traffic;
+        self
+    }
+
+    /// Faults below the FTP driver (resolver, connects, replies, data streams): see
+    /// [`crate::net::FaultSeam`].
+    pub fn faults(mut self, faults: Arc<dyn FaultSeam>) -> Self {
+        self.config.faults = Some(faults);
         self
     }
 

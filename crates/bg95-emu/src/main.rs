@@ -78,12 +78,18 @@ struct ServeArgs {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("BG95_LOG")
-                .unwrap_or_else(|_| "warn".into()),
+    use tracing_subscriber::prelude::*;
+    let env =
+        tracing_subscriber::EnvFilter::try_from_env("BG95_LOG").unwrap_or_else(|_| "warn".into());
+    // No user filter can show the FTP client's own lines (they carry the password).
+    let no_client_logs = tracing_subscriber::filter::filter_fn(bg95_emu::ftp::log_allowed);
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_filter(env)
+                .with_filter(no_client_logs),
         )
-        .with_writer(std::io::stderr)
         .init();
     let args = match Cli::parse().command {
         Command::Run(args) => return run_scenarios(args),

@@ -126,6 +126,8 @@ pub struct LoopParts {
     pub traffic: Traffic,
     /// A scenario's faults and serial impairment.
     pub scenario: Option<ScenarioLoop>,
+    /// Where faults enter below the FTP driver (`NoFaults` in production).
+    pub faults: std::sync::Arc<dyn crate::net::FaultSeam>,
 }
 
 /// Run the module until `shutdown` turns true.
@@ -146,6 +148,7 @@ pub async fn run_module(
         tty_link,
         resolver,
         traffic,
+        faults,
         mut scenario,
     } = parts;
     let VirtualPort {
@@ -172,7 +175,13 @@ pub async fn run_module(
         chunk: limits.download_chunk,
         request_queue: limits.driver_requests_waiting,
     };
-    let mut driver = FtpDriver::spawn_with(driver_config);
+    // The driver shares the module's one resolver and traffic counters, and the fault seam.
+    let net = crate::ftp::DriverNet {
+        resolver: resolver.clone(),
+        traffic: traffic.clone(),
+        faults,
+    };
+    let mut driver = FtpDriver::spawn_net(driver_config, net.clone());
     let mut to_driver: VecDeque<FtpRequest> = VecDeque::new();
     let mut buf = vec![0u8; 4096];
     let mut link_made = false;
@@ -219,7 +228,7 @@ pub async fn run_module(
         }
 
         if std::mem::take(&mut driver_died) {
-            driver = restart_driver(&mut module, &clock, &mut to_driver, driver_config);
+            driver = restart_driver(&mut module, &clock, &mut to_driver, driver_config, &net);
             continue;
         }
         let deadline = module.poll_timeout().map(|t| clock.to_tokio(t));
@@ -420,11 +429,12 @@ fn restart_driver(
     clock: &Clock,
     to_driver: &mut VecDeque<FtpRequest>,
     config: DriverConfig,
+    net: &crate::ftp::DriverNet,
 ) -> FtpDriver {
     tracing::error!(target: "bg95::emu", "FTP driver stopped; restarting it");
     to_driver.clear();
     module.handle_completion(clock.now(), Completion::Ftp(FtpEvent::DriverLost));
-    FtpDriver::spawn_with(config)
+    FtpDriver::spawn_net(config, net.clone())
 }
 
 fn make_link(link: &std::path::Path, target: &std::path::Path) -> std::io::Result<()> {

@@ -12,11 +12,13 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use libunftp::options::{FtpsRequired, PassiveHost};
 use libunftp::ServerBuilder;
-use tokio::net::TcpListener;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 use unftp_core::auth::{AuthenticationError, Authenticator, Credentials, Principal};
 use unftp_sbe_fs::Filesystem;
@@ -160,6 +162,135 @@ impl Default for ServerOptions {
     }
 }
 
+type Session = libunftp::Server<Filesystem, unftp_core::auth::DefaultUser>;
+
+/// One libunftp server for one control connection.
+fn build_session(
+    root: &Path,
+    auth: &Arc<TestAuthenticator>,
+    tls: Option<&ServerTls>,
+) -> Result<Session, ServerError> {
+    // Fail here (dropping the connection) rather than in the session when the root is gone.
+    Filesystem::new(root.to_path_buf())?;
+    let root = root.to_path_buf();
+    let builder = ServerBuilder::with_authenticator(
+        Box::new(move || {
+            // Opened just above; only a root removed in between fails here, and the panic
+            // ends that session's task only.
+            Filesystem::new(root.clone()).expect("embedded server root vanished")
+        }),
+        auth.clone(),
+    )
+    .greeting("Welcome to the bg95-emu FTP server")
+    .passive_host(PassiveHost::FromConnection)
+    .passive_ports(49152..=65535);
+    let builder = match tls {
+        Some(t) => builder
+            .ftps(t.cert_file.clone(), t.key_file.clone())
+            .ftps_required(FtpsRequired::All, FtpsRequired::All),
+        None => builder,
+    };
+    builder
+        .build()
+        .map_err(|e| ServerError::Setup(e.to_string()))
+}
+
+/// Serve one control connection; with FTPS, through [`relay_control`].
+async fn serve_session(server: Session, client: TcpStream, tls: bool) {
+    let stream = if tls {
+        match relayed(client).await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(target: "bg95::ftp", "embedded server relay: {e}");
+                return;
+            }
+        }
+    } else {
+        client
+    };
+    if let Err(e) = server.service(stream).await {
+        tracing::debug!(target: "bg95::ftp", "embedded server session: {e}");
+    }
+}
+
+/// How long client bytes wait after the server's `234` reply to `AUTH TLS`.
+const TLS_UPGRADE_GRACE: Duration = Duration::from_millis(100);
+
+/// A loopback connection to hand libunftp instead of `client`, with [`relay_control`]
+/// copying between the two.
+///
+/// Why: libunftp 0.24 answers `AUTH TLS` with `234` and only then, from a spawned task,
+/// tells its control loop to switch to TLS; a client's ClientHello that arrives first is
+/// read as an FTP command and the handshake fails (seen under load as a rare `631`). Real
+/// clients send the ClientHello at once, so the relay holds the client's bytes after the
+/// `234` for [`TLS_UPGRADE_GRACE`], long enough for the switch. The relay's end uses the
+/// client connection's local address, so passive replies name the same host.
+async fn relayed(client: TcpStream) -> std::io::Result<TcpStream> {
+    let pair = TcpListener::bind(SocketAddr::new(client.local_addr()?.ip(), 0)).await?;
+    let (near, far) = tokio::join!(TcpStream::connect(pair.local_addr()?), pair.accept());
+    let (near, (far, _)) = (near?, far?);
+    tokio::spawn(relay_control(client, near));
+    Ok(far)
+}
+
+/// Copy a control connection both ways; after the server's first `234` reply, hold the
+/// client's next bytes for [`TLS_UPGRADE_GRACE`] (see [`relayed`]). From then on the bytes
+/// are TLS records and are copied as they are.
+async fn relay_control(client: TcpStream, server: TcpStream) {
+    let (mut client_rd, mut client_wr) = client.into_split();
+    let (mut server_rd, mut server_wr) = server.into_split();
+    let (upgrade_tx, mut upgrade_rx) = tokio::sync::watch::channel(false);
+    let to_client = async move {
+        let mut buf = vec![0u8; 4096];
+        let mut scanning = true;
+        let mut at_line_start = true;
+        loop {
+            let n = server_rd.read(&mut buf).await?;
+            if n == 0 {
+                return client_wr.shutdown().await;
+            }
+            if scanning && has_reply_234(&buf[..n], &mut at_line_start) {
+                scanning = false;
+                // Set before the client can see the 234, so its ClientHello finds it set.
+                let _ = upgrade_tx.send(true);
+            }
+            client_wr.write_all(&buf[..n]).await?;
+        }
+    };
+    let to_server = async move {
+        let mut buf = vec![0u8; 4096];
+        let mut held = false;
+        loop {
+            let n = client_rd.read(&mut buf).await?;
+            if n == 0 {
+                return server_wr.shutdown().await;
+            }
+            if !held && *upgrade_rx.borrow_and_update() {
+                held = true;
+                tokio::time::sleep(TLS_UPGRADE_GRACE).await;
+            }
+            server_wr.write_all(&buf[..n]).await?;
+        }
+    };
+    let (a, b): (std::io::Result<()>, std::io::Result<()>) = tokio::join!(to_client, to_server);
+    if let Err(e) = a.and(b) {
+        tracing::debug!(target: "bg95::ftp", "embedded server relay: {e}");
+    }
+}
+
+/// Whether `bytes` hold a line starting with `234` (`at_line_start` carries the position
+/// across reads).
+fn has_reply_234(bytes: &[u8], at_line_start: &mut bool) -> bool {
+    let mut found = false;
+    for (i, &b) in bytes.iter().enumerate() {
+        if *at_line_start && bytes[i..].starts_with(b"234") {
+            found = true;
+        }
+        *at_line_start = b == b'\n';
+    }
+    found
+}
+
 /// Start serving `root` on `addr` with `options`.
 pub async fn start_embedded_with(
     addr: SocketAddr,
@@ -187,44 +318,16 @@ pub async fn start_embedded_with(
                 accepted = listener.accept() => match accepted {
                     Ok((tcp, peer)) => {
                         tracing::debug!(target: "bg95::ftp", "embedded server: session from {peer}");
-                        if let Err(e) = Filesystem::new(root.clone()) {
-                            tracing::warn!(target: "bg95::ftp", "embedded server root {}: {e}", root.display());
-                            continue; // drops the connection
-                        }
-                        let root = root.clone();
-                        let auth = auth.clone();
-                        let builder = ServerBuilder::with_authenticator(
-                            Box::new(move || {
-                                // Opened just above; only a root removed in between fails here,
-                                // and the panic ends that session's task only.
-                                Filesystem::new(root.clone()).expect("embedded server root vanished")
-                            }),
-                            auth,
-                        )
-                        .greeting("Welcome to the bg95-emu FTP server")
-                        .passive_host(PassiveHost::FromConnection)
-                        .passive_ports(49152..=65535);
-                        let builder = match &tls {
-                            Some(t) => builder
-                                .ftps(t.cert_file.clone(), t.key_file.clone())
-                                .ftps_required(FtpsRequired::All, FtpsRequired::All),
-                            None => builder,
-                        };
-                        let built = builder.build();
-                        match built {
+                        match build_session(&root, &auth, tls.as_deref()) {
                             Ok(server) => {
-                                sessions.spawn(async move {
-                                    if let Err(e) = server.service(tcp).await {
-                                        tracing::debug!(target: "bg95::ftp", "embedded server session: {e}");
-                                    }
-                                });
+                                sessions.spawn(serve_session(server, tcp, tls.is_some()));
                             }
                             Err(e) => tracing::warn!(target: "bg95::ftp", "embedded server: {e}"),
                         }
                     }
                     Err(e) => {
                         tracing::warn!(target: "bg95::ftp", "embedded server accept: {e}");
-                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                        tokio::time::sleep(Duration::from_millis(50)).await;
                     }
                 },
                 Some(_) = sessions.join_next(), if !sessions.is_empty() => {}
@@ -232,4 +335,19 @@ pub async fn start_embedded_with(
         }
     });
     Ok(EmbeddedServer { local_addr, task })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_a_234_reply_at_a_line_start_only() {
+        let mut start = true;
+        assert!(!has_reply_234(b"220 Welcome 234\r\n", &mut start));
+        assert!(has_reply_234(b"234 Upgrading to TLS\r\n", &mut start));
+        let mut start = true;
+        assert!(!has_reply_234(b"331 x\r", &mut start));
+        assert!(has_reply_234(b"\n234 y\r\n", &mut start));
+    }
 }

@@ -1,6 +1,6 @@
 //! The FTP driver: the runtime side of the core's FTP seam. It owns the control and data
-//! connections (tokio sockets, TLS through rustls/ring), performs one [`FtpRequest`] at a
-//! time and reports [`FtpEvent`]s. It decides nothing a module decides: it reports what
+//! connections (suppaftp on tokio, TLS through rustls/ring), performs one [`FtpRequest`] at
+//! a time and reports [`FtpEvent`]s. It decides nothing a module decides: it reports what
 //! happened, and the core maps it to `<err>,<protocol_error>`.
 //!
 //! Contract (see `bg95_core::ftp::FtpRequest` for each request's events):
@@ -29,12 +29,39 @@
 //! `UploadEnd` in an upload) waits for its turn. `Abort` drops the session at once; requests
 //! queued before it are void (nothing is reported for them after the `Aborted` marker).
 
-mod control;
-mod driver;
+//!
+//! Files: `session.rs` (open, commands, close), `data.rs` (transfers), `task.rs` (the task
+//! loop), `tls.rs` (rustls configurations and the connector given to suppaftp),
+//! `faulty.rs` (the data-stream end of the fault seam).
+//!
+//! The network seam ([`DriverNet`]): every name lookup goes through its [`Resolver`], every
+//! byte sent and received is added to its [`Traffic`], and its [`FaultSeam`] is consulted at
+//! the resolver, each connect (control and data), each command and each data stream.
+
+mod data;
+mod faulty;
+mod session;
+mod task;
 mod tls;
+
+use std::sync::Arc;
 
 use bg95_core::ftp::{FtpEvent, FtpRequest};
 use tokio::sync::mpsc;
+
+use crate::net::{FaultSeam, NoFaults, Resolver, Traffic};
+
+/// The log target prefix of the FTP client library.
+pub const CLIENT_LOG_TARGET: &str = "suppaftp";
+
+/// Whether a log event may be shown: never one of suppaftp's. suppaftp logs every command
+/// line it sends (`CC OUT: PASS <password>` at trace level, `Sending custom command: ...`
+/// at debug), through the `log` crate, which tracing-subscriber bridges. Whatever filter a
+/// user sets (`BG95_LOG=trace`, `BG95_LOG=suppaftp=trace`), this per-layer filter drops
+/// them; the driver logs each command and reply itself under `bg95::ftp`, with `PASS ****`.
+pub fn log_allowed(meta: &tracing::Metadata<'_>) -> bool {
+    !meta.target().starts_with(CLIENT_LOG_TARGET)
+}
 
 /// How many download chunks may wait in the event channel.
 pub const EVENT_QUEUE: usize = 2;
@@ -62,6 +89,33 @@ impl Default for DriverConfig {
     }
 }
 
+/// The network a driver works on (see the module docs). `Default`: the system resolver,
+/// fresh counters, no faults.
+#[derive(Debug, Clone)]
+pub struct DriverNet {
+    pub resolver: Resolver,
+    pub traffic: Traffic,
+    pub faults: Arc<dyn FaultSeam>,
+}
+
+impl Default for DriverNet {
+    fn default() -> Self {
+        DriverNet::with_faults(Arc::new(NoFaults))
+    }
+}
+
+impl DriverNet {
+    /// The system resolver and fresh counters, with `faults` (also consulted by the
+    /// resolver).
+    pub fn with_faults(faults: Arc<dyn FaultSeam>) -> DriverNet {
+        DriverNet {
+            resolver: Resolver::system().with_faults(faults.clone()),
+            traffic: Traffic::default(),
+            faults,
+        }
+    }
+}
+
 /// The handle of a running driver task.
 pub struct FtpDriver {
     pub requests: mpsc::Sender<FtpRequest>,
@@ -77,9 +131,14 @@ impl FtpDriver {
     /// Start a driver task with explicit tunables. The task ends when `requests` is
     /// dropped (or `events` is), dropping every connection.
     pub fn spawn_with(config: DriverConfig) -> FtpDriver {
+        FtpDriver::spawn_net(config, DriverNet::default())
+    }
+
+    /// Start a driver task on `net` (its resolver, traffic counters and fault seam).
+    pub fn spawn_net(config: DriverConfig, net: DriverNet) -> FtpDriver {
         let (req_tx, req_rx) = mpsc::channel::<FtpRequest>(config.request_queue.max(1));
         let (ev_tx, ev_rx) = mpsc::channel::<FtpEvent>(config.event_queue.max(1));
-        tokio::spawn(driver::Driver::new(req_rx, ev_tx, config.chunk).run());
+        tokio::spawn(task::Driver::new(req_rx, ev_tx, config.chunk, net).run());
         FtpDriver {
             requests: req_tx,
             events: ev_rx,

@@ -21,8 +21,22 @@
 //!
 //! Control and data connections share one session store, so data connections resume the
 //! control connection's session (vsftpd `require_ssl_reuse=YES`).
+//!
+//! [`FtpTls`] is the connector handed to suppaftp (`into_secure`, `connect_secure_implicit`):
+//! suppaftp has one connector per session, the module has two TLS contexts (`sslctxid` for
+//! the control connection, `data_sslctxid` for data connections), so the connector uses the
+//! control configuration for its first handshake and the data configuration for every later
+//! one. It also records whether the control handshake was attempted, which is how the
+//! session tells a refused `AUTH TLS` (connector never called) from a failed handshake.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
+
+use suppaftp::tokio::{AsyncRustlsStream, AsyncTlsConnector};
+use suppaftp::{FtpError, FtpResult};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
 
 use bg95_core::ftp::{Failure, FailureKind, TlsSettings};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
@@ -42,12 +56,12 @@ fn tls_failure(what: &str) -> Failure {
 }
 
 /// A session store shared by the control and data configurations of one session.
-pub(crate) fn session_store() -> Arc<dyn ClientSessionStore> {
+fn session_store() -> Arc<dyn ClientSessionStore> {
     Arc::new(ClientSessionMemoryCache::new(16))
 }
 
 /// Build a client configuration, or a `Tls` failure if the settings cannot work.
-pub(crate) fn client_config(
+fn client_config(
     s: &TlsSettings,
     store: Arc<dyn ClientSessionStore>,
 ) -> Result<Arc<ClientConfig>, Failure> {
@@ -154,8 +168,119 @@ fn provider_for(
     Ok((provider, versions))
 }
 
+/// One side's connector and its handshake deadline (`negotiatetime`).
+struct Side {
+    connector: TlsConnector,
+    timeout: Option<Duration>,
+}
+
+struct Shared {
+    control: Side,
+    data: Side,
+    name: ServerName<'static>,
+    /// The control handshake has started (every later handshake is a data connection's).
+    control_started: AtomicBool,
+    /// A fault asks the next handshake to fail (as a bad certificate would).
+    fail_next: AtomicBool,
+}
+
+/// The session's TLS connector (see the module docs). Cheap to clone: the session keeps
+/// one handle, suppaftp owns another.
+#[derive(Clone)]
+pub(crate) struct FtpTls(Arc<Shared>);
+
+impl std::fmt::Debug for FtpTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FtpTls")
+            .field("name", &self.0.name)
+            .finish_non_exhaustive()
+    }
+}
+
+fn negotiate_timeout(s: &TlsSettings) -> Option<Duration> {
+    (s.negotiate_secs > 0).then(|| Duration::from_secs(u64::from(s.negotiate_secs)))
+}
+
+impl FtpTls {
+    /// Both configurations of a session, sharing one session store; a `Tls` failure if the
+    /// settings cannot work.
+    pub(crate) fn new(
+        control: &TlsSettings,
+        data: &TlsSettings,
+        host: &str,
+    ) -> Result<FtpTls, Failure> {
+        let store = session_store();
+        let ctrl_config = client_config(control, store.clone())?;
+        let data_config = if data == control {
+            ctrl_config.clone()
+        } else {
+            client_config(data, store)?
+        };
+        Ok(FtpTls(Arc::new(Shared {
+            control: Side {
+                connector: TlsConnector::from(ctrl_config),
+                timeout: negotiate_timeout(control),
+            },
+            data: Side {
+                connector: TlsConnector::from(data_config),
+                timeout: negotiate_timeout(data),
+            },
+            name: server_name(host)?,
+            control_started: AtomicBool::new(false),
+            fail_next: AtomicBool::new(false),
+        })))
+    }
+
+    /// Whether the control handshake was attempted (AUTH TLS was accepted, or implicit TLS
+    /// reached its handshake).
+    pub(crate) fn control_started(&self) -> bool {
+        self.0.control_started.load(Ordering::Acquire)
+    }
+
+    /// Make the next handshake fail (the fault seam's `ConnectFault::TlsFailure`).
+    pub(crate) fn fail_next(&self) {
+        self.0.fail_next.store(true, Ordering::Release);
+    }
+
+    /// A data connection's handshake (active mode, where the driver owns the data socket).
+    pub(crate) async fn connect_data(&self, tcp: TcpStream) -> FtpResult<AsyncRustlsStream> {
+        self.0.control_started.store(true, Ordering::Release);
+        self.handshake(&self.0.data, tcp).await
+    }
+
+    async fn handshake(&self, side: &Side, tcp: TcpStream) -> FtpResult<AsyncRustlsStream> {
+        if self.0.fail_next.swap(false, Ordering::AcqRel) {
+            return Err(FtpError::SecureError("handshake failed (fault)".into()));
+        }
+        let connect = side.connector.connect(self.0.name.clone(), tcp);
+        let tls = match side.timeout {
+            Some(t) => tokio::time::timeout(t, connect)
+                .await
+                .map_err(|_| FtpError::SecureError("TLS handshake timed out".into()))?,
+            None => connect.await,
+        };
+        tls.map(AsyncRustlsStream::from).map_err(|e| {
+            tracing::info!(target: "bg95::ftp", "TLS handshake: {e}");
+            FtpError::SecureError(e.to_string())
+        })
+    }
+}
+
+#[async_trait::async_trait]
+impl AsyncTlsConnector for FtpTls {
+    type Stream = AsyncRustlsStream;
+
+    /// suppaftp passes the host it was given; the name was checked when the connector was
+    /// built, so that one is used.
+    async fn connect(&self, _domain: &str, stream: TcpStream) -> FtpResult<Self::Stream> {
+        let first = !self.0.control_started.swap(true, Ordering::AcqRel);
+        let side = if first { &self.0.control } else { &self.0.data };
+        self.handshake(side, stream).await
+    }
+}
+
 /// The name the server certificate is checked against (and sent as SNI when enabled).
-pub(crate) fn server_name(host: &str) -> Result<ServerName<'static>, Failure> {
+fn server_name(host: &str) -> Result<ServerName<'static>, Failure> {
     ServerName::try_from(host.to_string())
         .map_err(|e| tls_failure(&format!("server name {host:?}: {e}")))
 }
