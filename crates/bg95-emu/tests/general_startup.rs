@@ -152,6 +152,17 @@ fn driver_start_up_then_ftp_session() {
     h.expect(format!("\r\nOK\r\n\r\n+QFTPGET: 0,{}\r\n", payload.len()).as_bytes());
     h.chat("AT+QFTPCLOSE\r", "\r\nOK\r\n");
     h.expect(b"\r\n+QFTPCLOSE: 0,0\r\n");
+    // AT+QGDCNT counts what the FTP session really moved: the commands sent, the
+    // greeting and replies and the 3000 data bytes received.
+    h.send(b"AT+QGDCNT?\r");
+    h.expect(b"\r\n+QGDCNT: ");
+    let line = h.read_until(b"\r\n\r\nOK\r\n");
+    let text = String::from_utf8_lossy(&line[..line.len() - 8]).into_owned();
+    let (sent, received) = text.split_once(',').expect("<sent>,<received>");
+    let (sent, received): (u64, u64) = (sent.parse().unwrap(), received.parse().unwrap());
+    // USER, PASS, TYPE, PASV/EPSV, RETR, QUIT at least.
+    assert!(sent >= 40, "{text}");
+    assert!(received > payload.len() as u64, "{text}");
     assert_eq!(h.drain_for(std::time::Duration::from_millis(200)), b"");
 }
 
@@ -183,13 +194,32 @@ fn qidnsgip_and_qping_use_the_one_resolver() {
         "ftp.example.com".to_string(),
         vec!["127.0.0.1".parse().unwrap(), "::1".parse().unwrap()],
     );
+    let root = tempfile::tempdir().unwrap();
     let emu = Emulator::builder()
         .resolver(Resolver::with_table(table, true))
+        .ftp_server("127.0.0.1:0".parse().unwrap())
+        .ftp_root(root.path())
         .spawn()
         .unwrap();
+    let port = emu.ftp_addr().unwrap().port();
     let mut h = Host::open(emu.tty_path());
     h.expect(&boot_bytes());
     h.chat("ATE0\r", "ATE0\r\r\nOK\r\n");
+    // AT+QFTPOPEN looks names up in the same resolver.
+    h.chat("AT+QIACT=1\r", "\r\nOK\r\n");
+    h.chat("AT+QFTPCFG=\"account\",\"test\",\"test\"\r", "\r\nOK\r\n");
+    h.chat(
+        &format!("AT+QFTPOPEN=\"nosuch.example.com\",{port}\r"),
+        "\r\nOK\r\n",
+    );
+    h.expect(b"\r\n+QFTPOPEN: 604,0\r\n");
+    h.chat(
+        &format!("AT+QFTPOPEN=\"ftp.example.com\",{port}\r"),
+        "\r\nOK\r\n",
+    );
+    h.expect(b"\r\n+QFTPOPEN: 0,0\r\n");
+    h.chat("AT+QFTPCLOSE\r", "\r\nOK\r\n");
+    h.expect(b"\r\n+QFTPCLOSE: 0,0\r\n");
     h.chat("AT+QIDNSGIP=1,\"FTP.example.com\"\r", "\r\nOK\r\n");
     h.expect(b"\r\n+QIURC: \"dnsgip\",0,1,600\r\n\r\n+QIURC: \"dnsgip\",\"127.0.0.1\"\r\n");
     // Not in the exclusive table: 565 at once, never a hang.
