@@ -5,7 +5,7 @@ mod host;
 
 use std::path::{Path, PathBuf};
 
-use bg95_core::transcript::{parse, Step};
+use bg95_core::transcript::parse;
 use bg95_emu::Emulator;
 use host::{boot_bytes, Host};
 
@@ -36,28 +36,7 @@ fn replay(path: &Path) -> Result<(), String> {
         host.try_expect(&boot_bytes())
             .map_err(|e| format!("boot: {e}"))?;
     }
-    for l in &lines {
-        match &l.step {
-            Step::Send(b) => host.send(b),
-            Step::Expect(b) => host
-                .try_expect(b)
-                .map_err(|e| format!("line {}: {e}", l.number))?,
-            Step::Wait(d) => std::thread::sleep(*d),
-            Step::Event(_) | Step::Effect(_) => {
-                return Err(format!(
-                    "line {}: `!`/`=` steps cannot run end to end",
-                    l.number
-                ))
-            }
-        }
-    }
-    let rest = host.drain_for(std::time::Duration::from_millis(200));
-    if !rest.is_empty() {
-        return Err(format!(
-            "unexpected output at the end: {:?}",
-            String::from_utf8_lossy(&rest)
-        ));
-    }
+    host::play(&mut host, &lines)?;
     emu.stop().map_err(|e| e.to_string())
 }
 

@@ -19,7 +19,7 @@ mod support;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use bg95_core::transcript::{parse, Step};
+use bg95_core::transcript::parse;
 use bg95_emu::emulator::{fixtures_dir, FTPS_CA_UFS_NAME};
 use bg95_emu::Emulator;
 use host::{boot_bytes, Host};
@@ -131,29 +131,7 @@ fn replay(path: &Path, text: &str, server: &str) -> Result<(), String> {
     let mut host = Host::open(rig.emu.tty_path());
     host.try_expect(&boot_bytes())
         .map_err(|e| format!("boot: {e}"))?;
-    for l in &lines {
-        match &l.step {
-            Step::Send(b) => host.send(b),
-            Step::Expect(b) => host
-                .try_expect(b)
-                .map_err(|e| format!("{}:{}: {e}", path.display(), l.number))?,
-            Step::Wait(d) => std::thread::sleep(*d),
-            _ => {
-                return Err(format!(
-                    "line {}: `!`/`=` steps need the core runner",
-                    l.number
-                ))
-            }
-        }
-    }
-    let rest = host.drain_for(std::time::Duration::from_millis(200));
-    if !rest.is_empty() {
-        return Err(format!(
-            "unexpected output at the end: {:?}",
-            String::from_utf8_lossy(&rest)
-        ));
-    }
-    Ok(())
+    host::play(&mut host, &lines).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 #[test]

@@ -195,3 +195,33 @@ pub fn boot_bytes() -> Vec<u8> {
     }
     out
 }
+
+/// Play a transcript's host side through `host` and check every expected byte, then that
+/// nothing more comes. Only `>`, `<` and `@` steps can run end to end.
+pub fn play(host: &mut Host, lines: &[bg95_core::transcript::Line]) -> Result<(), String> {
+    use bg95_core::transcript::Step;
+    for l in lines {
+        match &l.step {
+            Step::Send(b) => host.send(b),
+            Step::Expect(b) => host
+                .try_expect(b)
+                .map_err(|e| format!("line {}: {e}", l.number))?,
+            Step::Wait(d) => std::thread::sleep(*d),
+            _ => {
+                return Err(format!(
+                    "line {}: `!`/`=` steps need the core runner",
+                    l.number
+                ))
+            }
+        }
+    }
+    let rest = host.drain_for(Duration::from_millis(200));
+    if rest.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "unexpected output at the end: {:?}",
+            String::from_utf8_lossy(&rest)
+        ))
+    }
+}
