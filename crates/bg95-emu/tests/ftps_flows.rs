@@ -484,3 +484,33 @@ fn validity_dates_are_checked_against_the_module_clock() {
     h.chat("AT+CCLK=\"01/06/01,12:00:00+00\"\r", "\r\nOK\r\n");
     assert_eq!(open(&mut h, "127.0.0.1", s.addr.port(), &[]).0, "631,0");
 }
+
+#[test]
+fn control_and_data_use_their_own_ssl_contexts() {
+    let v = Vsftpd::start(Mode::Explicit);
+    v.put("test.txt", &fixture());
+    let ca = v.certs.as_ref().unwrap().ca_pem.clone();
+    let other = Pki::generate("another CA", &["127.0.0.1"]).unwrap();
+    let (_e, mut h, _u) = module_with(&[("ca.pem", &ca), ("other.pem", &other.ca_pem)]);
+    // Context 0 (control) trusts the server's CA; context 1 (data) trusts another CA: the
+    // login works, the data connection's handshake fails.
+    let mut cmds = VERIFY.to_vec();
+    cmds.extend([
+        "AT+QSSLCFG=\"cacert\",1,\"other.pem\"",
+        "AT+QSSLCFG=\"seclevel\",1,1",
+    ]);
+    assert_eq!(open(&mut h, "127.0.0.1", v.addr.port(), &cmds).0, "0,0");
+    // vsftpd closes the control connection when a data connection's TLS fails: the module
+    // reports the lost control connection before CONNECT.
+    h.chat(
+        "AT+QFTPGET=\"test.txt\",\"COM:\"\r",
+        "\r\n+CME ERROR: 606\r\n",
+    );
+    h.chat("AT+QFTPSTAT\r", "\r\nOK\r\n\r\n+QFTPSTAT: 0,4\r\n");
+    // Context 1 trusting the server's CA: the same transfer works.
+    let fix = ["AT+QSSLCFG=\"cacert\",1,\"ca.pem\""];
+    assert_eq!(open(&mut h, "127.0.0.1", v.addr.port(), &fix).0, "0,0");
+    h.chat("AT+QFTPGET=\"test.txt\",\"COM:\"\r", "\r\nCONNECT\r\n");
+    assert_eq!(h.read_exact(fixture().len()), fixture());
+    h.expect(format!("\r\nOK\r\n\r\n+QFTPGET: 0,{}\r\n", fixture().len()).as_bytes());
+}
