@@ -514,3 +514,48 @@ fn control_and_data_use_their_own_ssl_contexts() {
     assert_eq!(h.read_exact(fixture().len()), fixture());
     h.expect(format!("\r\nOK\r\n\r\n+QFTPGET: 0,{}\r\n", fixture().len()).as_bytes());
 }
+
+/// The server name the module's ClientHello carries (`None`: no SNI), seen by a TLS server
+/// that only records it (a mock: neither vsftpd nor libunftp tells which name was asked for).
+fn sni_seen(sni: u8) -> Option<String> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let pki = Pki::generate("sni CA", &["localhost"]).unwrap();
+    let certs = vec![CertificateDer::from_pem_slice(pki.server.cert_pem.as_bytes()).unwrap()];
+    let key = PrivateKeyDer::from_pem_slice(pki.server.key_pem.as_bytes()).unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(certs, key)
+    .unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let seen = rt.spawn(async move {
+        let (tcp, _) = listener.accept().await.unwrap();
+        let tls = acceptor.accept(tcp).await.ok()?;
+        tls.get_ref().1.server_name().map(str::to_string)
+    });
+    let (_e, mut h, _u) = module_with(&[]);
+    let sni_cmd = format!("AT+QSSLCFG=\"sni\",0,{sni}");
+    let cmds = [
+        "AT+QFTPCFG=\"ssltype\",1",
+        "AT+QFTPCFG=\"rsptimeout\",20",
+        &sni_cmd,
+    ];
+    // The mock answers no FTP: the open ends when it hangs up or at rsptimeout.
+    let _ = open(&mut h, "localhost", port, &cmds);
+    rt.block_on(seen).unwrap()
+}
+
+#[test]
+fn sni_is_sent_only_when_enabled() {
+    assert_eq!(sni_seen(1).as_deref(), Some("localhost"));
+    assert_eq!(sni_seen(0), None);
+}
