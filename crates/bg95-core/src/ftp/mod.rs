@@ -441,6 +441,13 @@ impl Module {
             data_to_control_address: self.ftp.cfg.data_address == 1,
             security: self.ftp_security(now),
         };
+        if params.security.missing_credentials() {
+            // A TLS session that cannot authenticate (seclevel 1 without a CA file, 2
+            // without a client certificate and key) fails as SSL authentication (631)
+            // before anything is sent.
+            let e = FtpError::SslFailed.code();
+            return self.after(AfterOk::Urc(format!("{}: {e},0", row.urc())));
+        }
         self.ftp_request(now, Session::Opening { cid }, FtpRequest::Open(params));
         Outcome::Ok
     }
@@ -561,7 +568,7 @@ impl Module {
                 } else {
                     Session::idle(cid)
                 };
-                format!("{urc}: {},{}", f.error().code(), f.reply)
+                format!("{urc}: {},{}", f.error().code(), f.protocol_error())
             }
         };
         self.urc(&line);

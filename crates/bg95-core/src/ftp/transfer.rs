@@ -316,13 +316,20 @@ impl Module {
         result: Result<Reply, Failure>,
     ) {
         self.ftp.timers.stop_all();
+        // A download stopped at its limit: the server's 426/451 for the early close is
+        // the end of a complete transfer.
+        let limit_reached = !t.is_upload() && t.limit.is_some_and(|l| t.count >= l);
+        let result = match result {
+            Err(f) if limit_reached && f.is_early_close_reply() => Ok(Reply::Ok),
+            other => other,
+        };
         if let Err(f) = result {
             self.ftp.session = if f.kind == super::FailureKind::ControlClosed {
                 Session::default()
             } else {
                 Session::idle(cid)
             };
-            self.transfer_failed(now, t, f.error(), f.reply);
+            self.transfer_failed(now, t, f.error(), f.protocol_error());
             return;
         }
         self.ftp.session = Session::idle(cid);
