@@ -124,10 +124,12 @@ impl Client {
             .download(DownloadSource::File(name.into()), offset, limit)
             .await;
         assert!(ready);
-        assert_eq!(
-            r,
-            Ok(Reply::Ok),
-            "download {name} offset {offset} limit {limit:?}"
+        // Stopped at its limit, the download may end with the server's 426/451 for the
+        // early close: the driver reports it as it is, the core counts it as success.
+        let early_close = limit.is_some() && matches!(r, Err(f) if f.is_early_close_reply());
+        assert!(
+            r == Ok(Reply::Ok) || early_close,
+            "download {name} offset {offset} limit {limit:?}: {r:?}"
         );
         data
     }

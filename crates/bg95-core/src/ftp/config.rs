@@ -1,10 +1,7 @@
 //! AT+QFTPCFG (application note 2.1) and AT+QSSLCFG (companion-commands.md §2): the
 //! settings a session is opened with. Bad values answer `+CME ERROR: 610`.
 
-use bg95_at::{Arg, FinalResult, Form, Invocation};
-
-use crate::error::FtpError;
-use crate::module::Outcome;
+use bg95_at::Arg;
 
 /// The QFTPCFG settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,122 +40,185 @@ impl Default for FtpConfig {
     }
 }
 
-const QFTPCFG_TEST: [&str; 9] = [
-    "+QFTPCFG: \"account\",<username>,<password>",
-    "+QFTPCFG: \"filetype\",(0,1)",
-    "+QFTPCFG: \"transmode\",(0,1)",
-    "+QFTPCFG: \"contextid\",(1-16)",
-    "+QFTPCFG: \"rsptimeout\",(20-180)",
-    "+QFTPCFG: \"ssltype\",(0-2)",
-    "+QFTPCFG: \"sslctxid\",(0-5)",
-    "+QFTPCFG: \"data_sslctxid\",(0-5)",
-    "+QFTPCFG: \"data_address\",(0,1)",
+/// A QFTPCFG item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CfgItem {
+    Account,
+    Filetype,
+    Transmode,
+    Contextid,
+    Rsptimeout,
+    Ssltype,
+    Sslctxid,
+    DataSslctxid,
+    DataAddress,
+}
+
+/// One QFTPCFG item: its name, its Test line (section 2.1) and, for a number, its range.
+pub(crate) struct CfgRow {
+    pub name: &'static str,
+    pub item: CfgItem,
+    pub test: &'static str,
+    range: Option<(u64, u64)>,
+}
+
+/// Every QFTPCFG item, in the order of the Test response.
+pub(crate) const CFG_ITEMS: &[CfgRow] = &[
+    CfgRow {
+        name: "account",
+        item: CfgItem::Account,
+        test: "+QFTPCFG: \"account\",<username>,<password>",
+        range: None,
+    },
+    CfgRow {
+        name: "filetype",
+        item: CfgItem::Filetype,
+        test: "+QFTPCFG: \"filetype\",(0,1)",
+        range: Some((0, 1)),
+    },
+    CfgRow {
+        name: "transmode",
+        item: CfgItem::Transmode,
+        test: "+QFTPCFG: \"transmode\",(0,1)",
+        range: Some((0, 1)),
+    },
+    CfgRow {
+        name: "contextid",
+        item: CfgItem::Contextid,
+        test: "+QFTPCFG: \"contextid\",(1-16)",
+        range: Some((1, 16)),
+    },
+    CfgRow {
+        name: "rsptimeout",
+        item: CfgItem::Rsptimeout,
+        test: "+QFTPCFG: \"rsptimeout\",(20-180)",
+        range: Some((20, 180)),
+    },
+    CfgRow {
+        name: "ssltype",
+        item: CfgItem::Ssltype,
+        test: "+QFTPCFG: \"ssltype\",(0-2)",
+        range: Some((0, 2)),
+    },
+    CfgRow {
+        name: "sslctxid",
+        item: CfgItem::Sslctxid,
+        test: "+QFTPCFG: \"sslctxid\",(0-5)",
+        range: Some((0, 5)),
+    },
+    CfgRow {
+        name: "data_sslctxid",
+        item: CfgItem::DataSslctxid,
+        test: "+QFTPCFG: \"data_sslctxid\",(0-5)",
+        range: Some((0, 5)),
+    },
+    CfgRow {
+        name: "data_address",
+        item: CfgItem::DataAddress,
+        test: "+QFTPCFG: \"data_address\",(0,1)",
+        range: Some((0, 1)),
+    },
 ];
 
-fn bad() -> Outcome {
-    FtpError::InvalidParameter.into()
+/// An AT+QFTPCFG line, parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum CfgCommand {
+    /// `AT+QFTPCFG="<item>"`: print the item.
+    Query(&'static CfgRow),
+    SetAccount {
+        user: String,
+        password: String,
+    },
+    Set(CfgItem, u64),
 }
 
-/// The range of each numeric QFTPCFG item (section 2.1).
-fn numeric_range(item: &str) -> Option<(u64, u64)> {
-    Some(match item {
-        "filetype" | "transmode" | "data_address" => (0, 1),
-        "contextid" => (1, 16),
-        "rsptimeout" => (20, 180),
-        "ssltype" => (0, 2),
-        "sslctxid" | "data_sslctxid" => (0, 5),
-        _ => return None,
-    })
-}
-
-/// A single integer value in `lo..=hi`.
-fn value(args: &[Arg], lo: u64, hi: u64) -> Option<u64> {
-    if args.len() != 2 {
-        return None;
+impl PartialEq for CfgRow {
+    fn eq(&self, other: &Self) -> bool {
+        self.item == other.item
     }
-    args[1].as_u64().filter(|v| (lo..=hi).contains(v))
+}
+
+impl Eq for CfgRow {}
+
+impl std::fmt::Debug for CfgRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name)
+    }
+}
+
+/// Parse AT+QFTPCFG's Write form; `None` is a bad parameter (610).
+pub(crate) fn parse_qftpcfg(args: &[Arg]) -> Option<CfgCommand> {
+    let item = args.first().and_then(Arg::as_text)?.to_ascii_lowercase();
+    let row = CFG_ITEMS.iter().find(|r| r.name == item)?;
+    if args.len() == 1 {
+        return Some(CfgCommand::Query(row));
+    }
+    match row.range {
+        None => {
+            let user = args.get(1).and_then(Arg::as_text)?;
+            let password = args.get(2).and_then(Arg::as_text)?;
+            (args.len() == 3 && user.len() <= 255 && password.len() <= 255).then(|| {
+                CfgCommand::SetAccount {
+                    user: user.to_string(),
+                    password: password.to_string(),
+                }
+            })
+        }
+        Some((lo, hi)) => {
+            let v = (args.len() == 2).then(|| args[1].as_u64()).flatten()?;
+            (lo..=hi)
+                .contains(&v)
+                .then_some(CfgCommand::Set(row.item, v))
+        }
+    }
 }
 
 impl FtpConfig {
-    /// Handle AT+QFTPCFG. Information lines go to `info`.
-    pub(crate) fn command(&mut self, inv: &Invocation, info: &mut Vec<String>) -> Outcome {
-        let args = match &inv.form {
-            Form::Test => {
-                info.extend(QFTPCFG_TEST.iter().map(|s| s.to_string()));
-                return Outcome::Ok;
-            }
-            Form::Write(args) => args,
-            _ => return Outcome::Fail(FinalResult::Error),
-        };
-        let Some(item) = args.first().and_then(Arg::as_text) else {
-            return bad();
-        };
-        let item = item.to_ascii_lowercase();
-        if args.len() == 1 {
-            let line = match item.as_str() {
-                "account" => format!(
-                    "+QFTPCFG: \"account\",\"{}\",\"{}\"",
+    /// Run a parsed AT+QFTPCFG; information lines (prefixed `name`) go to `info`.
+    pub(crate) fn run(&mut self, name: &str, cmd: CfgCommand, info: &mut Vec<String>) {
+        match cmd {
+            CfgCommand::Query(row) => info.push(match row.item {
+                CfgItem::Account => format!(
+                    "{name}: \"account\",\"{}\",\"{}\"",
                     self.user,
                     "*".repeat(self.password.chars().count())
                 ),
-                _ => match self.numeric(&item) {
-                    Some(v) => format!("+QFTPCFG: \"{item}\",{v}"),
-                    None => return bad(),
-                },
-            };
-            info.push(line);
-            return Outcome::Ok;
-        }
-        match item.as_str() {
-            "account" => {
-                let (Some(user), Some(pass)) = (
-                    args.get(1).and_then(Arg::as_text),
-                    args.get(2).and_then(Arg::as_text),
-                ) else {
-                    return bad();
-                };
-                if args.len() != 3 || user.len() > 255 || pass.len() > 255 {
-                    return bad();
-                }
-                self.user = user.to_string();
-                self.password = pass.to_string();
+                item => format!("{name}: \"{}\",{}", row.name, self.numeric(item)),
+            }),
+            CfgCommand::SetAccount { user, password } => {
+                self.user = user;
+                self.password = password;
             }
-            _ => {
-                let Some(v) = numeric_range(&item).and_then(|(lo, hi)| value(args, lo, hi)) else {
-                    return bad();
-                };
-                self.set_numeric(&item, v);
-            }
+            CfgCommand::Set(item, v) => self.set_numeric(item, v),
         }
-        Outcome::Ok
     }
 
-    fn set_numeric(&mut self, item: &str, v: u64) {
+    fn set_numeric(&mut self, item: CfgItem, v: u64) {
         match item {
-            "filetype" => self.filetype = v as u8,
-            "transmode" => self.transmode = v as u8,
-            "contextid" => self.contextid = v as u8,
-            "rsptimeout" => self.rsptimeout = v as u16,
-            "ssltype" => self.ssltype = v as u8,
-            "sslctxid" => self.sslctxid = v as u8,
-            "data_sslctxid" => self.data_sslctxid = v as u8,
-            "data_address" => self.data_address = v as u8,
-            _ => {}
+            CfgItem::Filetype => self.filetype = v as u8,
+            CfgItem::Transmode => self.transmode = v as u8,
+            CfgItem::Contextid => self.contextid = v as u8,
+            CfgItem::Rsptimeout => self.rsptimeout = v as u16,
+            CfgItem::Ssltype => self.ssltype = v as u8,
+            CfgItem::Sslctxid => self.sslctxid = v as u8,
+            CfgItem::DataSslctxid => self.data_sslctxid = v as u8,
+            CfgItem::DataAddress => self.data_address = v as u8,
+            CfgItem::Account => {}
         }
     }
 
-    fn numeric(&self, item: &str) -> Option<u64> {
-        Some(match item {
-            "filetype" => self.filetype.into(),
-            "transmode" => self.transmode.into(),
-            "contextid" => self.contextid.into(),
-            "rsptimeout" => self.rsptimeout.into(),
-            "ssltype" => self.ssltype.into(),
-            "sslctxid" => self.sslctxid.into(),
-            "data_sslctxid" => self.data_sslctxid.into(),
-            "data_address" => self.data_address.into(),
-            _ => return None,
-        })
+    fn numeric(&self, item: CfgItem) -> u64 {
+        match item {
+            CfgItem::Filetype => self.filetype.into(),
+            CfgItem::Transmode => self.transmode.into(),
+            CfgItem::Contextid => self.contextid.into(),
+            CfgItem::Rsptimeout => self.rsptimeout.into(),
+            CfgItem::Ssltype => self.ssltype.into(),
+            CfgItem::Sslctxid => self.sslctxid.into(),
+            CfgItem::DataSslctxid => self.data_sslctxid.into(),
+            CfgItem::DataAddress => self.data_address.into(),
+            CfgItem::Account => 0,
+        }
     }
 }
 
@@ -203,98 +263,181 @@ pub const SSL_CONTEXTS: usize = 6;
 /// 0XC014, 0XC027 and 0XC028 answer `ERROR` (docs/ftp.md). 0XFFFF = all.
 pub const CIPHERSUITES: [u16; 2] = [0xC02F, 0xFFFF];
 
-const QSSLCFG_TEST: [&str; 10] = [
-    "+QSSLCFG: \"sslversion\",(0-5),(0-4)",
-    "+QSSLCFG: \"ciphersuite\",(0-5),(0X0035,0X002F,0X0005,0X0004,0X000A,0X003D,0XC011,0XC012,0XC013,0XC014,0XC027,0XC028,0XC02F,0XFFFF)",
-    "+QSSLCFG: \"cacert\",(0-5),<cacertpath>",
-    "+QSSLCFG: \"clientcert\",(0-5),<client_cert_path>",
-    "+QSSLCFG: \"clientkey\",(0-5),<client_key_path>",
-    "+QSSLCFG: \"seclevel\",(0-5),(0-2)",
-    "+QSSLCFG: \"sni\",(0-5),(0,1)",
-    "+QSSLCFG: \"checkhost\",(0-5),(0,1)",
-    "+QSSLCFG: \"ignorelocaltime\",(0-5),(0,1)",
-    "+QSSLCFG: \"negotiatetime\",(0-5),(10-300)",
+/// A QSSLCFG item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SslItem {
+    Sslversion,
+    Ciphersuite,
+    Cacert,
+    Clientcert,
+    Clientkey,
+    Seclevel,
+    Sni,
+    Checkhost,
+    Ignorelocaltime,
+    Negotiatetime,
+}
+
+/// What values an item takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SslValues {
+    Number(u64, u64),
+    /// A hex cipher suite of [`CIPHERSUITES`].
+    Suite,
+    /// A UFS path (at most [`crate::ufs::MAX_NAME`] bytes without its `UFS:` root).
+    Path,
+}
+
+/// One QSSLCFG item: its name, its Test line (companion-commands.md §2) and its values.
+pub(crate) struct SslRow {
+    pub name: &'static str,
+    pub item: SslItem,
+    pub test: &'static str,
+    values: SslValues,
+}
+
+const fn ssl(name: &'static str, item: SslItem, test: &'static str, values: SslValues) -> SslRow {
+    SslRow {
+        name,
+        item,
+        test,
+        values,
+    }
+}
+
+/// Every QSSLCFG item, in the order of the Test response.
+pub(crate) const SSL_ITEMS: &[SslRow] = &[
+    ssl("sslversion", SslItem::Sslversion, "+QSSLCFG: \"sslversion\",(0-5),(0-4)", SslValues::Number(0, 4)),
+    ssl("ciphersuite", SslItem::Ciphersuite, "+QSSLCFG: \"ciphersuite\",(0-5),(0X0035,0X002F,0X0005,0X0004,0X000A,0X003D,0XC011,0XC012,0XC013,0XC014,0XC027,0XC028,0XC02F,0XFFFF)", SslValues::Suite),
+    ssl("cacert", SslItem::Cacert, "+QSSLCFG: \"cacert\",(0-5),<cacertpath>", SslValues::Path),
+    ssl("clientcert", SslItem::Clientcert, "+QSSLCFG: \"clientcert\",(0-5),<client_cert_path>", SslValues::Path),
+    ssl("clientkey", SslItem::Clientkey, "+QSSLCFG: \"clientkey\",(0-5),<client_key_path>", SslValues::Path),
+    ssl("seclevel", SslItem::Seclevel, "+QSSLCFG: \"seclevel\",(0-5),(0-2)", SslValues::Number(0, 2)),
+    ssl("sni", SslItem::Sni, "+QSSLCFG: \"sni\",(0-5),(0,1)", SslValues::Number(0, 1)),
+    ssl("checkhost", SslItem::Checkhost, "+QSSLCFG: \"checkhost\",(0-5),(0,1)", SslValues::Number(0, 1)),
+    ssl("ignorelocaltime", SslItem::Ignorelocaltime, "+QSSLCFG: \"ignorelocaltime\",(0-5),(0,1)", SslValues::Number(0, 1)),
+    ssl("negotiatetime", SslItem::Negotiatetime, "+QSSLCFG: \"negotiatetime\",(0-5),(10-300)", SslValues::Number(10, 300)),
 ];
+
+/// A value for a QSSLCFG item, checked against the item's values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum SslValue {
+    Number(u64),
+    Text(String),
+}
+
+/// An AT+QSSLCFG line, parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum SslCommand {
+    Query {
+        ctx: usize,
+        item: SslItem,
+        name: &'static str,
+    },
+    Set {
+        ctx: usize,
+        item: SslItem,
+        value: SslValue,
+    },
+}
 
 fn parse_hex(s: &str) -> Option<u16> {
     let digits = s.strip_prefix("0X").or_else(|| s.strip_prefix("0x"))?;
     u16::from_str_radix(digits, 16).ok()
 }
 
-/// Handle AT+QSSLCFG over all contexts. Invalid values answer `ERROR` (the SSL note gives
-/// no CME code for them).
-pub(crate) fn qsslcfg(
-    ctxs: &mut [SslContext; SSL_CONTEXTS],
-    inv: &Invocation,
-    info: &mut Vec<String>,
-) -> Outcome {
-    let args = match &inv.form {
-        Form::Test => {
-            info.extend(QSSLCFG_TEST.iter().map(|s| s.to_string()));
-            return Outcome::Ok;
-        }
-        Form::Write(args) => args,
-        _ => return Outcome::Fail(FinalResult::Error),
-    };
-    let err = || Outcome::Fail(FinalResult::Error);
-    let (Some(item), Some(id)) = (
-        args.first().and_then(Arg::as_text),
-        args.get(1).and_then(Arg::as_u64),
-    ) else {
-        return err();
-    };
-    let Some(ctx) = ctxs.get_mut(id as usize) else {
-        return err();
-    };
-    let item = item.to_ascii_lowercase();
+/// Parse AT+QSSLCFG's Write form; `None` answers `ERROR` (the SSL note gives no CME code
+/// for a bad value).
+pub(crate) fn parse_qsslcfg(args: &[Arg]) -> Option<SslCommand> {
+    let item = args.first().and_then(Arg::as_text)?.to_ascii_lowercase();
+    let ctx = usize::try_from(args.get(1).and_then(Arg::as_u64)?).ok()?;
+    if ctx >= SSL_CONTEXTS {
+        return None;
+    }
+    let row = SSL_ITEMS.iter().find(|r| r.name == item)?;
     if args.len() == 2 {
-        let v = match item.as_str() {
-            "sslversion" => ctx.sslversion.to_string(),
-            "ciphersuite" => format!("0X{:04X}", ctx.ciphersuite),
-            "cacert" => format!("\"{}\"", ctx.cacert),
-            "clientcert" => format!("\"{}\"", ctx.clientcert),
-            "clientkey" => format!("\"{}\"", ctx.clientkey),
-            "seclevel" => ctx.seclevel.to_string(),
-            "ignorelocaltime" => ctx.ignorelocaltime.to_string(),
-            "negotiatetime" => ctx.negotiatetime.to_string(),
-            "sni" => ctx.sni.to_string(),
-            "checkhost" => ctx.checkhost.to_string(),
-            _ => return err(),
-        };
-        info.push(format!("+QSSLCFG: \"{item}\",{id},{v}"));
-        return Outcome::Ok;
+        return Some(SslCommand::Query {
+            ctx,
+            item: row.item,
+            name: row.name,
+        });
     }
     if args.len() != 3 {
-        return err();
+        return None;
     }
-    let num = |lo: u64, hi: u64| args[2].as_u64().filter(|v| (lo..=hi).contains(v));
-    // A certificate path is stored and echoed as given (`"/security/cacert.pem"`, `"UFS:ca.pem"`);
-    // the 80-byte limit is UFS's, on the path without its `UFS:` prefix and leading `/`.
-    let text = || {
-        args[2]
-            .as_text()
-            .filter(|s| crate::ufs::strip_ufs_root(s).len() <= crate::ufs::MAX_NAME)
-            .map(str::to_string)
+    let value = match row.values {
+        SslValues::Number(lo, hi) => {
+            SslValue::Number(args[2].as_u64().filter(|v| (lo..=hi).contains(v))?)
+        }
+        SslValues::Suite => SslValue::Number(
+            args[2]
+                .as_text()
+                .and_then(parse_hex)
+                .filter(|c| CIPHERSUITES.contains(c))?
+                .into(),
+        ),
+        // A certificate path is stored and echoed as given (`"/security/cacert.pem"`,
+        // `"UFS:ca.pem"`); the 80-byte limit is UFS's, on the path without its `UFS:` prefix
+        // and leading `/`.
+        SslValues::Path => SslValue::Text(
+            args[2]
+                .as_text()
+                .filter(|s| crate::ufs::strip_ufs_root(s).len() <= crate::ufs::MAX_NAME)?
+                .to_string(),
+        ),
     };
-    let ok = match item.as_str() {
-        "sslversion" => num(0, 4).map(|v| ctx.sslversion = v as u8),
-        "ciphersuite" => args[2]
-            .as_text()
-            .and_then(parse_hex)
-            .filter(|c| CIPHERSUITES.contains(c))
-            .map(|c| ctx.ciphersuite = c),
-        "cacert" => text().map(|s| ctx.cacert = s),
-        "clientcert" => text().map(|s| ctx.clientcert = s),
-        "clientkey" => text().map(|s| ctx.clientkey = s),
-        "seclevel" => num(0, 2).map(|v| ctx.seclevel = v as u8),
-        "ignorelocaltime" => num(0, 1).map(|v| ctx.ignorelocaltime = v as u8),
-        "negotiatetime" => num(10, 300).map(|v| ctx.negotiatetime = v as u16),
-        "sni" => num(0, 1).map(|v| ctx.sni = v as u8),
-        "checkhost" => num(0, 1).map(|v| ctx.checkhost = v as u8),
-        _ => None,
-    };
-    match ok {
-        Some(()) => Outcome::Ok,
-        None => err(),
+    Some(SslCommand::Set {
+        ctx,
+        item: row.item,
+        value,
+    })
+}
+
+/// Run a parsed AT+QSSLCFG over all contexts; information lines (prefixed `name`) go to
+/// `info`.
+pub(crate) fn run_qsslcfg(
+    ctxs: &mut [SslContext; SSL_CONTEXTS],
+    name: &str,
+    cmd: SslCommand,
+    info: &mut Vec<String>,
+) {
+    match cmd {
+        SslCommand::Query {
+            ctx,
+            item,
+            name: item_name,
+        } => {
+            let c = &ctxs[ctx];
+            let v = match item {
+                SslItem::Sslversion => c.sslversion.to_string(),
+                SslItem::Ciphersuite => format!("0X{:04X}", c.ciphersuite),
+                SslItem::Cacert => format!("\"{}\"", c.cacert),
+                SslItem::Clientcert => format!("\"{}\"", c.clientcert),
+                SslItem::Clientkey => format!("\"{}\"", c.clientkey),
+                SslItem::Seclevel => c.seclevel.to_string(),
+                SslItem::Ignorelocaltime => c.ignorelocaltime.to_string(),
+                SslItem::Negotiatetime => c.negotiatetime.to_string(),
+                SslItem::Sni => c.sni.to_string(),
+                SslItem::Checkhost => c.checkhost.to_string(),
+            };
+            info.push(format!("{name}: \"{item_name}\",{ctx},{v}"));
+        }
+        SslCommand::Set { ctx, item, value } => {
+            let c = &mut ctxs[ctx];
+            match (item, value) {
+                (SslItem::Cacert, SslValue::Text(s)) => c.cacert = s,
+                (SslItem::Clientcert, SslValue::Text(s)) => c.clientcert = s,
+                (SslItem::Clientkey, SslValue::Text(s)) => c.clientkey = s,
+                (SslItem::Sslversion, SslValue::Number(v)) => c.sslversion = v as u8,
+                (SslItem::Ciphersuite, SslValue::Number(v)) => c.ciphersuite = v as u16,
+                (SslItem::Seclevel, SslValue::Number(v)) => c.seclevel = v as u8,
+                (SslItem::Ignorelocaltime, SslValue::Number(v)) => c.ignorelocaltime = v as u8,
+                (SslItem::Negotiatetime, SslValue::Number(v)) => c.negotiatetime = v as u16,
+                (SslItem::Sni, SslValue::Number(v)) => c.sni = v as u8,
+                (SslItem::Checkhost, SslValue::Number(v)) => c.checkhost = v as u8,
+                // parse_qsslcfg pairs every item with its kind of value.
+                _ => {}
+            }
+        }
     }
 }

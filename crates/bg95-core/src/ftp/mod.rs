@@ -6,6 +6,7 @@
 //! how the request went. Every wait is bounded by `rsptimeout` (609). Failures map to
 //! `<err>,<protocol_error>` through one table ([`Failure::error`]).
 
+mod command;
 mod config;
 mod seam;
 mod transfer;
@@ -18,12 +19,12 @@ pub use seam::{
 
 use std::time::Duration;
 
-use bg95_at::{FinalResult, Form, Invocation};
+use bg95_at::Invocation;
 
 use crate::error::FtpError;
 use crate::module::{AfterOk, Effect, Module, Outcome};
-use crate::params::{opt_num, string, BadParam};
 use crate::time::Instant;
+use command::{FtpCommand, FtpKind, FtpRow};
 use transfer::Transfer;
 
 /// AT+QFTPSTAT's `<ftpstat>`.
@@ -274,116 +275,68 @@ impl Ftp {
     }
 }
 
-fn bad() -> Outcome {
-    FtpError::InvalidParameter.into()
+/// The URC prefix of `kind`'s answer, from its table row.
+fn urc_of(kind: FtpKind) -> &'static str {
+    command::row_of(kind).urc()
 }
-
-impl From<BadParam> for FtpError {
-    fn from(_: BadParam) -> Self {
-        FtpError::InvalidParameter
-    }
-}
-
-/// The test-form lines of the FTP action commands, verbatim from section 2.
-fn test_line(name: &str) -> Option<&'static str> {
-    Some(match name {
-        "+QFTPOPEN" => "+QFTPOPEN: <hostname>,<port>",
-        "+QFTPCWD" => "+QFTPCWD: <path_name>",
-        "+QFTPPUT" => "+QFTPPUT: <file_name>,<local_name>,<startpos>,<uploadlen>,<beof>",
-        "+QFTPGET" => "+QFTPGET: <file_name>,<local_name>,<startpos>,<downloadlen>",
-        "+QFTPSIZE" => "+QFTPSIZE: <file_name>",
-        "+QFTPDEL" => "+QFTPDEL: <file_name>",
-        "+QFTPMKDIR" => "+QFTPMKDIR: <folder_name>",
-        "+QFTPRMDIR" => "+QFTPRMDIR: <folder_name>",
-        "+QFTPLIST" => "+QFTPLIST: <dirname>, <local_name>",
-        "+QFTPNLST" => "+QFTPNLST: <dirname>,<local_name>",
-        "+QFTPMLSD" => "+QFTPMLSD: <dirname>,<local_name>",
-        "+QFTPMDTM" => "+QFTPMDTM: <file_name>",
-        "+QFTPRENAME" => "+QFTPRENAME: <old_name>,<new_name>",
-        _ => return None,
-    })
-}
-
-/// The longest remote name or path (section 2).
-const MAX_REMOTE: usize = 255;
 
 impl Module {
     pub(crate) fn dispatch_ftp(&mut self, now: Instant, inv: &Invocation) -> Option<Outcome> {
-        let name = inv.name.as_str();
-        if name == "+QFTPCFG" || name == "+QSSLCFG" {
-            let mut info = Vec::new();
-            let o = if name == "+QFTPCFG" {
-                self.ftp.cfg.command(inv, &mut info)
-            } else {
-                config::qsslcfg(&mut self.ftp.ssl, inv, &mut info)
-            };
-            self.info(&info);
-            return Some(o);
-        }
-        if !name.starts_with("+QFTP") {
-            return None;
-        }
-        let exec_only = matches!(name, "+QFTPPWD" | "+QFTPLEN" | "+QFTPSTAT" | "+QFTPCLOSE");
-        if exec_only || test_line(name).is_some() {
-            match (&inv.form, exec_only) {
-                (Form::Test, _) => {
-                    if let Some(line) = test_line(name) {
-                        self.info(&[line]);
-                    }
-                    return Some(Outcome::Ok);
-                }
-                (Form::Read, _) | (Form::Write(_), true) | (Form::Exec, false) => {
-                    return Some(Outcome::Fail(FinalResult::Error));
-                }
-                _ => {}
+        let row = command::find(inv.name.as_str())?;
+        Some(
+            match command::parse(row, &inv.form, Module::ufs_valid_name) {
+                Ok(cmd) => self.run_ftp(now, row, cmd),
+                Err(r) => Outcome::Fail(command::answer_refusal(row, r)),
+            },
+        )
+    }
+
+    fn run_ftp(&mut self, now: Instant, row: &'static FtpRow, cmd: FtpCommand) -> Outcome {
+        let name = row.name;
+        match cmd {
+            FtpCommand::Test => {
+                let lines: Vec<&str> = match row.kind {
+                    FtpKind::Cfg => config::CFG_ITEMS.iter().map(|r| r.test).collect(),
+                    FtpKind::SslCfg => config::SSL_ITEMS.iter().map(|r| r.test).collect(),
+                    _ => row.test.to_vec(),
+                };
+                self.info(&lines);
+                Outcome::Ok
             }
-        } else {
-            return None;
-        }
-        let args = inv.args();
-        Some(match name {
-            "+QFTPSTAT" => self.after(AfterOk::Urc(format!(
-                "+QFTPSTAT: 0,{}",
+            FtpCommand::Cfg(c) => {
+                let mut info = Vec::new();
+                self.ftp.cfg.run(name, c, &mut info);
+                self.info(&info);
+                Outcome::Ok
+            }
+            FtpCommand::SslCfg(c) => {
+                let mut info = Vec::new();
+                config::run_qsslcfg(&mut self.ftp.ssl, name, c, &mut info);
+                self.info(&info);
+                Outcome::Ok
+            }
+            FtpCommand::Stat => self.after(AfterOk::Urc(format!(
+                "{name}: 0,{}",
                 self.ftp.state() as u8
             ))),
-            "+QFTPLEN" => self.after(AfterOk::Urc(format!("+QFTPLEN: 0,{}", self.ftp.last_len))),
-            "+QFTPOPEN" => self.ftp_open(now, args),
-            "+QFTPCLOSE" => self.ftp_close(now),
-            "+QFTPPWD" => self.ftp_simple(now, "+QFTPPWD", FtpRequest::Pwd),
-            "+QFTPCWD" | "+QFTPSIZE" | "+QFTPDEL" | "+QFTPMKDIR" | "+QFTPRMDIR" | "+QFTPMDTM" => {
-                let Ok(arg) = string(args, 0, MAX_REMOTE) else {
-                    return Some(bad());
-                };
-                if args.len() != 1 || arg.is_empty() {
-                    return Some(bad());
-                }
-                let arg = arg.to_string();
-                let (urc, req) = match name {
-                    "+QFTPCWD" => ("+QFTPCWD", FtpRequest::Cwd(arg)),
-                    "+QFTPSIZE" => ("+QFTPSIZE", FtpRequest::Size(arg)),
-                    "+QFTPDEL" => ("+QFTPDEL", FtpRequest::Delete(arg)),
-                    "+QFTPMKDIR" => ("+QFTPMKDIR", FtpRequest::Mkdir(arg)),
-                    "+QFTPRMDIR" => ("+QFTPRMDIR", FtpRequest::Rmdir(arg)),
-                    _ => ("+QFTPMDTM", FtpRequest::Mdtm(arg)),
-                };
-                self.ftp_simple(now, urc, req)
-            }
-            "+QFTPRENAME" => match (string(args, 0, MAX_REMOTE), string(args, 1, MAX_REMOTE)) {
-                (Ok(from), Ok(to)) if args.len() == 2 && !from.is_empty() && !to.is_empty() => {
-                    let req = FtpRequest::Rename {
-                        from: from.to_string(),
-                        to: to.to_string(),
-                    };
-                    self.ftp_simple(now, "+QFTPRENAME", req)
-                }
-                _ => bad(),
-            },
-            "+QFTPGET" | "+QFTPLIST" | "+QFTPNLST" | "+QFTPMLSD" => {
-                self.ftp_download(now, name, args)
-            }
-            "+QFTPPUT" => self.ftp_upload(now, args),
-            _ => Outcome::Fail(FinalResult::Error),
-        })
+            FtpCommand::Len => self.after(AfterOk::Urc(format!("{name}: 0,{}", self.ftp.last_len))),
+            FtpCommand::Open { host, port } => self.ftp_open(now, row, host, port),
+            FtpCommand::Close => self.ftp_close(now, row),
+            FtpCommand::Simple(req) => self.ftp_simple(now, row.urc(), req),
+            FtpCommand::Download {
+                source,
+                local,
+                startpos,
+                limit,
+            } => self.ftp_download(now, row, source, local, startpos, limit),
+            FtpCommand::Upload {
+                remote,
+                local,
+                startpos,
+                uploadlen,
+                beof,
+            } => self.ftp_upload(now, row, remote, local, startpos, (uploadlen, beof)),
+        }
     }
 
     /// Ask the runtime for a request and wait for it, bounded by rsptimeout.
@@ -425,8 +378,12 @@ impl Module {
             Session::Closed { .. } => {}
             Session::Idle { .. } => self.ftp.session = Session::Closed { lost: idle_lost },
             Session::Transfer { transfer, .. } => self.transfer_failed(now, transfer, err, 0),
-            Session::Opening { .. } => self.side_urc(format!("+QFTPOPEN: {},0", err.code())),
-            Session::Closing { .. } => self.side_urc(format!("+QFTPCLOSE: {close_err},0")),
+            Session::Opening { .. } => {
+                self.side_urc(format!("{}: {},0", urc_of(FtpKind::Open), err.code()))
+            }
+            Session::Closing { .. } => {
+                self.side_urc(format!("{}: {close_err},0", urc_of(FtpKind::Close)))
+            }
             Session::Request { urc, .. } => self.side_urc(format!("{urc}: {},0", err.code())),
         }
     }
@@ -446,6 +403,10 @@ impl Module {
         match self.ftp_available() {
             Err(FtpError::Busy) => FtpError::Busy.into(),
             Err(e) => self.after(AfterOk::Urc(format!("{urc}: {},0", e.code()))),
+            Ok(_) if command::smuggles_line(&req) => self.after(AfterOk::Urc(format!(
+                "{urc}: {},0",
+                FtpError::Unknown.code()
+            ))),
             Ok(cid) => {
                 self.ftp_request(now, Session::Request { cid, urc }, req);
                 Outcome::Ok
@@ -453,17 +414,10 @@ impl Module {
         }
     }
 
-    fn ftp_open(&mut self, now: Instant, args: &[bg95_at::Arg]) -> Outcome {
-        let (Ok(host), Ok(port)) = (string(args, 0, 200), opt_num(args, 1, 1..=65535)) else {
-            return bad();
-        };
-        if host.is_empty() || args.len() > 2 {
-            return bad();
-        }
+    fn ftp_open(&mut self, now: Instant, row: &FtpRow, host: String, port: u16) -> Outcome {
         if self.ftp.has_connection() {
             return FtpError::Busy.into();
         }
-        let host = host.to_string();
         let cid = self.ftp.cfg.contextid;
         self.ftp.session = Session::Closed { lost: None };
         if !self.pdp.is_up(cid) {
@@ -475,11 +429,11 @@ impl Module {
             } else {
                 FtpError::DnsFailed
             };
-            return self.after(AfterOk::Urc(format!("+QFTPOPEN: {},0", err.code())));
+            return self.after(AfterOk::Urc(format!("{}: {},0", row.urc(), err.code())));
         }
         let params = OpenParams {
             host,
-            port: port.unwrap_or(21) as u16,
+            port,
             user: self.ftp.cfg.user.clone(),
             password: self.ftp.cfg.password.clone(),
             binary: self.ftp.cfg.filetype == 0,
@@ -487,6 +441,13 @@ impl Module {
             data_to_control_address: self.ftp.cfg.data_address == 1,
             security: self.ftp_security(now),
         };
+        if params.security.missing_credentials() {
+            // A TLS session that cannot authenticate (seclevel 1 without a CA file, 2
+            // without a client certificate and key) fails as SSL authentication (631)
+            // before anything is sent.
+            let e = FtpError::SslFailed.code();
+            return self.after(AfterOk::Urc(format!("{}: {e},0", row.urc())));
+        }
         self.ftp_request(now, Session::Opening { cid }, FtpRequest::Open(params));
         Outcome::Ok
     }
@@ -525,7 +486,7 @@ impl Module {
         }
     }
 
-    fn ftp_close(&mut self, now: Instant) -> Outcome {
+    fn ftp_close(&mut self, now: Instant, row: &FtpRow) -> Outcome {
         match &mut self.ftp.session {
             Session::Idle { cid, .. } => {
                 let cid = *cid;
@@ -534,13 +495,13 @@ impl Module {
             }
             Session::Closed { lost } => {
                 let err = lost.take().map_or(0, FtpError::code);
-                self.after(AfterOk::Urc(format!("+QFTPCLOSE: {err},0")))
+                self.after(AfterOk::Urc(format!("{}: {err},0", row.urc())))
             }
             // A transfer the host has left (a paused COM: download, a UFS transfer) ends
             // with the session; its own URC is not sent.
             Session::Transfer { transfer, .. } if transfer.closable() => {
                 self.ftp_abandon(now, Abandon::Close);
-                self.after(AfterOk::Urc("+QFTPCLOSE: 0,0".into()))
+                self.after(AfterOk::Urc(format!("{}: 0,0", row.urc())))
             }
             _ => FtpError::Busy.into(),
         }
@@ -586,8 +547,8 @@ impl Module {
     fn simple_done(&mut self, was: Session, result: Result<Reply, Failure>) {
         // The URC, the session after a success, and whether a failure ends the session.
         let (urc, after_ok, closes, cid) = match was {
-            Session::Opening { cid } => ("+QFTPOPEN", Session::idle(cid), true, cid),
-            Session::Closing { cid } => ("+QFTPCLOSE", Session::default(), true, cid),
+            Session::Opening { cid } => (urc_of(FtpKind::Open), Session::idle(cid), true, cid),
+            Session::Closing { cid } => (urc_of(FtpKind::Close), Session::default(), true, cid),
             Session::Request { cid, urc } => (urc, Session::idle(cid), false, cid),
             _ => return,
         };
@@ -607,7 +568,7 @@ impl Module {
                 } else {
                     Session::idle(cid)
                 };
-                format!("{urc}: {},{}", f.error().code(), f.reply)
+                format!("{urc}: {},{}", f.error().code(), f.protocol_error())
             }
         };
         self.urc(&line);
@@ -634,9 +595,4 @@ impl Module {
             self.ftp_abandon(now, Abandon::ContextLost);
         }
     }
-}
-
-/// Parameters shared by the transfer commands.
-pub(crate) fn transfer_num(args: &[bg95_at::Arg], i: usize) -> Result<Option<u64>, FtpError> {
-    Ok(opt_num(args, i, 0..=u64::from(u32::MAX))?)
 }

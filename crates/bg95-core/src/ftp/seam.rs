@@ -31,6 +31,17 @@ pub struct TlsSettings {
     pub module_time_unix: i64,
 }
 
+impl TlsSettings {
+    /// True if the settings name files the handshake needs and UFS does not have:
+    /// seclevel ≥ 1 without a CA certificate, seclevel 2 without a client certificate and
+    /// key. The core answers 631 without asking the runtime.
+    pub fn missing_credentials(&self) -> bool {
+        (self.seclevel >= 1 && self.ca_pem.is_none())
+            || (self.seclevel >= 2
+                && (self.client_cert_pem.is_none() || self.client_key_pem.is_none()))
+    }
+}
+
 /// Which FTP flavour QFTPCFG "ssltype" selects.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Security {
@@ -45,6 +56,18 @@ pub enum Security {
         control: TlsSettings,
         data: TlsSettings,
     },
+}
+
+impl Security {
+    /// True if either TLS context lacks a file it needs ([`TlsSettings::missing_credentials`]).
+    pub fn missing_credentials(&self) -> bool {
+        match self {
+            Security::Plain => false,
+            Security::Implicit { control, data } | Security::Explicit { control, data } => {
+                control.missing_credentials() || data.missing_credentials()
+            }
+        }
+    }
 }
 
 /// Everything needed to log in (AT+QFTPOPEN plus the QFTPCFG settings).
@@ -102,8 +125,9 @@ pub enum FtpRequest {
     /// Open a data connection, send REST `offset` (if non-zero) and the command; report
     /// `DataReady` once the data connection is up, then `Data` chunks, only while the core
     /// wants them (backpressure), then `Done(Ok(Reply::Ok))` after the server's final reply.
-    /// With `limit`, stop after that many bytes and drop the data connection (ignoring the
-    /// server's 426 for the early close).
+    /// With `limit`, stop after that many bytes and drop the data connection; the server's
+    /// final reply is reported as it is (a 426/451 for the early close is a `Reply`
+    /// failure, which the core counts as success when the limit was reached).
     Download {
         source: DownloadSource,
         offset: u64,
@@ -199,17 +223,36 @@ pub enum FailureKind {
     Other,
 }
 
-/// A failed request: what went wrong, and the server's reply code if there was one.
+/// A failed request: what went wrong, and the last reply the server gave for this step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Failure {
     pub kind: FailureKind,
-    /// The FTP reply code, 0 if the server did not answer.
+    /// The FTP reply code the runtime read last for this step, whatever it was (a data
+    /// connection that broke may still be followed by the server's 226); 0 if the server
+    /// did not answer. The core decides what the host sees ([`Failure::protocol_error`]).
     pub reply: u16,
 }
 
 impl Failure {
     pub fn new(kind: FailureKind, reply: u16) -> Self {
         Failure { kind, reply }
+    }
+
+    /// The URC's `<protocol_error>`: the server's code when it refused (4xx/5xx), 0 when it
+    /// did not answer or answered positively (a broken data connection after a 226).
+    pub fn protocol_error(self) -> u16 {
+        if self.reply >= 400 {
+            self.reply
+        } else {
+            0
+        }
+    }
+
+    /// True for the reply a server gives when the module closed a download's data
+    /// connection early (the `<downloadlen>` limit was reached): 426 or 451. The module
+    /// counts that download as a success.
+    pub fn is_early_close_reply(self) -> bool {
+        self.kind == FailureKind::Reply && matches!(self.reply, 426 | 451)
     }
 
     /// The `<err>` code this failure reports (one table for every command).

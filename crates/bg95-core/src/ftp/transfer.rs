@@ -8,26 +8,14 @@
 //! `ATO` resumes it. A failure before `CONNECT` is the command's `+CME ERROR`; after it, the
 //! URC carries `<err>,<protocol_error>`.
 
-use bg95_at::{Arg, FinalResult};
+use bg95_at::FinalResult;
 
-use super::{
-    bad, transfer_num, Abandon, DownloadSource, Failure, FtpRequest, KeptUpload, Reply, Session,
-    Timer, MAX_REMOTE,
-};
+use super::command::{self, FtpRow, Local as Target};
+use super::{Abandon, DownloadSource, Failure, FtpRequest, KeptUpload, Reply, Session, Timer};
 use crate::error::FtpError;
 use crate::escape::EscapeDetector;
 use crate::module::{AfterOk, DataMode, Effect, Module, Outcome, Port};
-use crate::params::string;
 use crate::time::Instant;
-
-/// The longest local name (section 2.5).
-const MAX_LOCAL: usize = 60;
-
-#[derive(Debug, PartialEq, Eq)]
-enum Target {
-    Com,
-    Ufs(String),
-}
 
 /// Where a transfer is, as the host sees it.
 #[derive(Debug)]
@@ -75,15 +63,11 @@ pub(super) struct Transfer {
 }
 
 impl Transfer {
-    /// A transfer that has not started: `local` is `COM:` or a UFS name.
-    fn new(urc: &'static str, local: &str, direction: Direction, limit: Option<u64>) -> Self {
+    /// A transfer that has not started.
+    fn new(urc: &'static str, target: Target, direction: Direction, limit: Option<u64>) -> Self {
         Transfer {
             urc,
-            target: if is_com(local) {
-                Target::Com
-            } else {
-                Target::Ufs(local.to_string())
-            },
+            target,
             direction,
             phase: Phase::Connecting,
             count: 0,
@@ -117,15 +101,25 @@ impl Transfer {
     }
 }
 
-fn is_com(local: &str) -> bool {
-    local.eq_ignore_ascii_case("COM:")
-}
-
 impl Module {
     /// The common gate of transfer commands: the session's context, or the command's
     /// immediate answer.
-    fn transfer_gate(&mut self, urc: &'static str, com: bool) -> Result<u8, Outcome> {
+    fn transfer_gate(
+        &mut self,
+        urc: &'static str,
+        com: bool,
+        req: &FtpRequest,
+    ) -> Result<u8, Outcome> {
         match self.ftp_available() {
+            // A CR/LF in the remote name is refused before anything is sent (601).
+            Ok(_) if command::smuggles_line(req) => {
+                let e = FtpError::Unknown;
+                Err(if com {
+                    e.into()
+                } else {
+                    self.after(AfterOk::Urc(format!("{urc}: {},0", e.code())))
+                })
+            }
             Ok(cid) => Ok(cid),
             Err(FtpError::Busy) => Err(FtpError::Busy.into()),
             Err(e) if com => Err(e.into()),
@@ -158,113 +152,70 @@ impl Module {
         }
     }
 
-    pub(super) fn ftp_download(&mut self, now: Instant, name: &str, args: &[Arg]) -> Outcome {
-        let get = name == "+QFTPGET";
-        let Ok(remote) = string(args, 0, MAX_REMOTE) else {
-            return bad();
-        };
-        let local = match args.get(1).and_then(Arg::as_text) {
-            Some(l) => l,
-            None if !get && args.len() <= 1 => "COM:",
-            None => return bad(),
-        };
-        let com = is_com(local);
-        let (startpos, limit) = match (transfer_num(args, 2), transfer_num(args, 3)) {
-            (Ok(s), Ok(l)) => (s.unwrap_or(0), l),
-            _ => return bad(),
-        };
-        let max_args = match (get, com) {
-            (true, true) => 4,
-            (true, false) => 3,
-            (false, _) => 2,
-        };
-        if remote.is_empty()
-            || args.len() > max_args
-            || limit == Some(0)
-            || (!com && (local.len() > MAX_LOCAL || !Self::ufs_valid_name(local)))
-        {
-            return bad();
-        }
-        let urc = match name {
-            "+QFTPGET" => "+QFTPGET",
-            "+QFTPLIST" => "+QFTPLIST",
-            "+QFTPNLST" => "+QFTPNLST",
-            _ => "+QFTPMLSD",
-        };
-        let cid = match self.transfer_gate(urc, com) {
-            Ok(cid) => cid,
-            Err(o) => return o,
-        };
-        let remote = remote.to_string();
-        let source = match urc {
-            "+QFTPGET" => DownloadSource::File(remote.clone()),
-            "+QFTPLIST" => DownloadSource::List(remote.clone()),
-            "+QFTPNLST" => DownloadSource::Nlst(remote.clone()),
-            _ => DownloadSource::Mlsd(remote.clone()),
-        };
-        let room = if com { 0 } else { self.ufs_room_for(local) };
-        let direction = Direction::Download {
-            buffer: Vec::new(),
-            room,
-        };
-        let t = Transfer::new(urc, local, direction, limit);
+    pub(super) fn ftp_download(
+        &mut self,
+        now: Instant,
+        row: &FtpRow,
+        source: DownloadSource,
+        local: Target,
+        startpos: u64,
+        limit: Option<u64>,
+    ) -> Outcome {
+        let urc = row.urc();
         let req = FtpRequest::Download {
             source,
             offset: startpos,
             limit,
         };
-        self.start_transfer(now, cid, t, Some(req))
-    }
-
-    pub(super) fn ftp_upload(&mut self, now: Instant, args: &[Arg]) -> Outcome {
-        let (Ok(remote), Some(local)) = (
-            string(args, 0, MAX_REMOTE),
-            args.get(1).and_then(Arg::as_text),
-        ) else {
-            return bad();
-        };
-        let com = is_com(local);
-        let (startpos, uploadlen, beof) = match (
-            transfer_num(args, 2),
-            transfer_num(args, 3),
-            transfer_num(args, 4),
-        ) {
-            (Ok(s), Ok(l), Ok(b)) => (s.unwrap_or(0), l, b),
-            _ => return bad(),
-        };
-        // <uploadlen> and <beof> come together, and only for COM:.
-        let shape_ok = match (com, uploadlen, beof) {
-            (true, None, None) => args.len() <= 3,
-            (true, Some(l), Some(b)) => l > 0 && b <= 1 && args.len() == 5,
-            (false, None, None) => {
-                args.len() <= 3 && local.len() <= MAX_LOCAL && Self::ufs_valid_name(local)
-            }
-            _ => false,
-        };
-        if remote.is_empty() || !shape_ok {
-            return bad();
-        }
-        let cid = match self.transfer_gate("+QFTPPUT", com) {
+        let cid = match self.transfer_gate(urc, local.is_com(), &req) {
             Ok(cid) => cid,
             Err(o) => return o,
         };
-        let remote = remote.to_string();
+        let room = match &local {
+            Target::Com => 0,
+            Target::Ufs(name) => self.ufs_room_for(name),
+        };
+        let direction = Direction::Download {
+            buffer: Vec::new(),
+            room,
+        };
+        let t = Transfer::new(urc, local, direction, limit);
+        self.start_transfer(now, cid, t, Some(req))
+    }
+
+    /// QFTPPUT; `len_eof` are `<uploadlen>` and `<beof>` (COM: only, both or neither).
+    pub(super) fn ftp_upload(
+        &mut self,
+        now: Instant,
+        row: &FtpRow,
+        remote: String,
+        local: Target,
+        startpos: u64,
+        (uploadlen, beof): (Option<u64>, Option<u64>),
+    ) -> Outcome {
+        let urc = row.urc();
+        let com = local.is_com();
+        let req = FtpRequest::Upload {
+            name: remote.clone(),
+            offset: startpos,
+            append: false,
+        };
+        let cid = match self.transfer_gate(urc, com, &req) {
+            Ok(cid) => cid,
+            Err(o) => return o,
+        };
         let mut source = Vec::new();
-        if !com {
-            let data = match self.ufs_read_for_ftp(local) {
+        if let Target::Ufs(name) = &local {
+            let data = match self.ufs_read_for_ftp(name) {
                 Ok(d) => d,
                 Err(_) => {
-                    return self.after(AfterOk::Urc(format!(
-                        "+QFTPPUT: {},0",
-                        FtpError::FileOpenFailed.code()
-                    )))
+                    let e = FtpError::FileOpenFailed.code();
+                    return self.after(AfterOk::Urc(format!("{urc}: {e},0")));
                 }
             };
             let Some(rest) = usize::try_from(startpos).ok().and_then(|s| data.get(s..)) else {
-                return self.after(AfterOk::Urc(format!(
-                    "+QFTPPUT: {},0",
-                    FtpError::FilePosition.code()
-                )));
+                let e = FtpError::FilePosition.code();
+                return self.after(AfterOk::Urc(format!("{urc}: {e},0")));
             };
             source = rest.to_vec();
         }
@@ -278,11 +229,11 @@ impl Module {
             last: beof != Some(0),
             source,
         };
-        let t = Transfer::new("+QFTPPUT", local, direction, uploadlen);
+        let t = Transfer::new(urc, local, direction, uploadlen);
         // beof=0 left the data connection open: a QFTPPUT that continues where the last one
         // stopped writes into it without a new STOR.
         let continues = KeptUpload {
-            name: remote.clone(),
+            name: remote,
             next_offset: startpos,
         };
         if com && kept == Some(continues) {
@@ -290,11 +241,6 @@ impl Module {
             self.upload_connected(now);
             return outcome;
         }
-        let req = FtpRequest::Upload {
-            name: remote,
-            offset: startpos,
-            append: false,
-        };
         self.start_transfer(now, cid, t, Some(req))
     }
 
@@ -370,13 +316,20 @@ impl Module {
         result: Result<Reply, Failure>,
     ) {
         self.ftp.timers.stop_all();
+        // A download stopped at its limit: the server's 426/451 for the early close is
+        // the end of a complete transfer.
+        let limit_reached = !t.is_upload() && t.limit.is_some_and(|l| t.count >= l);
+        let result = match result {
+            Err(f) if limit_reached && f.is_early_close_reply() => Ok(Reply::Ok),
+            other => other,
+        };
         if let Err(f) = result {
             self.ftp.session = if f.kind == super::FailureKind::ControlClosed {
                 Session::default()
             } else {
                 Session::idle(cid)
             };
-            self.transfer_failed(now, t, f.error(), f.reply);
+            self.transfer_failed(now, t, f.error(), f.protocol_error());
             return;
         }
         self.ftp.session = Session::idle(cid);

@@ -277,8 +277,8 @@ async fn passive_failure(s: &mut Session, e: FtpError) -> Result<Option<DataConn
 async fn data_tls_failed<T>(ctrl: &mut Control, e: &str) -> Result<T, Failure> {
     tracing::info!(target: "bg95::ftp", "data TLS handshake: {e}");
     let reply = ctrl.reply().await?;
-    let code = if reply.is_complete() { 0 } else { reply.code };
-    Err(fail(FailureKind::Tls, code))
+    // The reply as it is: the core makes a positive one `<protocol_error>` 0.
+    Err(fail(FailureKind::Tls, reply.code))
 }
 
 fn port_command(addr: SocketAddr) -> String {
@@ -505,10 +505,11 @@ pub(crate) async fn download(
     if reply.is_complete() {
         session.rest_armed = false;
     }
+    // What happened, as it is: the core decides that a 426/451 after the limit is a
+    // success and what `<protocol_error>` a broken connection shows.
     Ok(if got.broken {
-        let code = if reply.is_complete() { 0 } else { reply.code };
-        Err(fail(FailureKind::DataClosed, code))
-    } else if reply.is_complete() || (got.early && matches!(reply.code, 426 | 451)) {
+        Err(fail(FailureKind::DataClosed, reply.code))
+    } else if reply.is_complete() {
         Ok(CoreReply::Ok)
     } else {
         Err(reply.failure(FailureKind::Reply))
@@ -559,12 +560,9 @@ pub(crate) async fn finish_upload(session: &mut Session, upload: Upload) -> Outc
         session.rest_armed = false;
     }
     match failed {
+        // The server's final reply as it is (the core shows a positive one as 0).
         Some(f) => Err(Failure {
-            reply: if reply.is_complete() {
-                f.reply
-            } else {
-                reply.code
-            },
+            reply: reply.code,
             ..f
         }),
         None if reply.is_complete() => Ok(CoreReply::Ok),

@@ -3,8 +3,9 @@
 //! - seclevel 0: no authentication. The certificate chain is accepted as presented
 //!   ([`AcceptAnyCert`]); the handshake signatures are still checked, so the session is
 //!   sound, only the server's identity is unverified — what the module does at seclevel 0.
-//! - seclevel 1: the chain must verify against `ca_pem` (and name the host). No CA file →
-//!   `Tls` failure before any handshake.
+//! - seclevel 1: the chain must verify against `ca_pem` (and name the host). No CA file:
+//!   the core answers 631 itself and never sends the `Open` (`Security::missing_credentials`);
+//!   the check here only guards the configuration builder.
 //! - seclevel 2: as 1, and the client presents `client_cert_pem`/`client_key_pem`.
 //! - `check_time` on (ignorelocaltime 0): validity dates are checked against the module's
 //!   clock (`module_time_unix`, which a host sets with AT+CCLK or AT+QNTP), not the host's;
