@@ -17,9 +17,11 @@
 use std::fmt;
 use std::time::Duration;
 
+mod compare;
 mod effect;
 mod event;
 
+pub use compare::Comparison;
 pub use effect::{bytes_value, digest_value, effect_line, effect_matches, fnv1a64, INLINE_LIMIT};
 pub use event::{event_line, failure_kind};
 

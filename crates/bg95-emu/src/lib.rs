@@ -7,6 +7,7 @@ pub mod net;
 pub mod pacer;
 pub mod pki;
 pub mod pty;
+pub mod replay;
 pub mod runtime;
 pub mod scenario;
 pub mod server;

@@ -27,6 +27,18 @@ enum Command {
     /// Run scenario files: their steps drive the module through its PTY. Exit 0 when every
     /// scenario passed and every declared fault fired, 1 when not, 2 for a bad file.
     Run(RunArgs),
+    /// Replay a recorded transcript (`--transcript`) against a fresh module whose FTP and
+    /// network sides answer from the recording: no server, a fake clock. Prints a unified
+    /// diff of what the module said versus the recording; exit 0 when identical, 1 when
+    /// not, 2 for a bad file.
+    Replay(ReplayArgs),
+}
+
+#[derive(clap::Args)]
+struct ReplayArgs {
+    /// A transcript file (docs/transcripts.md).
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
 }
 
 #[derive(clap::Args)]
@@ -93,6 +105,7 @@ fn main() -> ExitCode {
         .init();
     let args = match Cli::parse().command {
         Command::Run(args) => return run_scenarios(args),
+        Command::Replay(args) => return replay(&args),
         Command::Serve(args) => args,
     };
     let scenario = match args.scenario.as_deref().map(Scenario::load).transpose() {
@@ -106,6 +119,25 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("bg95-emu: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `bg95-emu replay`: the diff on stdout, the verdict on stderr.
+fn replay(args: &ReplayArgs) -> ExitCode {
+    match bg95_emu::replay::replay_file(&args.file) {
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::from(2)
+        }
+        Ok(out) if out.identical() => {
+            eprintln!("{}: replay identical", args.file.display());
+            ExitCode::SUCCESS
+        }
+        Ok(out) => {
+            print!("{}", out.diff);
+            eprintln!("{}: the module answered differently", args.file.display());
             ExitCode::FAILURE
         }
     }
