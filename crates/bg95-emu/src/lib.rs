@@ -3,6 +3,7 @@
 
 pub mod emulator;
 pub mod ftp;
+pub mod import;
 pub mod net;
 pub mod pacer;
 pub mod pki;

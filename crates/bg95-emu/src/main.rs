@@ -32,6 +32,20 @@ enum Command {
     /// diff of what the module said versus the recording; exit 0 when identical, 1 when
     /// not, 2 for a bad file.
     Replay(ReplayArgs),
+    /// Turn a log of AT traffic (terminal capture, driver debug log, Python repr, or a
+    /// transcript) into a scenario that reproduces it (docs/scenarios.md). Lines that cannot
+    /// be placed are listed on stderr with their numbers (and in the file).
+    Import(ImportArgs),
+}
+
+#[derive(clap::Args)]
+struct ImportArgs {
+    /// The log.
+    #[arg(value_name = "LOG")]
+    log: PathBuf,
+    /// The scenario file to write; its folder gets an `ftp-root` if it has none.
+    #[arg(short, long, value_name = "FILE.toml")]
+    output: PathBuf,
 }
 
 #[derive(clap::Args)]
@@ -106,6 +120,7 @@ fn main() -> ExitCode {
     let args = match Cli::parse().command {
         Command::Run(args) => return run_scenarios(args),
         Command::Replay(args) => return replay(&args),
+        Command::Import(args) => return import(&args),
         Command::Serve(args) => args,
     };
     let scenario = match args.scenario.as_deref().map(Scenario::load).transpose() {
@@ -141,6 +156,49 @@ fn replay(args: &ReplayArgs) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `bg95-emu import`.
+fn import(args: &ImportArgs) -> ExitCode {
+    let text = match std::fs::read(&args.log) {
+        Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+        Err(e) => {
+            eprintln!("{}: {e}", args.log.display());
+            return ExitCode::from(2);
+        }
+    };
+    let source = args
+        .log
+        .file_name()
+        .map_or("log".into(), |n| n.to_string_lossy().into_owned());
+    let out = bg95_emu::import::import(&text, &source);
+    for u in &out.unplaced {
+        eprintln!("{}:{}: not placed: {}", args.log.display(), u.line, u.text);
+    }
+    if out.overrides > 0 {
+        eprintln!(
+            "note: {} fault(s) replace an AT answer (action = \"at_answer\")",
+            out.overrides
+        );
+    }
+    let root = args
+        .output
+        .parent()
+        .unwrap_or(std::path::Path::new("."))
+        .join("ftp-root");
+    if let Err(e) =
+        std::fs::create_dir_all(&root).and_then(|()| std::fs::write(&args.output, &out.toml))
+    {
+        eprintln!("{}: {e}", args.output.display());
+        return ExitCode::FAILURE;
+    }
+    eprintln!(
+        "{}: {:?} log -> {}",
+        args.log.display(),
+        out.shape,
+        args.output.display()
+    );
+    ExitCode::SUCCESS
 }
 
 /// `bg95-emu run`: every file is checked before any runs (a bad file → exit 2).
