@@ -65,7 +65,7 @@ fn bytes_q(b: &[u8]) -> String {
 fn command_name(line: &str) -> String {
     let body = &line[2..];
     let end = body
-        .find(|c: char| c == '=' || c == '?')
+        .find(['=', '?'])
         .unwrap_or(body.len());
     body[..end].to_ascii_uppercase()
 }
