@@ -64,9 +64,7 @@ fn bytes_q(b: &[u8]) -> String {
 /// `+QFTPGET` of `AT+QFTPGET="a","COM:"`; `E` of `ATE0`.
 fn command_name(line: &str) -> String {
     let body = &line[2..];
-    let end = body
-        .find(['=', '?'])
-        .unwrap_or(body.len());
+    let end = body.find(['=', '?']).unwrap_or(body.len());
     body[..end].to_ascii_uppercase()
 }
 
