@@ -10,12 +10,20 @@
 //! ! ftp done ok                   the runtime reports an FTP event (core only)
 //! ! net reg 0                     a network event (also `dns`, `ping`, `traffic`; core only)
 //! ! power loss 3s                 a power event: `power reset`, `power loss <time>` (core only)
-//! = Ftp(Cwd("/"))                 the next effect, in its Debug form (core only)
+//! = ftp cwd "/"                   the next effect the module asks for (core only)
 //! ```
 //! Escapes in `>`/`<` text: `\r \n \t \\ \" \xHH`; a `<` line may be split over several lines.
 
 use std::fmt;
 use std::time::Duration;
+
+mod compare;
+mod effect;
+mod event;
+
+pub use compare::Comparison;
+pub use effect::{bytes_value, digest_value, effect_line, effect_matches, fnv1a64, INLINE_LIMIT};
+pub use event::{event_line, failure_kind};
 
 use crate::ftp::{Failure, FailureKind, FtpEvent, Reply};
 use crate::general::{NetworkEvent, PingEvent, ResolveFailure};
@@ -261,7 +269,10 @@ fn parse_ping_event(s: &str) -> Result<Completion, String> {
             ip: ip_word(w.next())?,
             rtt: None,
         },
-        Some("resolve-failed") => PingEvent::ResolveFailed(ResolveFailure::NotFound),
+        Some("resolve-failed") => PingEvent::ResolveFailed(match w.next() {
+            Some("timeout") => ResolveFailure::Timeout,
+            _ => ResolveFailure::NotFound,
+        }),
         other => return Err(format!("unknown ping event {other:?}")),
     };
     Ok(Completion::Ping { id, event })
@@ -408,8 +419,8 @@ impl<'m> Replay<'m> {
                     self.pending.drain(..want.len());
                 }
                 Step::Effect(want) => {
-                    let got = self.module.poll_effect().map(|e| format!("{e:?}"));
-                    if got.as_deref() != Some(want.as_str()) {
+                    let got = self.module.poll_effect().map(|e| effect_line(&e));
+                    if !got.as_deref().is_some_and(|g| effect_matches(want, g)) {
                         return Err(fail(format!("expected effect {want}\n     got {got:?}")));
                     }
                 }
@@ -426,7 +437,7 @@ impl<'m> Replay<'m> {
             if let Some(e) = self.module.poll_effect() {
                 return Err(Mismatch {
                     line: last,
-                    message: format!("unexpected effect {e:?}"),
+                    message: format!("unexpected effect {}", effect_line(&e)),
                 });
             }
         }
@@ -476,6 +487,60 @@ mod tests {
         assert_eq!(e.line, 2);
         assert!(parse("> \\xZZ").is_err());
         assert!(parse("@+soon").is_err());
+    }
+
+    /// What a recorder writes (`event_line`) is what the parser reads back.
+    #[test]
+    fn event_lines_round_trip() {
+        use crate::general::{NetworkEvent, PingEvent, ResolveFailure};
+        let events = vec![
+            Completion::Ftp(FtpEvent::DataReady),
+            Completion::Ftp(FtpEvent::Data(b"a\"b\r\n\xff".to_vec())),
+            Completion::Ftp(FtpEvent::Done(Ok(Reply::Path("/a b".into())))),
+            Completion::Ftp(FtpEvent::Done(Ok(Reply::Size(12)))),
+            Completion::Ftp(FtpEvent::Done(Ok(Reply::Time("20140101000000".into())))),
+            Completion::Ftp(FtpEvent::Done(Err(Failure::new(FailureKind::Reply, 530)))),
+            Completion::Ftp(FtpEvent::Aborted),
+            Completion::Network(NetworkEvent::Registration {
+                stat: 5,
+                act: Some(8),
+            }),
+            Completion::Network(NetworkEvent::Time {
+                unix_secs: 1_700_000_000,
+                zone_quarters: -20,
+            }),
+            Completion::Resolved {
+                id: 3,
+                result: Ok(vec!["127.0.0.1".parse().unwrap()]),
+            },
+            Completion::Resolved {
+                id: 4,
+                result: Err(ResolveFailure::Timeout),
+            },
+            Completion::Ping {
+                id: 1,
+                event: PingEvent::ResolveFailed(ResolveFailure::Timeout),
+            },
+            Completion::Ping {
+                id: 1,
+                event: PingEvent::Echo {
+                    ip: "::1".parse().unwrap(),
+                    rtt: Some(Duration::from_millis(7)),
+                },
+            },
+            Completion::Traffic {
+                sent: 1,
+                received: 2,
+            },
+            Completion::Power(PowerEvent::Loss {
+                off_for: Duration::from_millis(1500),
+            }),
+        ];
+        for ev in events {
+            let line = format!("! {}\n", event_line(&ev));
+            let parsed = parse(&line).unwrap_or_else(|e| panic!("{line}: {e}"));
+            assert_eq!(parsed[0].step, Step::Event(ev), "{line}");
+        }
     }
 
     #[test]

@@ -20,7 +20,7 @@ const OPEN: &str = r#"
 < \r\nOK\r\n
 > AT+QFTPOPEN="127.0.0.1"\r
 < \r\nOK\r\n
-= Ftp(Open(OpenParams { host: "127.0.0.1", port: 21, user: "", password: "", binary: true, passive: true, data_to_control_address: false, security: Plain }))
+= ftp open host=127.0.0.1 port=21 user="" pass="" type=binary mode=passive data-address=reply tls=none
 ! ftp done ok
 < \r\n+QFTPOPEN: 0,0\r\n
 "#;
@@ -39,17 +39,17 @@ fn ufs_download_without_room_is_abandoned() {
         r#"
 > AT+QFTPGET="big.bin","UFS:big.bin"\r
 < \r\nOK\r\n
-= Ftp(Download { source: File("big.bin"), offset: 0, limit: None })
+= ftp download file "big.bin" offset=0 limit=none
 ! ftp ready
 ! ftp data "12345"
 ! ftp data "67890"
 < \r\n+QFTPGET: 619,0\r\n
-= Ftp(Abort)
+= ftp abort
 > AT+QFTPSTAT;+QFLST\r
 < \r\nOK\r\n\r\n+QFTPSTAT: 0,4\r\n
 > AT+QFTPOPEN="127.0.0.1"\r
 < \r\nOK\r\n
-= Ftp(Open(OpenParams { host: "127.0.0.1", port: 21, user: "", password: "", binary: true, passive: true, data_to_control_address: false, security: Plain }))
+= ftp open host=127.0.0.1 port=21 user="" pass="" type=binary mode=passive data-address=reply tls=none
 ! ftp data "more"
 ! ftp done ok
 ! ftp aborted

@@ -26,7 +26,7 @@ const OPEN: &str = r#"
 < \r\nOK\r\n
 > AT+QFTPOPEN="127.0.0.1"\r
 < \r\nOK\r\n
-= Ftp(Open(OpenParams { host: "127.0.0.1", port: 21, user: "", password: "", binary: true, passive: true, data_to_control_address: false, security: Plain }))
+= ftp open host=127.0.0.1 port=21 user="" pass="" type=binary mode=passive data-address=reply tls=none
 ! ftp done ok
 < \r\n+QFTPOPEN: 0,0\r\n
 "#;
@@ -43,7 +43,7 @@ fn output_high_water_counts_queued_and_unwritten_output() {
         "{OPEN}{}",
         r#"
 > AT+QFTPGET="big.bin","COM:"\r
-= Ftp(Download { source: File("big.bin"), offset: 0, limit: None })
+= ftp download file "big.bin" offset=0 limit=none
 ! ftp ready
 < \r\nCONNECT\r\n
 "#
@@ -74,7 +74,7 @@ fn paused_download_wants_no_data() {
         "{OPEN}{}",
         r#"
 > AT+QFTPGET="big.bin","COM:"\r
-= Ftp(Download { source: File("big.bin"), offset: 0, limit: None })
+= ftp download file "big.bin" offset=0 limit=none
 ! ftp ready
 < \r\nCONNECT\r\n
 @+1100ms
@@ -105,12 +105,12 @@ fn ufs_upload_goes_in_upload_chunks() {
         r#"
 > AT+QFTPPUT="ten.txt","UFS:ten.txt"\r
 < \r\nOK\r\n
-= Ftp(Upload { name: "ten.txt", offset: 0, append: false })
+= ftp upload "ten.txt" offset=0 append=0
 ! ftp ready
-= Ftp(UploadData([48, 49, 50, 51]))
-= Ftp(UploadData([52, 53, 54, 55]))
-= Ftp(UploadData([56, 57]))
-= Ftp(UploadEnd { close: true })
+= ftp upload-data "0123"
+= ftp upload-data "4567"
+= ftp upload-data "89"
+= ftp upload-end close=1
 ! ftp done ok
 < \r\n+QFTPPUT: 0,10\r\n
 "#

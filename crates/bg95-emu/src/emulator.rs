@@ -155,7 +155,12 @@ pub async fn run(
         Some(s) => s.module.personality.clone(),
         None => config.personality.clone(),
     };
-    let module = Module::new(personality, store, clock.now());
+    let born = clock.now();
+    let module = Module::new(personality, store, born);
+    let transcript = transcript.map(|mut t| {
+        t.start(born);
+        t
+    });
     let engine = scenario_loop.as_ref().map(|s| s.engine.clone());
     let timers = engine.clone().map(|e| tokio::spawn(e.run_timers()));
     let started = Started {

@@ -3,10 +3,12 @@
 
 pub mod emulator;
 pub mod ftp;
+pub mod import;
 pub mod net;
 pub mod pacer;
 pub mod pki;
 pub mod pty;
+pub mod replay;
 pub mod runtime;
 pub mod scenario;
 pub mod server;

@@ -27,6 +27,32 @@ enum Command {
     /// Run scenario files: their steps drive the module through its PTY. Exit 0 when every
     /// scenario passed and every declared fault fired, 1 when not, 2 for a bad file.
     Run(RunArgs),
+    /// Replay a recorded transcript (`--transcript`) against a fresh module whose FTP and
+    /// network sides answer from the recording: no server, a fake clock. Prints a unified
+    /// diff of what the module said versus the recording; exit 0 when identical, 1 when
+    /// not, 2 for a bad file.
+    Replay(ReplayArgs),
+    /// Turn a log of AT traffic (terminal capture, driver debug log, Python repr, or a
+    /// transcript) into a scenario that reproduces it (docs/scenarios.md). Lines that cannot
+    /// be placed are listed on stderr with their numbers (and in the file).
+    Import(ImportArgs),
+}
+
+#[derive(clap::Args)]
+struct ImportArgs {
+    /// The log.
+    #[arg(value_name = "LOG")]
+    log: PathBuf,
+    /// The scenario file to write; its folder gets an `ftp-root` if it has none.
+    #[arg(short, long, value_name = "FILE.toml")]
+    output: PathBuf,
+}
+
+#[derive(clap::Args)]
+struct ReplayArgs {
+    /// A transcript file (docs/transcripts.md).
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
 }
 
 #[derive(clap::Args)]
@@ -93,6 +119,8 @@ fn main() -> ExitCode {
         .init();
     let args = match Cli::parse().command {
         Command::Run(args) => return run_scenarios(args),
+        Command::Replay(args) => return replay(&args),
+        Command::Import(args) => return import(&args),
         Command::Serve(args) => args,
     };
     let scenario = match args.scenario.as_deref().map(Scenario::load).transpose() {
@@ -109,6 +137,68 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `bg95-emu replay`: the diff on stdout, the verdict on stderr.
+fn replay(args: &ReplayArgs) -> ExitCode {
+    match bg95_emu::replay::replay_file(&args.file) {
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::from(2)
+        }
+        Ok(out) if out.identical() => {
+            eprintln!("{}: replay identical", args.file.display());
+            ExitCode::SUCCESS
+        }
+        Ok(out) => {
+            print!("{}", out.diff);
+            eprintln!("{}: the module answered differently", args.file.display());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `bg95-emu import`.
+fn import(args: &ImportArgs) -> ExitCode {
+    let text = match std::fs::read(&args.log) {
+        Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+        Err(e) => {
+            eprintln!("{}: {e}", args.log.display());
+            return ExitCode::from(2);
+        }
+    };
+    let source = args
+        .log
+        .file_name()
+        .map_or("log".into(), |n| n.to_string_lossy().into_owned());
+    let out = bg95_emu::import::import(&text, &source);
+    for u in &out.unplaced {
+        eprintln!("{}:{}: not placed: {}", args.log.display(), u.line, u.text);
+    }
+    if out.overrides > 0 {
+        eprintln!(
+            "note: {} fault(s) replace an AT answer (action = \"at_answer\")",
+            out.overrides
+        );
+    }
+    let root = args
+        .output
+        .parent()
+        .unwrap_or(std::path::Path::new("."))
+        .join("ftp-root");
+    if let Err(e) =
+        std::fs::create_dir_all(&root).and_then(|()| std::fs::write(&args.output, &out.toml))
+    {
+        eprintln!("{}: {e}", args.output.display());
+        return ExitCode::FAILURE;
+    }
+    eprintln!(
+        "{}: {:?} log -> {}",
+        args.log.display(),
+        out.shape,
+        args.output.display()
+    );
+    ExitCode::SUCCESS
 }
 
 /// `bg95-emu run`: every file is checked before any runs (a bad file → exit 2).

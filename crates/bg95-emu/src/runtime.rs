@@ -160,13 +160,12 @@ pub async fn run_module(
     let writer = Writer::spawn(wr, baud);
     module.set_baud(baud);
     // The network's time for the module clock: the host's UTC (NITZ at registration).
-    module.handle_completion(
-        clock.now(),
-        Completion::Network(NetworkEvent::Time {
-            unix_secs: host_utc(),
-            zone_quarters: 0,
-        }),
-    );
+    // Handed over once the boot URCs are out, so a transcript shows them in the order the
+    // module made them (a replay feeds events where the recording has them).
+    let mut network_time = Some(Completion::Network(NetworkEvent::Time {
+        unix_secs: host_utc(),
+        zone_quarters: 0,
+    }));
     let (net_tx, mut net_rx) = mpsc::unbounded_channel::<Completion>();
     // The backpressure limits are the core's (bg95_core::Limits says what each bounds).
     let limits = *module.limits();
@@ -198,7 +197,14 @@ pub async fn run_module(
                 None => writer.send(out),
             }
         }
+        if let Some(time) = network_time.take() {
+            complete(&mut module, &mut transcript, clock.now(), time);
+            continue;
+        }
         while let Some(effect) = module.poll_effect() {
+            if let Some(t) = transcript.as_mut() {
+                t.effect(clock.now(), &effect);
+            }
             match effect {
                 Effect::Ftp(req) => to_driver.push_back(*req),
                 Effect::SetBaud(b) => {
@@ -228,7 +234,14 @@ pub async fn run_module(
         }
 
         if std::mem::take(&mut driver_died) {
-            driver = restart_driver(&mut module, &clock, &mut to_driver, driver_config, &net);
+            to_driver.clear();
+            complete(
+                &mut module,
+                &mut transcript,
+                clock.now(),
+                Completion::Ftp(FtpEvent::DriverLost),
+            );
+            driver = restart_driver(driver_config, &net);
             continue;
         }
         let deadline = module.poll_timeout().map(|t| clock.to_tokio(t));
@@ -250,10 +263,10 @@ pub async fn run_module(
                 Err(_) => driver_died = true,
             },
             ev = driver.events.recv(), if feed_events => match ev {
-                Some(ev) => module.handle_completion(clock.now(), Completion::Ftp(ev)),
+                Some(ev) => complete(&mut module, &mut transcript, clock.now(), Completion::Ftp(ev)),
                 None => driver_died = true,
             },
-            Some(c) = net_rx.recv() => module.handle_completion(clock.now(), c),
+            Some(c) = net_rx.recv() => complete(&mut module, &mut transcript, clock.now(), c),
             _ = writer.drained.notified(), if writer_blocked => {}
             out = engine_output(&mut scenario), if scenario.is_some() => {
                 if let (Some(out), Some(sc)) = (out, scenario.as_mut()) {
@@ -267,7 +280,7 @@ pub async fn run_module(
                     // AT+QGDCNT? must see every byte counted so far.
                     let (sent, received) = traffic.take();
                     if sent != 0 || received != 0 {
-                        module.handle_completion(clock.now(), Completion::Traffic { sent, received });
+                        complete(&mut module, &mut transcript, clock.now(), Completion::Traffic { sent, received });
                     }
                     let now = clock.now();
                     if let Some(t) = transcript.as_mut() {
@@ -422,19 +435,25 @@ fn engine_event(
     }
 }
 
-/// The driver task ended (it should not): start a new one, and tell the module everything
-/// the old one held is gone; the core decides what the host hears.
-fn restart_driver(
-    module: &mut Module,
-    clock: &Clock,
-    to_driver: &mut VecDeque<FtpRequest>,
-    config: DriverConfig,
-    net: &crate::ftp::DriverNet,
-) -> FtpDriver {
+/// The driver task ended (it should not): start a new one (the caller has told the module
+/// everything the old one held is gone; the core decides what the host hears).
+fn restart_driver(config: DriverConfig, net: &crate::ftp::DriverNet) -> FtpDriver {
     tracing::error!(target: "bg95::emu", "FTP driver stopped; restarting it");
-    to_driver.clear();
-    module.handle_completion(clock.now(), Completion::Ftp(FtpEvent::DriverLost));
     FtpDriver::spawn_net(config, net.clone())
+}
+
+/// Hand an event to the module, recording it first (`! …`): a replay feeds the same events
+/// at the same points.
+fn complete(
+    module: &mut Module,
+    transcript: &mut Option<Recorder>,
+    now: bg95_core::Instant,
+    event: Completion,
+) {
+    if let Some(t) = transcript.as_mut() {
+        t.event(now, &event);
+    }
+    module.handle_completion(now, event);
 }
 
 fn make_link(link: &std::path::Path, target: &std::path::Path) -> std::io::Result<()> {

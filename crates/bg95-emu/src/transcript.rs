@@ -1,6 +1,14 @@
 //! `--transcript FILE`: records a session in the golden-transcript format
-//! (`> host bytes`, `< module bytes`, `@+Nms` for pauses), so a field session can be
-//! replayed as a test.
+//! (`> host bytes`, `< module bytes`, `@+Nms` for the time between them), and the seams:
+//! every effect the core asked for (`= ftp cwd "/"`, written by
+//! [`bg95_core::transcript::effect_line`]), every event the runtime answered with (`! ftp
+//! done ok`, `! net …`, `! dns …`, … by [`bg95_core::transcript::event_line`]) and every
+//! fault that fired (`! fault …`). The file starts at the module's power-on (`#! boot`), so
+//! `bg95-emu replay` can feed it to a fresh module with a fake clock and no server.
+//!
+//! Times: each line is preceded by `@+Nms` when the module clock, rounded up to the
+//! millisecond, moved since the last line; the rounding is cumulative (never drifts), and a
+//! replayed clock is at or at most 1 ms past the recorded one at every line.
 //!
 //! Passwords never reach the file: the password of `AT+QFTPCFG="account",...` is written
 //! as one `*` per character, both in the host's command and in the module's echo of it
@@ -10,15 +18,15 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
 
-use bg95_core::transcript::escape;
-use bg95_core::Instant;
-
-/// Pauses shorter than this are not written (they are scheduling noise, not behaviour).
-const MIN_PAUSE_MS: u64 = 100;
+use bg95_core::transcript::{effect_line, escape, event_line};
+use bg95_core::{Completion, Effect, Instant};
 
 pub struct Recorder {
     out: BufWriter<File>,
-    last: Option<Instant>,
+    /// The module's power-on; `None` until [`Recorder::start`].
+    start: Option<Instant>,
+    /// Milliseconds since `start` already written as `@+` lines.
+    written_ms: u64,
     host: Redactor,
     module: Redactor,
 }
@@ -67,24 +75,52 @@ impl Redactor {
 impl Recorder {
     pub fn create(path: &Path) -> std::io::Result<Recorder> {
         let mut out = BufWriter::new(File::create(path)?);
-        writeln!(out, "# recorded by bg95-emu serve --transcript")?;
+        writeln!(
+            out,
+            "# recorded by bg95-emu --transcript; replay: bg95-emu replay FILE"
+        )?;
+        writeln!(out, "#! boot")?;
         Ok(Recorder {
             out,
-            last: None,
+            start: None,
+            written_ms: 0,
             host: Redactor::default(),
             module: Redactor::default(),
         })
     }
 
-    fn line(&mut self, now: Instant, tag: char, bytes: &[u8]) {
-        if let Some(last) = self.last {
-            let ms = now.since(last).as_millis() as u64;
-            if ms >= MIN_PAUSE_MS {
-                let _ = writeln!(self.out, "@+{ms}ms");
-            }
+    /// The module was created at `now`: times count from here (a replay's module starts at
+    /// its clock's zero).
+    pub fn start(&mut self, now: Instant) {
+        self.start = Some(now);
+        self.written_ms = 0;
+    }
+
+    /// `@+Nms` up to `now` (rounded up to the millisecond), if the clock moved.
+    fn time(&mut self, now: Instant) {
+        let start = *self.start.get_or_insert(now);
+        let ms = now.since(start).as_micros().div_ceil(1000) as u64;
+        if ms > self.written_ms {
+            let _ = writeln!(self.out, "@+{}ms", ms - self.written_ms);
+            self.written_ms = ms;
         }
-        self.last = Some(now);
+    }
+
+    fn line(&mut self, now: Instant, tag: char, bytes: &[u8]) {
+        self.time(now);
         let _ = writeln!(self.out, "{tag} {}", escape(bytes));
+    }
+
+    /// An effect the core asked for (`= …`).
+    pub fn effect(&mut self, now: Instant, effect: &Effect) {
+        self.time(now);
+        let _ = writeln!(self.out, "= {}", effect_line(effect));
+    }
+
+    /// An event the runtime handed to the core (`! …`).
+    pub fn event(&mut self, now: Instant, event: &Completion) {
+        self.time(now);
+        let _ = writeln!(self.out, "! {}", event_line(event));
     }
 
     pub fn input(&mut self, now: Instant, bytes: &[u8]) {
@@ -102,7 +138,7 @@ impl Recorder {
     /// A scenario fault that fired: `! fault "name" at 1234ms on <trigger> -> <action>`
     /// (docs/transcripts.md).
     pub fn fault(&mut self, now: Instant, fault: &crate::scenario::FiredFault) {
-        self.last = Some(now);
+        self.time(now);
         let _ = writeln!(self.out, "{}", fault.transcript_line());
         let _ = self.out.flush();
     }

@@ -1,0 +1,105 @@
+//! Replaying a recorded transcript for a diff (`bg95-emu replay`): instead of stopping at the
+//! first mismatch, the module's answers are written out in the recording's own shape so the
+//! two texts can be compared line by line.
+//!
+//! Both sides are written the same way: each host input (`>`) and each event (`!`) line,
+//! then everything the module said and asked for up to the next one — its output as `<`
+//! lines split after each `\n`, then its effects as `=` lines. Time lines move the clock but
+//! are not written: output that a timeout produced lands in the same block on both sides
+//! whatever the rounding of the recorded times.
+
+use super::{effect_line, escape, event_line, Line, Replay, Step};
+use crate::module::Completion;
+
+/// The recording and the replay, written the same way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Comparison {
+    pub recorded: String,
+    pub replayed: String,
+}
+
+impl Comparison {
+    pub fn identical(&self) -> bool {
+        self.recorded == self.replayed
+    }
+}
+
+/// What the module said between two inputs.
+#[derive(Default)]
+struct Block {
+    output: Vec<u8>,
+    effects: Vec<String>,
+}
+
+impl Block {
+    fn write_to(&mut self, text: &mut String) {
+        for piece in self.output.split_inclusive(|&b| b == b'\n') {
+            text.push_str("< ");
+            text.push_str(&escape(piece));
+            text.push('\n');
+        }
+        for e in &self.effects {
+            text.push_str("= ");
+            text.push_str(e);
+            text.push('\n');
+        }
+        *self = Block::default();
+    }
+}
+
+impl Replay<'_> {
+    /// Everything the module has said and asked for so far.
+    fn drain_into(&mut self, block: &mut Block) {
+        self.collect();
+        block.output.append(&mut self.pending);
+        while let Some(e) = self.module.poll_effect() {
+            block.effects.push(effect_line(&e));
+        }
+    }
+
+    /// Play the host side and the events of `lines`, and write both the recording and the
+    /// module's answers (module doc). Never stops early.
+    pub fn compare(&mut self, lines: &[Line]) -> Comparison {
+        let mut out = Comparison {
+            recorded: String::new(),
+            replayed: String::new(),
+        };
+        let (mut recorded, mut replayed) = (Block::default(), Block::default());
+        for l in lines {
+            let input = match &l.step {
+                Step::Send(bytes) => format!("> {}\n", escape(bytes)),
+                Step::Event(ev) => format!("! {}\n", event_line(ev)),
+                Step::Wait(d) => {
+                    self.advance(*d);
+                    continue;
+                }
+                Step::Expect(bytes) => {
+                    recorded.output.extend_from_slice(bytes);
+                    continue;
+                }
+                Step::Effect(e) => {
+                    recorded.effects.push(e.clone());
+                    continue;
+                }
+            };
+            self.drain_into(&mut replayed);
+            recorded.write_to(&mut out.recorded);
+            replayed.write_to(&mut out.replayed);
+            out.recorded.push_str(&input);
+            out.replayed.push_str(&input);
+            match &l.step {
+                Step::Send(bytes) => self.module.handle_input(self.now, bytes),
+                Step::Event(ev) => self.feed(ev.clone()),
+                _ => {}
+            }
+        }
+        self.drain_into(&mut replayed);
+        recorded.write_to(&mut out.recorded);
+        replayed.write_to(&mut out.replayed);
+        out
+    }
+
+    fn feed(&mut self, ev: Completion) {
+        self.module.handle_completion(self.now, ev);
+    }
+}

@@ -1,0 +1,76 @@
+//! `bg95-emu replay FILE`: plays the host side of a recorded transcript against a fresh
+//! module whose FTP and network sides answer from the recorded events (`!` lines) — no
+//! server, a fake clock, deterministic — and shows what the module said differently as a
+//! unified diff (docs/transcripts.md).
+
+use std::path::Path;
+
+use bg95_core::transcript::{parse, Comparison, Replay};
+use bg95_core::{Instant, MemStore, Module, Personality};
+
+/// The outcome of a replay: both texts and their unified diff (empty when identical).
+#[derive(Debug)]
+pub struct ReplayOutcome {
+    pub comparison: Comparison,
+    pub diff: String,
+}
+
+impl ReplayOutcome {
+    pub fn identical(&self) -> bool {
+        self.comparison.identical()
+    }
+}
+
+/// Replay a transcript's text. A file with `#! boot` (every recording) starts at power-on
+/// and claims the boot URCs itself; any other starts after them, like the golden runner.
+pub fn replay_text(text: &str) -> Result<ReplayOutcome, String> {
+    let lines = parse(text).map_err(|e| e.to_string())?;
+    let mut module = Module::new(
+        Personality::default(),
+        Box::new(MemStore::new()),
+        Instant::ZERO,
+    );
+    if !text.lines().any(|l| l.trim() == "#! boot") {
+        while module.poll_output().is_some() {}
+    }
+    let comparison = Replay::new(&mut module, Instant::ZERO).compare(&lines);
+    let diff = if comparison.identical() {
+        String::new()
+    } else {
+        similar::TextDiff::from_lines(&comparison.recorded, &comparison.replayed)
+            .unified_diff()
+            .context_radius(3)
+            .header("recorded", "replayed")
+            .to_string()
+    };
+    Ok(ReplayOutcome { comparison, diff })
+}
+
+/// Replay a transcript file; errors name the file (and line, for a bad line).
+pub fn replay_file(path: &Path) -> Result<ReplayOutcome, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    replay_text(&text).map_err(|e| format!("{}:{e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SESSION: &str = "#! boot\n@+10ms\n> AT\\r\n< AT\\r\\r\\nOK\\r\\n\n";
+
+    #[test]
+    fn a_changed_answer_is_a_diff() {
+        let text = "> ATE0\\r\n< ATE0\\r\\r\\nOK\\r\\n\n> AT+CSQ\\r\n< \\r\\n+CSQ: 1,1\\r\\n\\r\\nOK\\r\\n\n";
+        let out = replay_text(text).unwrap();
+        assert!(!out.identical());
+        assert!(out.diff.contains("-< +CSQ: 1,1\\r\\n"), "{}", out.diff);
+        assert!(out.diff.contains("--- recorded"), "{}", out.diff);
+    }
+
+    #[test]
+    fn a_bad_line_is_an_error() {
+        assert!(replay_text("? nonsense\n").unwrap_err().contains("line 1"));
+        // The boot URCs are unclaimed here: a diff, not an error.
+        assert!(!replay_text(SESSION).unwrap().identical());
+    }
+}
