@@ -17,7 +17,17 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::Sleep;
 
-use crate::net::{DataFault, Traffic};
+use std::sync::Arc;
+
+use crate::net::{DataFault, Direction, FaultSeam, Traffic};
+
+/// Who hears of a transfer's progress: the seam, with the transfer's number and direction
+/// (so a scenario can act at the module "after 100 KB of the upload").
+pub(crate) struct Progress {
+    pub seam: Arc<dyn FaultSeam>,
+    pub transfer: u64,
+    pub dir: Direction,
+}
 
 /// A data stream with its byte counter and faults.
 pub(crate) struct Faulty<S> {
@@ -30,6 +40,8 @@ pub(crate) struct Faulty<S> {
     pause: Option<Pin<Box<Sleep>>>,
     /// A pause before the close (slow close); `Some(None)` once it has passed.
     close_pause: Option<Option<Pin<Box<Sleep>>>>,
+    /// Told the running total after every read or write that moved bytes.
+    progress: Option<Progress>,
 }
 
 /// What the faults say about the next read or write.
@@ -50,6 +62,24 @@ impl<S> Faulty<S> {
             moved: 0,
             pause: None,
             close_pause: None,
+            progress: None,
+        }
+    }
+
+    /// Report the running byte total of this transfer to the seam as bytes pass.
+    pub(crate) fn with_progress(mut self, progress: Progress) -> Faulty<S> {
+        self.progress = Some(progress);
+        self
+    }
+
+    /// Bytes moved without faults: count them and tell the seam.
+    fn counted(&mut self, n: usize) {
+        if n == 0 {
+            return;
+        }
+        self.moved += n as u64;
+        if let Some(p) = &self.progress {
+            p.seam.on_data_progress(p.transfer, p.dir, self.moved);
         }
     }
 
@@ -91,7 +121,7 @@ impl<S> Faulty<S> {
 
     /// After `n` bytes moved: arm the pause the pacing faults ask for.
     fn moved(&mut self, n: usize) {
-        self.moved += n as u64;
+        self.counted(n);
         let mut wait = Duration::ZERO;
         for f in &self.faults {
             match f {
@@ -127,7 +157,9 @@ impl<S: AsyncRead + Unpin> AsyncRead for Faulty<S> {
         if this.faults.is_empty() {
             let before = buf.filled().len();
             let r = Pin::new(&mut this.inner).poll_read(cx, buf);
-            this.traffic.add_received(buf.filled().len() - before);
+            let n = buf.filled().len() - before;
+            this.traffic.add_received(n);
+            this.counted(n);
             return r;
         }
         if this.poll_pause(cx).is_pending() {
@@ -168,6 +200,7 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Faulty<S> {
             let r = Pin::new(&mut this.inner).poll_write(cx, data);
             if let Poll::Ready(Ok(n)) = &r {
                 this.traffic.add_sent(*n);
+                this.counted(*n);
             }
             return r;
         }
