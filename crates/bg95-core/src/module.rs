@@ -388,6 +388,9 @@ impl Module {
         self.ftp.reset();
         self.ufs.reset();
         self.general.boot();
+        // The attach brings up the default bearer only when the module registers (not
+        // without a SIM, nor out of coverage).
+        self.pdp.default_bearer = self.registered();
         self.quirks.boot();
         self.after_ok.clear();
         // A reset loses what a command line had queued.

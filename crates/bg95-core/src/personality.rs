@@ -41,7 +41,7 @@ pub struct Personality {
     pub sim_inserted: bool,
     /// The IPv4 address the network gives each context (cid → address); contexts not listed
     /// get `10.7.157.<cid>`. AT+QIACT?, AT+CGPADDR and AT+CGDCONT? show it.
-    pub pdp_addresses: std::collections::BTreeMap<u8, std::net::Ipv4Addr>,
+    pub pdp_addresses: std::collections::BTreeMap<u8, core::net::Ipv4Addr>,
 }
 
 impl Default for Personality {
