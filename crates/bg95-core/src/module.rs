@@ -319,9 +319,9 @@ impl Module {
             self.general.deadline(),
             self.quirks.deadline(),
         ]
-            .into_iter()
-            .flatten()
-            .min()
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// True when the runtime may hand over the next downloaded chunk: the download is not
@@ -401,9 +401,7 @@ impl Module {
             match urc.as_str() {
                 // Without a SIM the module reports it not ready and has no USIM or SMS
                 // storage to announce (docs/scenarios.md: SIM not inserted at boot).
-                "+CPIN: READY" if !self.general.attach.sim_present => {
-                    self.urc("+CPIN: NOT READY")
-                }
+                "+CPIN: READY" if !self.general.attach.sim_present => self.urc("+CPIN: NOT READY"),
                 "+QUSIM: 1" | "+QIND: SMS DONE" if !self.general.attach.sim_present => {}
                 _ => self.urc(&urc),
             }

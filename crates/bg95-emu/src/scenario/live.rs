@@ -81,10 +81,9 @@ pub fn apply_module_fault(
     let event = match fault {
         ModuleFault::PdpLost { cid } => Completion::Network(NetworkEvent::PdpLost { cid: *cid }),
         // Lost coverage: the module searches (CEREG/CREG stat 2).
-        ModuleFault::RegistrationLost => Completion::Network(NetworkEvent::Registration {
-            stat: 2,
-            act: None,
-        }),
+        ModuleFault::RegistrationLost => {
+            Completion::Network(NetworkEvent::Registration { stat: 2, act: None })
+        }
         // Back to the personality's state.
         ModuleFault::RegistrationRegained => Completion::Network(NetworkEvent::Registration {
             stat: module.personality().reg_stat,
