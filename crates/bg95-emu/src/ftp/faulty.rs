@@ -328,4 +328,40 @@ mod tests {
         s.shutdown().await.unwrap();
         assert!(start.elapsed() >= Duration::from_secs(5));
     }
+
+    /// The seam hears each transfer's running total as bytes pass, with or without faults
+    /// (how `on = "transfer"` module actions know when `after_bytes` have passed).
+    #[tokio::test]
+    async fn progress_reaches_the_seam() {
+        #[derive(Debug, Default)]
+        struct Seen(std::sync::Mutex<Vec<(u64, Direction, u64)>>);
+        impl FaultSeam for Seen {
+            fn on_data_progress(&self, transfer: u64, dir: Direction, total: u64) {
+                self.0.lock().unwrap().push((transfer, dir, total));
+            }
+        }
+        let seen = Arc::new(Seen::default());
+        for (faults, end) in [
+            (Vec::new(), 1000),
+            (vec![DataFault::CloseAfter { after: 700 }], 700),
+        ] {
+            seen.0.lock().unwrap().clear();
+            let progress = Progress {
+                seam: seen.clone(),
+                transfer: 3,
+                dir: Direction::Download,
+            };
+            let mut s =
+                Faulty::new(source(1000), faults, Traffic::default()).with_progress(progress);
+            let mut buf = [0u8; 400];
+            while s.read(&mut buf).await.unwrap() > 0 {}
+            let got = seen.0.lock().unwrap().clone();
+            let totals: Vec<u64> = got.iter().map(|(_, _, t)| *t).collect();
+            assert!(got
+                .iter()
+                .all(|(n, d, _)| *n == 3 && *d == Direction::Download));
+            assert!(totals.windows(2).all(|w| w[0] < w[1]), "{totals:?}");
+            assert_eq!(totals.last(), Some(&end), "{totals:?}");
+        }
+    }
 }
