@@ -376,3 +376,25 @@ fn bad_at_answer_result_is_a_file_error() {
         "{e}"
     );
 }
+
+/// A stalled data connection: no more bytes, the connection stays open, and rsptimeout
+/// (20 s, the smallest the note allows) decides: 609. Waits those 20 s on the wall clock.
+#[test]
+fn data_stall_ends_with_rsptimeout() {
+    let (emu, mut host, port, _d) = start(
+        r#"
+[[fault]]
+name = "stall"
+on = "transfer"
+after_bytes = 1000
+action = "data_stall"
+"#,
+    );
+    host.chat("AT+QFTPCFG=\"rsptimeout\",20\r", "\r\nOK\r\n");
+    opened(&mut host, port);
+    host.send(b"AT+QFTPGET=\"f.bin\",\"UFS:got.bin\"\r");
+    let got = host.read_until_within(b"+QFTPGET: ", Duration::from_secs(40));
+    assert_eq!(got, b"\r\nOK\r\n\r\n+QFTPGET: ");
+    host.expect(b"609,0\r\n");
+    check_fired(&emu, &["stall"]);
+}
