@@ -159,6 +159,7 @@ pub struct Module {
     pub(crate) ufs: crate::ufs::Ufs,
     pub(crate) general: crate::general::General,
     pub(crate) limits: Limits,
+    pub(crate) quirks: crate::quirk::Quirks,
 }
 
 impl Module {
@@ -183,8 +184,10 @@ impl Module {
             ftp: Default::default(),
             general: crate::general::General::new(now),
             limits: Limits::default(),
+            quirks: Default::default(),
             p,
         };
+        m.general.attach.sim_present = m.p.sim_inserted;
         m.boot(now);
         m
     }
@@ -287,6 +290,7 @@ impl Module {
         self.ufs_timeout(now);
         self.ftp_timeout(now);
         self.general_timeout(now);
+        self.quirk_timeout(now);
     }
 
     /// The next bytes for the host, if any: each call returns everything queued so far,
@@ -309,10 +313,15 @@ impl Module {
             Port::Data(DataMode::Ufs(t)) => t.deadline(),
             _ => None,
         };
-        [ufs, self.ftp.deadline(), self.general.deadline()]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            ufs,
+            self.ftp.deadline(),
+            self.general.deadline(),
+            self.quirks.deadline(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// True when the runtime may hand over the next downloaded chunk: the download is not
@@ -379,13 +388,23 @@ impl Module {
         self.ftp.reset();
         self.ufs.reset();
         self.general.boot();
+        // The attach brings up the default bearer only when the module registers (not
+        // without a SIM, nor out of coverage).
+        self.pdp.default_bearer = self.registered();
+        self.quirks.boot();
         self.after_ok.clear();
         // A reset loses what a command line had queued.
         if let Some(held) = &mut self.held_urcs {
             held.clear();
         }
         for urc in self.p.boot_urcs.clone() {
-            self.urc(&urc);
+            match urc.as_str() {
+                // Without a SIM the module reports it not ready and has no USIM or SMS
+                // storage to announce (docs/scenarios.md: SIM not inserted at boot).
+                "+CPIN: READY" if !self.general.attach.sim_present => self.urc("+CPIN: NOT READY"),
+                "+QUSIM: 1" | "+QIND: SMS DONE" if !self.general.attach.sim_present => {}
+                _ => self.urc(&urc),
+            }
         }
     }
 
@@ -520,6 +539,9 @@ impl Module {
     }
 
     fn dispatch(&mut self, now: Instant, inv: &Invocation) -> Outcome {
+        if let Some(o) = self.dispatch_override(now, inv) {
+            return o;
+        }
         if let Some(o) = self.dispatch_basic(now, inv) {
             return o;
         }

@@ -98,6 +98,21 @@ fn kind_name(kind: u8) -> &'static str {
 }
 
 impl Module {
+    /// The address context `cid` of `kind` has while up: the network's (a scenario's
+    /// `[network.pdp]`, [`crate::Personality::pdp_addresses`]) for IPv4, else the default.
+    pub(crate) fn pdp_address(&self, cid: u8, kind: u8) -> String {
+        match self.p.pdp_addresses.get(&cid) {
+            Some(ip) if kind != 2 => ip.to_string(),
+            _ => Pdp::address_for(cid, kind),
+        }
+    }
+
+    /// The address of a context that is up (AT+CGPADDR).
+    pub(crate) fn pdp_address_of(&self, cid: u8) -> Option<String> {
+        let c = self.pdp.get(cid)?;
+        self.pdp.is_up(cid).then(|| self.pdp_address(cid, c.kind))
+    }
+
     pub(crate) fn dispatch_pdp(&mut self, now: Instant, inv: &Invocation) -> Option<Outcome> {
         Some(match inv.name.as_str() {
             "+QICSGP" => self.qicsgp(inv),
@@ -186,7 +201,7 @@ impl Module {
                             format!(
                                 "+QIACT: {cid},1,{},\"{}\"",
                                 c.kind,
-                                Pdp::address_for(cid, c.kind)
+                                self.pdp_address(cid, c.kind)
                             )
                         })
                     })
@@ -273,7 +288,7 @@ impl Module {
                         let c = self.pdp.get(cid)?;
                         (c.kind != 0).then(|| {
                             let addr = if c.active {
-                                Pdp::address_for(cid, c.kind)
+                                self.pdp_address(cid, c.kind)
                             } else {
                                 "0.0.0.0".to_string()
                             };

@@ -35,6 +35,13 @@ pub struct Personality {
     /// A QFUPL that times out: false = `+CME ERROR: 421` (BG95), true = `+QFUPL: <n>,<sum>`
     /// and `OK` (BG96 manual wording).
     pub qfupl_timeout_reports_size: bool,
+    /// A SIM is in the slot at power-on. Without one the boot URCs say `+CPIN: NOT READY`
+    /// (no `+QUSIM`/`+QIND: SMS DONE`), AT+CPIN? answers `+CME ERROR: 10` and the module
+    /// does not register.
+    pub sim_inserted: bool,
+    /// The IPv4 address the network gives each context (cid → address); contexts not listed
+    /// get `10.7.157.<cid>`. AT+QIACT?, AT+CGPADDR and AT+CGDCONT? show it.
+    pub pdp_addresses: std::collections::BTreeMap<u8, core::net::Ipv4Addr>,
 }
 
 impl Default for Personality {
@@ -69,6 +76,8 @@ impl Default for Personality {
             ufs_capacity: 2_097_152,
             max_active_pdp: 3,
             qfupl_timeout_reports_size: false,
+            sim_inserted: true,
+            pdp_addresses: Default::default(),
         }
     }
 }

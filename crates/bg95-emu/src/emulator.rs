@@ -152,7 +152,7 @@ pub async fn run(
         .map(Recorder::create)
         .transpose()?;
     let personality = match scenario {
-        Some(s) => s.module.personality.clone(),
+        Some(s) => s.personality(),
         None => config.personality.clone(),
     };
     let born = clock.now();

@@ -196,7 +196,7 @@ impl Module {
                 };
                 let lines: Vec<String> = cids
                     .into_iter()
-                    .map(|cid| match self.pdp.address_of(cid) {
+                    .map(|cid| match self.pdp_address_of(cid) {
                         Some(addr) => format!("+CGPADDR: {cid},\"{addr}\""),
                         None => format!("+CGPADDR: {cid}"),
                     })

@@ -37,7 +37,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
-use super::faulty::Faulty;
+use super::faulty::{Faulty, Progress};
 use super::session::{connect, fail, failed_connect, passive_mode, Control, Ftp, Reply, Session};
 use super::tls::FtpTls;
 use super::DriverNet;
@@ -387,7 +387,11 @@ async fn open_data(
         if !faults.is_empty() {
             tracing::info!(target: "bg95::ftp", "transfer {n}: faults {faults:?}");
         }
-        Faulty::new(conn, faults, s.ctrl.net.traffic.clone())
+        Faulty::new(conn, faults, s.ctrl.net.traffic.clone()).with_progress(Progress {
+            seam: s.ctrl.net.faults.clone(),
+            transfer: n,
+            dir,
+        })
     }))
 }
 

@@ -17,7 +17,17 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::Sleep;
 
-use crate::net::{DataFault, Traffic};
+use std::sync::Arc;
+
+use crate::net::{DataFault, Direction, FaultSeam, Traffic};
+
+/// Who hears of a transfer's progress: the seam, with the transfer's number and direction
+/// (so a scenario can act at the module "after 100 KB of the upload").
+pub(crate) struct Progress {
+    pub seam: Arc<dyn FaultSeam>,
+    pub transfer: u64,
+    pub dir: Direction,
+}
 
 /// A data stream with its byte counter and faults.
 pub(crate) struct Faulty<S> {
@@ -30,6 +40,8 @@ pub(crate) struct Faulty<S> {
     pause: Option<Pin<Box<Sleep>>>,
     /// A pause before the close (slow close); `Some(None)` once it has passed.
     close_pause: Option<Option<Pin<Box<Sleep>>>>,
+    /// Told the running total after every read or write that moved bytes.
+    progress: Option<Progress>,
 }
 
 /// What the faults say about the next read or write.
@@ -50,6 +62,24 @@ impl<S> Faulty<S> {
             moved: 0,
             pause: None,
             close_pause: None,
+            progress: None,
+        }
+    }
+
+    /// Report the running byte total of this transfer to the seam as bytes pass.
+    pub(crate) fn with_progress(mut self, progress: Progress) -> Faulty<S> {
+        self.progress = Some(progress);
+        self
+    }
+
+    /// Bytes moved without faults: count them and tell the seam.
+    fn counted(&mut self, n: usize) {
+        if n == 0 {
+            return;
+        }
+        self.moved += n as u64;
+        if let Some(p) = &self.progress {
+            p.seam.on_data_progress(p.transfer, p.dir, self.moved);
         }
     }
 
@@ -91,7 +121,7 @@ impl<S> Faulty<S> {
 
     /// After `n` bytes moved: arm the pause the pacing faults ask for.
     fn moved(&mut self, n: usize) {
-        self.moved += n as u64;
+        self.counted(n);
         let mut wait = Duration::ZERO;
         for f in &self.faults {
             match f {
@@ -127,7 +157,9 @@ impl<S: AsyncRead + Unpin> AsyncRead for Faulty<S> {
         if this.faults.is_empty() {
             let before = buf.filled().len();
             let r = Pin::new(&mut this.inner).poll_read(cx, buf);
-            this.traffic.add_received(buf.filled().len() - before);
+            let n = buf.filled().len() - before;
+            this.traffic.add_received(n);
+            this.counted(n);
             return r;
         }
         if this.poll_pause(cx).is_pending() {
@@ -168,6 +200,7 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Faulty<S> {
             let r = Pin::new(&mut this.inner).poll_write(cx, data);
             if let Poll::Ready(Ok(n)) = &r {
                 this.traffic.add_sent(*n);
+                this.counted(*n);
             }
             return r;
         }
@@ -294,5 +327,41 @@ mod tests {
         let start = tokio::time::Instant::now();
         s.shutdown().await.unwrap();
         assert!(start.elapsed() >= Duration::from_secs(5));
+    }
+
+    /// The seam hears each transfer's running total as bytes pass, with or without faults
+    /// (how `on = "transfer"` module actions know when `after_bytes` have passed).
+    #[tokio::test]
+    async fn progress_reaches_the_seam() {
+        #[derive(Debug, Default)]
+        struct Seen(std::sync::Mutex<Vec<(u64, Direction, u64)>>);
+        impl FaultSeam for Seen {
+            fn on_data_progress(&self, transfer: u64, dir: Direction, total: u64) {
+                self.0.lock().unwrap().push((transfer, dir, total));
+            }
+        }
+        let seen = Arc::new(Seen::default());
+        for (faults, end) in [
+            (Vec::new(), 1000),
+            (vec![DataFault::CloseAfter { after: 700 }], 700),
+        ] {
+            seen.0.lock().unwrap().clear();
+            let progress = Progress {
+                seam: seen.clone(),
+                transfer: 3,
+                dir: Direction::Download,
+            };
+            let mut s =
+                Faulty::new(source(1000), faults, Traffic::default()).with_progress(progress);
+            let mut buf = [0u8; 400];
+            while s.read(&mut buf).await.unwrap() > 0 {}
+            let got = seen.0.lock().unwrap().clone();
+            let totals: Vec<u64> = got.iter().map(|(_, _, t)| *t).collect();
+            assert!(got
+                .iter()
+                .all(|(n, d, _)| *n == 3 && *d == Direction::Download));
+            assert!(totals.windows(2).all(|w| w[0] < w[1]), "{totals:?}");
+            assert_eq!(totals.last(), Some(&end), "{totals:?}");
+        }
     }
 }

@@ -19,7 +19,7 @@ pub struct Imported {
     pub toml: String,
     /// Lines of the log that could not be placed (also listed in the file as comments).
     pub unplaced: Vec<Unplaced>,
-    /// Faults that need the core's answer-override hook (`at_answer`).
+    /// Faults that replace an AT answer (`at_answer`, the core's answer override).
     pub overrides: usize,
 }
 

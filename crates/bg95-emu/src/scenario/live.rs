@@ -66,18 +66,60 @@ impl ScenarioLoop {
     }
 }
 
-/// Hand a module fault to the core.
-///
-/// Phase 1: the core's entry points for network events (registration, PDP loss, SIM),
-/// power events (reset, power loss) and answer overrides are being added in parallel; until
-/// they are wired here the fault is logged and nothing else happens. It must never be
-/// imitated by writing URCs from the runtime: the core decides what the host reads.
+/// How long a `power_loss` fault keeps the module off before it boots again.
+pub const POWER_LOSS_OFF_FOR: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Hand a module fault to the core's entry point for the real event: the core decides what
+/// the host reads (URCs it enabled, errors of whatever was running). A fault never writes
+/// a URC of its own.
 pub fn apply_module_fault(
-    _module: &mut bg95_core::Module,
-    _now: bg95_core::Instant,
+    module: &mut bg95_core::Module,
+    now: bg95_core::Instant,
     fault: &ModuleFault,
 ) {
-    tracing::warn!(target: "bg95::fault", "module fault {fault:?}: the core entry point is not wired yet");
+    use bg95_core::{Completion, NetworkEvent, PowerEvent};
+    let event = match fault {
+        ModuleFault::PdpLost { cid } => Completion::Network(NetworkEvent::PdpLost { cid: *cid }),
+        // Lost coverage: the module searches (CEREG/CREG stat 2).
+        ModuleFault::RegistrationLost => {
+            Completion::Network(NetworkEvent::Registration { stat: 2, act: None })
+        }
+        // Back to the personality's state.
+        ModuleFault::RegistrationRegained => Completion::Network(NetworkEvent::Registration {
+            stat: module.personality().reg_stat,
+            act: None,
+        }),
+        ModuleFault::Registration { stat, act } => {
+            Completion::Network(NetworkEvent::Registration {
+                stat: *stat,
+                act: Some(*act),
+            })
+        }
+        ModuleFault::SimRemoved => Completion::Network(NetworkEvent::SimRemoved),
+        ModuleFault::Reset => Completion::Power(PowerEvent::Reset),
+        ModuleFault::PowerLoss => Completion::Power(PowerEvent::Loss {
+            off_for: POWER_LOSS_OFF_FOR,
+        }),
+        // Each firing replaces one answer: the next of the target command (with an
+        // at_command trigger on that command, the very line that fired it).
+        ModuleFault::AtAnswer(a) => {
+            match bg95_core::AnswerOverride::parse_result(&a.result) {
+                Some(final_result) => module.override_next_answer(
+                    &a.command,
+                    bg95_core::AnswerOverride {
+                        info: a.lines.clone(),
+                        final_result,
+                        delay: a.delay,
+                    },
+                ),
+                // The loader checks the result; a fault added through the API may not.
+                None => tracing::warn!(target: "bg95::fault",
+                    "at_answer for {}: {:?} is not a final result", a.command, a.result),
+            }
+            return;
+        }
+    };
+    module.handle_completion(now, event);
 }
 
 #[cfg(test)]

@@ -830,6 +830,18 @@ fn module_action(
                     ))
                 }
             };
+            if let Some(r) = &f.result {
+                if bg95_core::AnswerOverride::parse_result(r.get_ref()).is_none() {
+                    return Err(cx.err(
+                        r.span(),
+                        "fault.result",
+                        format!(
+                            "{:?} is not a final result (OK, ERROR, CONNECT, NO CARRIER or +CME ERROR: <code from the error table>)",
+                            r.get_ref()
+                        ),
+                    ));
+                }
+            }
             ModuleFault::AtAnswer(AnswerOverride {
                 command,
                 lines: f

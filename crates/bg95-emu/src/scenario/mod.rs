@@ -185,6 +185,22 @@ impl Scenario {
         load::parse(path, text)
     }
 
+    /// The module the scenario runs: `[module]`, the `[network.pdp]` addresses, and no SIM
+    /// when a `sim_removed` fault fires at boot (`on = "time"`, `after = "0s"`): a module
+    /// powered on without a SIM says so in its boot URCs, rather than announcing a SIM and
+    /// losing it a moment later.
+    pub fn personality(&self) -> Personality {
+        let mut p = self.module.personality.clone();
+        p.pdp_addresses = self.network.pdp.clone();
+        p.sim_inserted = !self.faults.iter().any(|f| {
+            f.action == Action::Module(ModuleFault::SimRemoved)
+                && f.probability.is_none()
+                && f.trigger.nth == 1
+                && matches!(f.trigger.event, TriggerEvent::Time { after } if after.is_zero())
+        });
+        p
+    }
+
     /// The folder relative paths resolve against.
     pub fn base_dir(&self) -> PathBuf {
         self.path

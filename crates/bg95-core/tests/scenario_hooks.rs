@@ -1,0 +1,144 @@
+//! The core settings and hooks scenarios use, which the golden transcripts (default
+//! personality, no hooks) cannot reach: a module powered on without a SIM, per-context PDP
+//! addresses, and answer overrides (firmware quirks).
+
+use std::time::Duration;
+
+use bg95_at::FinalResult;
+use bg95_core::transcript::{parse, Replay};
+use bg95_core::{AnswerOverride, CmeError, Instant, MemStore, Module, Personality};
+
+fn module(p: Personality) -> Module {
+    Module::new(p, Box::new(MemStore::new()), Instant::ZERO)
+}
+
+fn replay(module: &mut Module, script: &str) {
+    let lines = parse(script).expect("script parses");
+    if let Err(m) = Replay::new(module, Instant::ZERO).run(&lines, true) {
+        panic!("{m}");
+    }
+}
+
+fn drain(m: &mut Module) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(b) = m.poll_output() {
+        out.extend(b);
+    }
+    out
+}
+
+/// Without a SIM the boot URCs say `+CPIN: NOT READY` and announce no USIM or SMS storage;
+/// AT+CPIN? is `+CME ERROR: 10`, the module is not registered and has no bearer, and an
+/// open of a host name fails as its lookup (604).
+#[test]
+fn powered_on_without_a_sim() {
+    let mut m = module(Personality {
+        sim_inserted: false,
+        ..Personality::default()
+    });
+    assert_eq!(
+        String::from_utf8(drain(&mut m)).unwrap(),
+        "\r\nRDY\r\n\r\n+CFUN: 1\r\n\r\n+CPIN: NOT READY\r\n\r\nAPP RDY\r\n"
+    );
+    replay(
+        &mut m,
+        r#"
+> ATE0\r
+< ATE0\r\r\nOK\r\n
+> AT+CPIN?\r
+< \r\n+CME ERROR: 10\r\n
+> AT+CEREG?;+CGPADDR=1\r
+< \r\n+CEREG: 0,0\r\n\r\n+CGPADDR: 1\r\n\r\nOK\r\n
+> AT+QFTPOPEN="ftp.example.com"\r
+< \r\nOK\r\n\r\n+QFTPOPEN: 604,0\r\n
+"#,
+    );
+}
+
+/// `[network.pdp]`: the network's address for a context shows in AT+QIACT?, AT+CGPADDR
+/// and AT+CGDCONT?; other contexts keep the default.
+#[test]
+fn pdp_addresses_per_context() {
+    let mut m = module(Personality {
+        pdp_addresses: [(1, "10.20.30.40".parse().unwrap())].into_iter().collect(),
+        ..Personality::default()
+    });
+    drain(&mut m);
+    replay(
+        &mut m,
+        r#"
+> ATE0\r
+< ATE0\r\r\nOK\r\n
+> AT+QICSGP=2,1,"iot";+QIACT=1;+QIACT=2\r
+< \r\nOK\r\n
+> AT+QIACT?\r
+< \r\n+QIACT: 1,1,1,"10.20.30.40"\r\n+QIACT: 2,1,1,"10.7.157.2"\r\n\r\nOK\r\n
+> AT+CGPADDR=1\r
+< \r\n+CGPADDR: 1,"10.20.30.40"\r\n\r\nOK\r\n
+"#,
+    );
+}
+
+/// An override replaces a command's answer (information lines and final result), at once
+/// or after its delay; a one-shot override is used once; errors print as AT+CMEE says.
+#[test]
+fn answer_overrides() {
+    let mut m = module(Personality::default());
+    drain(&mut m);
+    m.override_next_answer(
+        "AT+CPIN",
+        AnswerOverride {
+            info: vec!["+CPIN: SIM PIN".into()],
+            final_result: FinalResult::Ok,
+            delay: Duration::from_millis(300),
+        },
+    );
+    m.set_answer_override(
+        "+CSQ",
+        AnswerOverride {
+            info: vec![],
+            final_result: CmeError::Unknown.into(),
+            delay: Duration::ZERO,
+        },
+    );
+    replay(
+        &mut m,
+        r#"
+> ATE0\r
+< ATE0\r\r\nOK\r\n
+> AT+CPIN?\r
+@+299ms
+@+1ms
+< \r\n+CPIN: SIM PIN\r\n\r\nOK\r\n
+> AT+CPIN?\r
+< \r\n+CPIN: READY\r\n\r\nOK\r\n
+> AT+CSQ\r
+< \r\n+CME ERROR: 100\r\n
+> AT+CMEE=2;+CSQ\r
+< \r\n+CME ERROR: unknown\r\n
+"#,
+    );
+    m.clear_answer_override("CSQ");
+    replay(
+        &mut m,
+        r#"
+> AT+CSQ\r
+< \r\n+CSQ: 24,99\r\n\r\nOK\r\n
+"#,
+    );
+}
+
+#[test]
+fn final_results_parse_from_the_error_table() {
+    assert_eq!(AnswerOverride::parse_result("OK"), Some(FinalResult::Ok));
+    assert_eq!(
+        AnswerOverride::parse_result("+CME ERROR: 10"),
+        Some(CmeError::SimNotInserted.into())
+    );
+    assert_eq!(
+        AnswerOverride::parse_result("+CME ERROR: 609"),
+        Some(bg95_core::FtpError::Timeout.into())
+    );
+    assert_eq!(AnswerOverride::parse_result("+CME ERROR: 9999"), None);
+    assert_eq!(AnswerOverride::parse_result("FINE"), None);
+}
