@@ -105,8 +105,11 @@ struct ServeArgs {
 
 fn main() -> ExitCode {
     use tracing_subscriber::prelude::*;
-    let env =
-        tracing_subscriber::EnvFilter::try_from_env("BG95_LOG").unwrap_or_else(|_| "warn".into());
+    // By default the module's own warnings only: the embedded server (libunftp) warns about
+    // every transfer a fault cuts, which is the scenario working, not a problem. BG95_LOG
+    // (e.g. `BG95_LOG=warn` or `libunftp=debug`) shows them.
+    let env = tracing_subscriber::EnvFilter::try_from_env("BG95_LOG")
+        .unwrap_or_else(|_| "warn,libunftp=off".into());
     // No user filter can show the FTP client's own lines (they carry the password).
     let no_client_logs = tracing_subscriber::filter::filter_fn(bg95_emu::ftp::log_allowed);
     tracing_subscriber::registry()
