@@ -135,21 +135,18 @@ pub struct LoopParts {
 /// `ready` fires once the module takes AT input (after its boot URCs are queued for the
 /// host and the tty link exists).
 pub async fn run_module(
-    mut module: Module,
+    module: Module,
     parts: LoopParts,
     mut ready: Option<oneshot::Sender<()>>,
     mut shutdown: watch::Receiver<bool>,
 ) -> std::io::Result<()> {
+    let cfg = parts.clone_config();
     let LoopParts {
         port,
-        clock,
-        baud,
         mut transcript,
-        tty_link,
-        resolver,
-        traffic,
-        faults,
         mut scenario,
+        tty_link,
+        ..
     } = parts;
     let VirtualPort {
         master,
@@ -157,73 +154,13 @@ pub async fn run_module(
         path: tty_path,
     } = port;
     let (mut rd, wr) = master.into_split();
-    let writer = Writer::spawn(wr, baud);
-    module.set_baud(baud);
-    // The network's time for the module clock: the host's UTC (NITZ at registration).
-    // Handed over once the boot URCs are out, so a transcript shows them in the order the
-    // module made them (a replay feeds events where the recording has them).
-    let mut network_time = Some(Completion::Network(NetworkEvent::Time {
-        unix_secs: host_utc(),
-        zone_quarters: 0,
-    }));
-    let (net_tx, mut net_rx) = mpsc::unbounded_channel::<Completion>();
-    // The backpressure limits are the core's (bg95_core::Limits says what each bounds).
-    let limits = *module.limits();
-    let driver_config = DriverConfig {
-        event_queue: limits.download_chunks_waiting,
-        chunk: limits.download_chunk,
-        request_queue: limits.driver_requests_waiting,
-    };
-    // The driver shares the module's one resolver and traffic counters, and the fault seam.
-    let net = crate::ftp::DriverNet {
-        resolver: resolver.clone(),
-        traffic: traffic.clone(),
-        faults,
-    };
-    let mut driver = FtpDriver::spawn_net(driver_config, net.clone());
-    let mut to_driver: VecDeque<FtpRequest> = VecDeque::new();
+    let writer = Writer::spawn(wr, cfg.baud);
+    let (mut lp, mut driver, mut net_rx) = LoopState::new(module, cfg, writer);
     let mut buf = vec![0u8; 4096];
     let mut link_made = false;
-    let mut driver_died = false;
-
     let result = loop {
-        // Drain everything the module has to say or have done.
-        while let Some(out) = module.poll_output() {
-            if let Some(t) = transcript.as_mut() {
-                t.output(clock.now(), &out);
-            }
-            match scenario.as_mut() {
-                Some(sc) => send_impaired(&writer, sc, out),
-                None => writer.send(out),
-            }
-        }
-        if let Some(time) = network_time.take() {
-            complete(&mut module, &mut transcript, clock.now(), time);
-            continue;
-        }
-        while let Some(effect) = module.poll_effect() {
-            if let Some(t) = transcript.as_mut() {
-                t.effect(clock.now(), &effect);
-            }
-            match effect {
-                Effect::Ftp(req) => to_driver.push_back(*req),
-                Effect::SetBaud(b) => {
-                    let _ = writer.tx.send(WriterMsg::Baud(b));
-                }
-                Effect::Resolve { id, host } => {
-                    spawn_resolve(resolver.clone(), net_tx.clone(), id, host);
-                }
-                Effect::Ping {
-                    id,
-                    host,
-                    timeout,
-                    count,
-                } => {
-                    spawn_ping(resolver.clone(), net_tx.clone(), id, host, timeout, count);
-                }
-            }
-        }
-        if !link_made && module.accepts_at() {
+        lp.flush(&mut transcript, &mut scenario);
+        if !link_made && lp.module.accepts_at() {
             link_made = true;
             if let Some(link) = &tty_link {
                 make_link(link, &tty_path)?;
@@ -232,66 +169,44 @@ pub async fn run_module(
                 let _ = r.send(());
             }
         }
-
-        if std::mem::take(&mut driver_died) {
-            to_driver.clear();
-            complete(
-                &mut module,
-                &mut transcript,
-                clock.now(),
-                Completion::Ftp(FtpEvent::DriverLost),
-            );
-            driver = restart_driver(driver_config, &net);
+        if std::mem::take(&mut lp.driver_died) {
+            driver = lp.restart_driver(&mut transcript);
             continue;
         }
-        let deadline = module.poll_timeout().map(|t| clock.to_tokio(t));
-        let feed_events = module.wants_data(writer.unwritten());
+        let deadline = lp.module.poll_timeout().map(|t| lp.clock.to_tokio(t));
+        let feed_events = lp.module.wants_data(lp.writer.unwritten());
         // Only the writer's backlog holds the download: wake when it drains.
-        let writer_blocked = !feed_events && module.wants_data(0);
+        let writer_blocked = !feed_events && lp.module.wants_data(0);
+        let read_host = lp.to_driver.len() < lp.limits.upload_chunks_waiting;
         tokio::select! {
             biased;
             _ = shutdown.changed() => break Ok(()),
             _ = tokio::time::sleep_until(deadline.unwrap_or_else(tokio::time::Instant::now)), if deadline.is_some() => {
-                module.handle_timeout(clock.now());
+                lp.module.handle_timeout(lp.clock.now());
             }
-            permit = driver.requests.reserve(), if !to_driver.is_empty() => match permit {
+            permit = driver.requests.reserve(), if !lp.to_driver.is_empty() => match permit {
                 Ok(p) => {
-                    if let Some(req) = to_driver.pop_front() {
+                    if let Some(req) = lp.to_driver.pop_front() {
                         p.send(req);
                     }
                 }
-                Err(_) => driver_died = true,
+                Err(_) => lp.driver_died = true,
             },
             ev = driver.events.recv(), if feed_events => match ev {
-                Some(ev) => complete(&mut module, &mut transcript, clock.now(), Completion::Ftp(ev)),
-                None => driver_died = true,
+                Some(ev) => lp.complete(&mut transcript, Completion::Ftp(ev)),
+                None => lp.driver_died = true,
             },
-            Some(c) = net_rx.recv() => complete(&mut module, &mut transcript, clock.now(), c),
-            _ = writer.drained.notified(), if writer_blocked => {}
+            Some(c) = net_rx.recv() => lp.complete(&mut transcript, c),
+            _ = lp.writer.drained.notified(), if writer_blocked => {}
             out = engine_output(&mut scenario), if scenario.is_some() => {
                 if let (Some(out), Some(sc)) = (out, scenario.as_mut()) {
-                    engine_event(&mut module, &clock, &mut transcript, out);
-                    drain_engine(&mut module, sc, &clock, &mut transcript);
+                    engine_event(&mut lp.module, &lp.clock, &mut transcript, out);
+                    drain_engine(&mut lp.module, sc, &lp.clock, &mut transcript);
                 }
             }
-            r = rd.read(&mut buf), if to_driver.len() < limits.upload_chunks_waiting => match r {
+            r = rd.read(&mut buf), if read_host => match r {
                 Ok(0) => tokio::time::sleep(Duration::from_millis(10)).await,
-                Ok(n) => {
-                    // AT+QGDCNT? must see every byte counted so far.
-                    let (sent, received) = traffic.take();
-                    if sent != 0 || received != 0 {
-                        complete(&mut module, &mut transcript, clock.now(), Completion::Traffic { sent, received });
-                    }
-                    let now = clock.now();
-                    if let Some(t) = transcript.as_mut() {
-                        t.input(now, &buf[..n]);
-                    }
-                    if let Some(sc) = scenario.as_mut() {
-                        sc.observe_input(module.in_command_mode(), &buf[..n]);
-                        drain_engine(&mut module, sc, &clock, &mut transcript);
-                    }
-                    module.handle_input(now, &buf[..n]);
-                }
+                Ok(n) => lp.host_input(&mut transcript, &mut scenario, &buf[..n]),
                 Err(e) => {
                     // With our own slave fd held open the master should not fail; if it
                     // does, do not spin.
@@ -301,15 +216,180 @@ pub async fn run_module(
             },
         }
     };
-    if let Some(link) = &tty_link {
-        if link_made {
-            let _ = std::fs::remove_file(link);
-        }
+    if let (Some(link), true) = (&tty_link, link_made) {
+        let _ = std::fs::remove_file(link);
     }
     if let Some(t) = transcript.as_mut() {
         t.flush();
     }
     result
+}
+
+/// What the event loop needs besides the PTY, the transcript and the scenario.
+struct LoopConfig {
+    clock: Clock,
+    baud: u32,
+    resolver: Resolver,
+    traffic: Traffic,
+    faults: std::sync::Arc<dyn crate::net::FaultSeam>,
+}
+
+impl LoopParts {
+    fn clone_config(&self) -> LoopConfig {
+        LoopConfig {
+            clock: self.clock,
+            baud: self.baud,
+            resolver: self.resolver.clone(),
+            traffic: self.traffic.clone(),
+            faults: self.faults.clone(),
+        }
+    }
+}
+
+/// The module and everything the loop moves its bytes and requests through.
+struct LoopState {
+    module: Module,
+    clock: Clock,
+    writer: Writer,
+    resolver: Resolver,
+    traffic: Traffic,
+    net_tx: mpsc::UnboundedSender<Completion>,
+    limits: bg95_core::Limits,
+    driver_config: DriverConfig,
+    net: crate::ftp::DriverNet,
+    /// The driver task ended; the loop starts a new one.
+    driver_died: bool,
+    /// FTP requests the driver has not taken yet.
+    to_driver: VecDeque<FtpRequest>,
+    /// The network's time for the module clock: the host's UTC (NITZ at registration),
+    /// handed over once the boot URCs are out, so a transcript shows them in the order the
+    /// module made them (a replay feeds events where the recording has them).
+    network_time: Option<Completion>,
+}
+
+impl LoopState {
+    fn new(
+        mut module: Module,
+        cfg: LoopConfig,
+        writer: Writer,
+    ) -> (LoopState, FtpDriver, mpsc::UnboundedReceiver<Completion>) {
+        module.set_baud(cfg.baud);
+        let (net_tx, net_rx) = mpsc::unbounded_channel::<Completion>();
+        // The backpressure limits are the core's (bg95_core::Limits says what each bounds).
+        let limits = *module.limits();
+        let driver_config = DriverConfig {
+            event_queue: limits.download_chunks_waiting,
+            chunk: limits.download_chunk,
+            request_queue: limits.driver_requests_waiting,
+        };
+        // The driver shares the module's one resolver and traffic counters, and the seam.
+        let net = crate::ftp::DriverNet {
+            resolver: cfg.resolver.clone(),
+            traffic: cfg.traffic.clone(),
+            faults: cfg.faults,
+        };
+        let driver = FtpDriver::spawn_net(driver_config, net.clone());
+        let state = LoopState {
+            module,
+            clock: cfg.clock,
+            writer,
+            resolver: cfg.resolver,
+            traffic: cfg.traffic,
+            net_tx,
+            limits,
+            driver_config,
+            net,
+            driver_died: false,
+            to_driver: VecDeque::new(),
+            network_time: Some(Completion::Network(NetworkEvent::Time {
+                unix_secs: host_utc(),
+                zone_quarters: 0,
+            })),
+        };
+        (state, driver, net_rx)
+    }
+
+    /// Everything the module has to say or have done: output to the writer (through a
+    /// scenario's serial impairment), effects to the driver and the network tasks.
+    fn flush(&mut self, transcript: &mut Option<Recorder>, scenario: &mut Option<ScenarioLoop>) {
+        loop {
+            while let Some(out) = self.module.poll_output() {
+                if let Some(t) = transcript.as_mut() {
+                    t.output(self.clock.now(), &out);
+                }
+                match scenario.as_mut() {
+                    Some(sc) => send_impaired(&self.writer, sc, out),
+                    None => self.writer.send(out),
+                }
+            }
+            match self.network_time.take() {
+                Some(time) => self.complete(transcript, time),
+                None => break,
+            }
+        }
+        while let Some(effect) = self.module.poll_effect() {
+            if let Some(t) = transcript.as_mut() {
+                t.effect(self.clock.now(), &effect);
+            }
+            self.run_effect(effect);
+        }
+    }
+
+    fn run_effect(&mut self, effect: Effect) {
+        match effect {
+            Effect::Ftp(req) => self.to_driver.push_back(*req),
+            Effect::SetBaud(b) => {
+                let _ = self.writer.tx.send(WriterMsg::Baud(b));
+            }
+            Effect::Resolve { id, host } => {
+                spawn_resolve(self.resolver.clone(), self.net_tx.clone(), id, host);
+            }
+            Effect::Ping {
+                id,
+                host,
+                timeout,
+                count,
+            } => {
+                let (r, tx) = (self.resolver.clone(), self.net_tx.clone());
+                spawn_ping(r, tx, id, host, timeout, count);
+            }
+        }
+    }
+
+    fn complete(&mut self, transcript: &mut Option<Recorder>, c: Completion) {
+        complete(&mut self.module, transcript, self.clock.now(), c);
+    }
+
+    /// Bytes from the host: the traffic counted so far first (AT+QGDCNT? must see it), the
+    /// scenario's AT-command triggers next (a fault a command triggers applies to it).
+    fn host_input(
+        &mut self,
+        transcript: &mut Option<Recorder>,
+        scenario: &mut Option<ScenarioLoop>,
+        bytes: &[u8],
+    ) {
+        let (sent, received) = self.traffic.take();
+        if sent != 0 || received != 0 {
+            self.complete(transcript, Completion::Traffic { sent, received });
+        }
+        let now = self.clock.now();
+        if let Some(t) = transcript.as_mut() {
+            t.input(now, bytes);
+        }
+        if let Some(sc) = scenario.as_mut() {
+            sc.observe_input(self.module.in_command_mode(), bytes);
+            drain_engine(&mut self.module, sc, &self.clock, transcript);
+        }
+        self.module.handle_input(now, bytes);
+    }
+
+    /// The driver task ended (it should not): what it held is gone, the core decides what
+    /// the host hears; a new driver takes over.
+    fn restart_driver(&mut self, transcript: &mut Option<Recorder>) -> FtpDriver {
+        self.to_driver.clear();
+        self.complete(transcript, Completion::Ftp(FtpEvent::DriverLost));
+        restart_driver(self.driver_config, &self.net)
+    }
 }
 
 /// The host's wall-clock time as Unix seconds (the network time the module is given).
