@@ -349,40 +349,6 @@ fn faults(cx: &Ctx, raw: Vec<Spanned<RawFault>>) -> Result<Vec<FaultSpec>, Scena
         check_keys(cx, &f)?;
         let trigger = trigger(cx, &f)?;
         let action = action(cx, &f, &trigger)?;
-        let times = match &f.times {
-            None => Times::Count(1),
-            Some(t) => match t.get_ref() {
-                RawTimes::Count(0) => {
-                    return Err(cx.err(
-                        t.span(),
-                        "fault.times",
-                        "times = 0 never fires; remove the fault or mark it optional",
-                    ))
-                }
-                RawTimes::Count(n) => Times::Count(*n),
-                RawTimes::Word(w) if w == "always" => Times::Always,
-                RawTimes::Word(w) => {
-                    return Err(cx.err(
-                        t.span(),
-                        "fault.times",
-                        format!("{w:?}: write a count or \"always\""),
-                    ))
-                }
-            },
-        };
-        let probability = match &f.probability {
-            None => None,
-            Some(p) if (0.0..=1.0).contains(p.get_ref()) && *p.get_ref() > 0.0 => {
-                Some(*p.get_ref())
-            }
-            Some(p) => {
-                return Err(cx.err(
-                    p.span(),
-                    "fault.probability",
-                    format!("{} is not a probability in (0, 1]", p.get_ref()),
-                ))
-            }
-        };
         if let Some(r) = &f.regain_after {
             regains.push((name.clone(), r.get_ref().0, line));
         }
@@ -390,48 +356,89 @@ fn faults(cx: &Ctx, raw: Vec<Spanned<RawFault>>) -> Result<Vec<FaultSpec>, Scena
             name,
             trigger,
             action,
-            times,
-            probability,
+            times: times(cx, &f)?,
+            probability: probability(cx, &f)?,
             optional: f.optional.unwrap_or(false),
             line,
         });
     }
-    // References between faults.
-    for f in &out {
-        if let TriggerEvent::AfterFault { fault, .. } = &f.trigger.event {
-            if !out.iter().any(|o| &o.name == fault) {
-                return Err(ScenarioError::new(
-                    cx.path,
-                    f.line,
-                    "fault.fault",
-                    format!("no fault is named {fault:?}"),
-                ));
-            }
-            if fault == &f.name {
-                return Err(ScenarioError::new(
-                    cx.path,
-                    f.line,
-                    "fault.fault",
-                    "a fault cannot be triggered by itself",
-                ));
-            }
-        }
-    }
-    for (name, after, line) in regains {
-        out.push(FaultSpec {
-            name: format!("{name}/regain"),
-            trigger: Trigger {
-                nth: 1,
-                event: TriggerEvent::AfterFault { fault: name, after },
-            },
-            action: Action::Module(ModuleFault::RegistrationRegained),
-            times: Times::Always,
-            probability: None,
-            optional: true,
-            line,
-        });
-    }
+    check_fault_references(cx, &out)?;
+    out.extend(
+        regains
+            .into_iter()
+            .map(|(name, after, line)| regain(name, after, line)),
+    );
     Ok(out)
+}
+
+/// `times`: a count (not 0) or `"always"`; 1 when left out.
+fn times(cx: &Ctx, f: &RawFault) -> Result<Times, ScenarioError> {
+    let Some(t) = &f.times else {
+        return Ok(Times::Count(1));
+    };
+    match t.get_ref() {
+        RawTimes::Count(0) => Err(cx.err(
+            t.span(),
+            "fault.times",
+            "times = 0 never fires; remove the fault or mark it optional",
+        )),
+        RawTimes::Count(n) => Ok(Times::Count(*n)),
+        RawTimes::Word(w) if w == "always" => Ok(Times::Always),
+        RawTimes::Word(w) => Err(cx.err(
+            t.span(),
+            "fault.times",
+            format!("{w:?}: write a count or \"always\""),
+        )),
+    }
+}
+
+/// `probability`: in (0, 1] when given.
+fn probability(cx: &Ctx, f: &RawFault) -> Result<Option<f64>, ScenarioError> {
+    match &f.probability {
+        None => Ok(None),
+        Some(p) if (0.0..=1.0).contains(p.get_ref()) && *p.get_ref() > 0.0 => {
+            Ok(Some(*p.get_ref()))
+        }
+        Some(p) => Err(cx.err(
+            p.span(),
+            "fault.probability",
+            format!("{} is not a probability in (0, 1]", p.get_ref()),
+        )),
+    }
+}
+
+/// An `after_fault` trigger names another fault of the file.
+fn check_fault_references(cx: &Ctx, faults: &[FaultSpec]) -> Result<(), ScenarioError> {
+    for f in faults {
+        let TriggerEvent::AfterFault { fault, .. } = &f.trigger.event else {
+            continue;
+        };
+        let problem = if !faults.iter().any(|o| &o.name == fault) {
+            format!("no fault is named {fault:?}")
+        } else if fault == &f.name {
+            "a fault cannot be triggered by itself".to_string()
+        } else {
+            continue;
+        };
+        return Err(ScenarioError::new(cx.path, f.line, "fault.fault", problem));
+    }
+    Ok(())
+}
+
+/// `regain_after`: the registration comes back that long after the fault `name` fired.
+fn regain(name: String, after: Duration, line: usize) -> FaultSpec {
+    FaultSpec {
+        name: format!("{name}/regain"),
+        trigger: Trigger {
+            nth: 1,
+            event: TriggerEvent::AfterFault { fault: name, after },
+        },
+        action: Action::Module(ModuleFault::RegistrationRegained),
+        times: Times::Always,
+        probability: None,
+        optional: true,
+        line,
+    }
 }
 
 /// The keys a trigger kind and an action kind may use.
