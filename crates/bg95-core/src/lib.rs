@@ -9,6 +9,7 @@
 //!         ──handle_timeout(now)────────────▶        ──poll_timeout()─▶ next deadline
 //! ```
 
+mod area;
 mod basic;
 pub mod error;
 pub mod escape;

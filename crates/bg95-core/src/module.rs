@@ -85,56 +85,12 @@ pub enum PowerEvent {
     Loss { off_for: Duration },
 }
 
-/// The result of one command of a chain.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Outcome {
-    /// Done; the chain goes on and ends with `OK`.
-    Ok,
-    /// Failed; the chain stops with this final result.
-    Fail(FinalResult),
-    /// The command owns the port and will send its own final result (e.g. `CONNECT`).
-    Pending,
-}
-
-impl<E: Into<FinalResult>> From<E> for Outcome {
-    fn from(e: E) -> Self {
-        Outcome::Fail(e.into())
-    }
-}
-
-/// What happens right after a chain's final `OK` has been sent.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum AfterOk {
-    Urc(String),
-    Reset,
-    PowerDown,
-    SetBaud(u32),
-}
+pub(crate) use crate::area::{AfterOk, DataMode, Outcome, Port};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Power {
     On,
     Off { until: Instant },
-}
-
-/// Who owns the bytes the host sends.
-#[derive(Debug)]
-pub(crate) enum Port {
-    Command,
-    /// A command is running and will send its own final result; input is ignored.
-    Busy,
-    /// Data mode: the bytes belong to the command that owns the port.
-    Data(DataMode),
-}
-
-/// The data-mode sessions; each area handles its own.
-#[derive(Debug)]
-pub(crate) enum DataMode {
-    /// A COM: FTP transfer (QFTPGET/LIST/NLST/MLSD/PUT): the bytes, the `+++` watch and its
-    /// guard timer belong to the FTP session's running transfer.
-    Ftp,
-    /// QFUPL / QFWRITE: bytes into a UFS file.
-    Ufs(crate::ufs::UfsTransfer),
 }
 
 pub struct Module {
@@ -161,6 +117,21 @@ pub struct Module {
     pub(crate) limits: Limits,
 }
 
+/// The narrow context of one area call, built from the module's own fields (a macro, so
+/// the borrow of those fields stays disjoint from the borrow of the area itself).
+macro_rules! ctx {
+    ($m:ident, $now:expr) => {
+        crate::area::Ctx {
+            now: $now,
+            fmt: &$m.cfg.fmt,
+            out: &mut $m.out,
+            effects: &mut $m.effects,
+            port: &mut $m.port,
+            guard: Duration::from_millis(u64::from($m.cfg.sreg(12)) * 20),
+        }
+    };
+}
+
 impl Module {
     /// A module that powers on at `now`: the boot URCs are the first output.
     pub fn new(p: Personality, store: Box<dyn UfsStore>, now: Instant) -> Self {
@@ -185,6 +156,7 @@ impl Module {
             limits: Limits::default(),
             p,
         };
+        m.ufs.timeout_reports_size = m.p.qfupl_timeout_reports_size;
         m.boot(now);
         m
     }
@@ -281,10 +253,7 @@ impl Module {
             }
             return;
         }
-        if matches!(&self.port, Port::Data(DataMode::Ufs(t)) if t.escape.escaped(now)) {
-            self.escape_data_mode(now);
-        }
-        self.ufs_timeout(now);
+        self.ufs.timeout(&mut ctx!(self, now));
         self.ftp_timeout(now);
         self.general_timeout(now);
     }
@@ -305,14 +274,14 @@ impl Module {
         if let Power::Off { until } = self.power {
             return Some(until);
         }
-        let ufs = match &self.port {
-            Port::Data(DataMode::Ufs(t)) => t.deadline(),
-            _ => None,
-        };
-        [ufs, self.ftp.deadline(), self.general.deadline()]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            self.ufs.deadline(),
+            self.ftp.deadline(),
+            self.general.deadline(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// True when the runtime may hand over the next downloaded chunk: the download is not
@@ -529,7 +498,7 @@ impl Module {
         if let Some(o) = self.dispatch_ftp(now, inv) {
             return o;
         }
-        if let Some(o) = self.dispatch_ufs(now, inv) {
+        if let Some(o) = self.ufs.dispatch(&mut ctx!(self, now), inv) {
             return o;
         }
         if let Some(o) = self.dispatch_general(now, inv) {
@@ -550,17 +519,9 @@ impl Module {
         }
         let used = match &self.port {
             Port::Data(DataMode::Ftp) => self.ftp_data_input(now, bytes),
-            Port::Data(DataMode::Ufs(_)) => self.ufs_data_input(now, bytes),
+            Port::Data(DataMode::Ufs) => self.ufs.data_input(&mut ctx!(self, now), bytes),
             _ => 0,
         };
         skipped + used
-    }
-
-    /// A guarded `+++` ended UFS data mode (the FTP area watches its own, in `ftp_timeout`).
-    fn escape_data_mode(&mut self, now: Instant) {
-        match std::mem::replace(&mut self.port, Port::Command) {
-            Port::Data(DataMode::Ufs(t)) => self.ufs_escaped(now, t),
-            other => self.port = other,
-        }
     }
 }

@@ -284,7 +284,7 @@ impl Module {
     pub(crate) fn dispatch_ftp(&mut self, now: Instant, inv: &Invocation) -> Option<Outcome> {
         let row = command::find(inv.name.as_str())?;
         Some(
-            match command::parse(row, &inv.form, Module::ufs_valid_name) {
+            match command::parse(row, &inv.form, crate::ufs::valid_name) {
                 Ok(cmd) => self.run_ftp(now, row, cmd),
                 Err(r) => Outcome::Fail(command::answer_refusal(row, r)),
             },
@@ -456,7 +456,7 @@ impl Module {
         let c = &self.ftp.ssl[usize::from(ctx) % SSL_CONTEXTS];
         let file = |name: &str| {
             (!name.is_empty())
-                .then(|| self.ufs_read_for_ftp(name).ok())
+                .then(|| self.ufs.read_for_ftp(name).ok())
                 .flatten()
         };
         TlsSettings {

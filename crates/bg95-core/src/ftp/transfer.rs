@@ -206,7 +206,7 @@ impl Module {
         };
         let mut source = Vec::new();
         if let Target::Ufs(name) = &local {
-            let data = match self.ufs_read_for_ftp(name) {
+            let data = match self.ufs.read_for_ftp(name) {
                 Ok(d) => d,
                 Err(_) => {
                     let e = FtpError::FileOpenFailed.code();
@@ -342,7 +342,7 @@ impl Module {
         }
         if let (Target::Ufs(local), Direction::Download { buffer, .. }) = (&t.target, &t.direction)
         {
-            if let Err(e) = self.ufs_write_for_ftp(local, buffer) {
+            if let Err(e) = self.ufs.write_for_ftp(local, buffer) {
                 tracing::debug!(target: "bg95::core", "UFS write failed: {e:?}");
                 self.ftp.last_len = 0;
                 self.urc(&format!("{}: {},0", t.urc, FtpError::FileError.code()));

@@ -8,9 +8,8 @@
 //! `Effect::Ping` out; `Completion::Network`, `Completion::Resolved`, `Completion::Ping`,
 //! `Completion::Traffic` in.
 
-use bg95_at::{FinalResult, Form, Invocation};
+use bg95_at::{Form, Invocation};
 
-use crate::error::CmeError;
 use crate::module::{Module, Outcome};
 use crate::time::Instant;
 
@@ -25,42 +24,7 @@ pub mod seam;
 
 pub use seam::{NetworkEvent, PingEvent, ResolveFailure};
 
-/// The error a command gives for a bad parameter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Bad {
-    /// `+CME ERROR: 50` (3GPP commands, like AT+CEREG).
-    Cme,
-    /// A bare `ERROR` (Quectel commands whose captures show it: AT+QCFG, AT+QIDNSCFG, …).
-    Error,
-}
-
-/// One command of an area's table.
-pub(crate) struct Row<K: 'static> {
-    pub name: &'static str,
-    pub kind: K,
-    /// The Test form's line; `None` when the area prints it (state-dependent or several
-    /// lines) or the Test form is a bare `OK` ([`TEST_OK`]).
-    pub test: Option<&'static str>,
-    pub bad: Bad,
-}
-
-/// The Test form answers a bare `OK`.
-pub(crate) const TEST_OK: Option<&str> = Some("");
-
-/// Why a command line could not be turned into a typed command.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Refusal {
-    /// The command has no such form: bare `ERROR`.
-    Form,
-    /// A parameter is bad: the row's error.
-    Bad,
-}
-
-impl From<crate::params::BadParam> for Refusal {
-    fn from(_: crate::params::BadParam) -> Self {
-        Refusal::Bad
-    }
-}
+pub(crate) use crate::area::{Bad, Refusal, Row, TEST_OK};
 
 /// Volatile and non-volatile state of the general commands.
 #[derive(Debug)]
@@ -148,11 +112,7 @@ impl Module {
         }
         match parse(row.kind, &inv.form) {
             Ok(cmd) => run(self, now, cmd),
-            Err(Refusal::Form) => Outcome::Fail(FinalResult::Error),
-            Err(Refusal::Bad) => match row.bad {
-                Bad::Cme => CmeError::IncorrectParameters.into(),
-                Bad::Error => Outcome::Fail(FinalResult::Error),
-            },
+            Err(refusal) => Outcome::Fail(refusal.result(row)),
         }
     }
 

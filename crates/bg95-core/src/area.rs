@@ -1,0 +1,188 @@
+//! What the command areas share with the module above them: the narrow context an area
+//! answers through ([`Ctx`]: output, effects, time, the port), the result of one command
+//! ([`Outcome`]), and the shape of an area's command table ([`Row`], [`Bad`], [`Refusal`]).
+//!
+//! An area owns its state and never sees the `Module`: the module builds a `Ctx` from its
+//! own fields for each call (smoltcp's interface hands its sockets a context the same way)
+//! and passes what an area needs from another area as an explicit read-only view.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use bg95_at::{FinalResult, ResponseFormat};
+
+use crate::error::CmeError;
+use crate::escape::EscapeDetector;
+use crate::module::Effect;
+use crate::time::Instant;
+
+/// The result of one command of a chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// Done; the chain goes on and ends with `OK`.
+    Ok,
+    /// Failed; the chain stops with this final result.
+    Fail(FinalResult),
+    /// The command owns the port and will send its own final result (e.g. `CONNECT`).
+    Pending,
+}
+
+impl<E: Into<FinalResult>> From<E> for Outcome {
+    fn from(e: E) -> Self {
+        Outcome::Fail(e.into())
+    }
+}
+
+/// What happens right after a chain's final `OK` has been sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum AfterOk {
+    Urc(String),
+    Reset,
+    PowerDown,
+    SetBaud(u32),
+}
+
+/// Who owns the bytes the host sends.
+#[derive(Debug)]
+pub(crate) enum Port {
+    Command,
+    /// A command is running and will send its own final result; input is ignored.
+    Busy,
+    /// Data mode: the bytes belong to the area whose transfer runs.
+    Data(DataMode),
+}
+
+/// Which area's transfer owns the port in data mode; the transfer itself (its bytes, its
+/// `+++` watch, its timers) is that area's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DataMode {
+    /// A COM: FTP transfer (QFTPGET/LIST/NLST/MLSD/PUT).
+    Ftp,
+    /// QFUPL / QFWRITE: bytes into a UFS file.
+    Ufs,
+}
+
+/// The narrow context an area answers a command (or an event, a deadline) through.
+pub(crate) struct Ctx<'a> {
+    pub now: Instant,
+    /// How responses are framed (ATV, ATQ, CMEE, S3/S4), as the command line found it.
+    pub fmt: &'a ResponseFormat,
+    /// Everything the module says to the host.
+    pub out: &'a mut Vec<u8>,
+    /// Everything the runtime must do.
+    pub effects: &'a mut VecDeque<Effect>,
+    pub port: &'a mut Port,
+    /// The `+++` guard time (S12).
+    pub guard: Duration,
+}
+
+impl Ctx<'_> {
+    pub fn info<S: AsRef<str>>(&mut self, lines: &[S]) {
+        self.fmt.info(lines, self.out);
+    }
+
+    pub fn urc(&mut self, text: &str) {
+        self.fmt.urc(text, self.out);
+    }
+
+    pub fn final_result(&mut self, r: FinalResult) {
+        self.fmt.final_result(r, self.out);
+    }
+
+    /// Raw bytes (data mode).
+    pub fn raw(&mut self, bytes: &[u8]) {
+        self.out.extend_from_slice(bytes);
+    }
+
+    /// `CONNECT <n>` as the format frames it.
+    pub fn connect_with(&mut self, n: u64) {
+        self.fmt.connect_with(n, self.out);
+    }
+
+    pub fn effect(&mut self, e: Effect) {
+        self.effects.push_back(e);
+    }
+
+    /// Enter data mode; the `+++` guard starts counting now.
+    pub fn escape_detector(&self) -> EscapeDetector {
+        EscapeDetector::new(self.now, self.guard)
+    }
+}
+
+/// The error a command gives for a bad parameter: its area's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Bad {
+    /// `+CME ERROR: 50` (3GPP commands and the basics, like AT+CEREG).
+    Cme,
+    /// `+CME ERROR: 400` (the FILE commands).
+    Ufs,
+    /// A bare `ERROR` (Quectel commands whose captures show it: AT+QCFG, AT+QIDNSCFG, …).
+    Error,
+}
+
+impl Bad {
+    pub fn result(self) -> FinalResult {
+        match self {
+            Bad::Cme => CmeError::IncorrectParameters.into(),
+            Bad::Ufs => CmeError::InvalidInput.into(),
+            Bad::Error => FinalResult::Error,
+        }
+    }
+}
+
+/// One command of an area's table.
+pub(crate) struct Row<K: 'static> {
+    /// The command's name; its answer lines carry the same name.
+    pub name: &'static str,
+    pub kind: K,
+    /// The Test form's line; `None` when the area prints it (state-dependent or several
+    /// lines) or the Test form is a bare `OK` ([`TEST_OK`]).
+    pub test: Option<&'static str>,
+    pub bad: Bad,
+}
+
+/// The Test form answers a bare `OK`.
+pub(crate) const TEST_OK: Option<&str> = Some("");
+
+/// Why a command line could not be turned into a typed command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    /// The command has no such form: bare `ERROR`.
+    Form,
+    /// A parameter is bad: the row's error.
+    Bad,
+}
+
+impl Refusal {
+    /// The final result of a refused line of `row`.
+    pub fn result<K>(self, row: &Row<K>) -> FinalResult {
+        match self {
+            Refusal::Form => FinalResult::Error,
+            Refusal::Bad => row.bad.result(),
+        }
+    }
+}
+
+impl From<crate::params::BadParam> for Refusal {
+    fn from(_: crate::params::BadParam) -> Self {
+        Refusal::Bad
+    }
+}
+
+/// The row of `name` in `rows`.
+pub(crate) fn find<K>(rows: &'static [Row<K>], name: &str) -> Option<&'static Row<K>> {
+    rows.iter().find(|r| r.name == name)
+}
+
+/// The Test form of a row with a fixed Test line: print it (if any) and succeed.
+pub(crate) fn fixed_test<K>(row: &Row<K>, form: &bg95_at::Form, ctx: &mut Ctx) -> Option<Outcome> {
+    match (form, row.test) {
+        (bg95_at::Form::Test, Some(line)) => {
+            if !line.is_empty() {
+                ctx.info(&[line]);
+            }
+            Some(Outcome::Ok)
+        }
+        _ => None,
+    }
+}
