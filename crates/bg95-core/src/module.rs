@@ -13,6 +13,7 @@ use bg95_at::{parse_body, strip_prefix, FinalResult, Invocation, LineAssembler, 
 use crate::escape::EscapeDetector;
 use crate::ftp::{FtpEvent, FtpRequest};
 use crate::limits::Limits;
+use crate::pdp::PdpAnswer;
 use crate::personality::Personality;
 use crate::settings::Settings;
 use crate::time::Instant;
@@ -523,5 +524,40 @@ impl Module {
             _ => 0,
         };
         skipped + used
+    }
+
+    // ---- cross-area work -------------------------------------------------------------
+
+    fn dispatch_pdp(&mut self, now: Instant, inv: &Invocation) -> Option<Outcome> {
+        let view = crate::pdp::PdpView {
+            registered: self.registered(),
+            max_active: self.p.max_active_pdp,
+        };
+        match self.pdp.dispatch(&mut ctx!(self, now), view, inv)? {
+            PdpAnswer::Done(o) => Some(o),
+            PdpAnswer::Deactivate(cid) => {
+                if self.deactivate_pdp(now, cid) {
+                    self.pdn_event(true, &format!("ME PDN DEACT {cid}"));
+                }
+                Some(Outcome::Ok)
+            }
+        }
+    }
+
+    /// Deactivate a context and close every socket on it (the FTP session, DNS, NTP).
+    /// Returns whether the context was up.
+    pub(crate) fn deactivate_pdp(&mut self, now: Instant, cid: u8) -> bool {
+        let was_up = self.pdp.deactivate(cid);
+        if was_up {
+            self.ftp_context_lost(now, cid);
+            self.general_context_lost(now, cid);
+        }
+        was_up
+    }
+
+    pub(crate) fn deactivate_all_pdp(&mut self, now: Instant) {
+        for cid in 1..=crate::pdp::CONTEXTS as u8 {
+            self.deactivate_pdp(now, cid);
+        }
     }
 }
