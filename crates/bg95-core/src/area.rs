@@ -72,6 +72,8 @@ pub(crate) struct Ctx<'a> {
     /// Everything the runtime must do.
     pub effects: &'a mut VecDeque<Effect>,
     pub port: &'a mut Port,
+    /// What the command line does after its final `OK` (URCs, a reset, a new baud rate).
+    pub after_ok: &'a mut Vec<AfterOk>,
     /// The `+++` guard time (S12).
     pub guard: Duration,
 }
@@ -97,6 +99,12 @@ impl Ctx<'_> {
     /// `CONNECT <n>` as the format frames it.
     pub fn connect_with(&mut self, n: u64) {
         self.fmt.connect_with(n, self.out);
+    }
+
+    /// Succeed, and do `a` after the line's `OK`.
+    pub fn after(&mut self, a: AfterOk) -> Outcome {
+        self.after_ok.push(a);
+        Outcome::Ok
     }
 
     pub fn effect(&mut self, e: Effect) {

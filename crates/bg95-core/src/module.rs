@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use bg95_at::{parse_body, strip_prefix, FinalResult, Invocation, LineAssembler, LineEvent};
 
+use crate::basic::{BasicAnswer, BasicView, Profile};
 use crate::escape::EscapeDetector;
 use crate::ftp::{FtpEvent, FtpRequest};
 use crate::limits::Limits;
@@ -109,7 +110,7 @@ pub struct Module {
     /// While a command line runs: URCs it raised as a side effect (a request failed by
     /// AT+QIDEACT), sent after the line's final result so they never split a response.
     held_urcs: Option<Vec<String>>,
-    pub(crate) net: crate::basic::Network,
+    pub(crate) basic: crate::basic::Basic,
     pub(crate) pdp: crate::pdp::Pdp,
     pub(crate) baud: u32,
     pub(crate) ftp: crate::ftp::Ftp,
@@ -122,12 +123,16 @@ pub struct Module {
 /// the borrow of those fields stays disjoint from the borrow of the area itself).
 macro_rules! ctx {
     ($m:ident, $now:expr) => {
+        ctx!($m, $now, &$m.cfg.fmt)
+    };
+    ($m:ident, $now:expr, $fmt:expr) => {
         crate::area::Ctx {
             now: $now,
-            fmt: &$m.cfg.fmt,
+            fmt: $fmt,
             out: &mut $m.out,
             effects: &mut $m.effects,
             port: &mut $m.port,
+            after_ok: &mut $m.after_ok,
             guard: Duration::from_millis(u64::from($m.cfg.sreg(12)) * 20),
         }
     };
@@ -149,7 +154,7 @@ impl Module {
             effects: VecDeque::new(),
             after_ok: Vec::new(),
             held_urcs: None,
-            net: Default::default(),
+            basic: Default::default(),
             pdp: Default::default(),
             baud: 0,
             ftp: Default::default(),
@@ -344,7 +349,7 @@ impl Module {
         // The line assembler is not cleared here: a reset (AT+CFUN=1,1) runs right after the
         // S3 that ended its line, and the LF of that CR LF still belongs to the terminator.
         self.port = Port::Command;
-        self.net = Default::default();
+        self.basic = Default::default();
         self.pdp = Default::default();
         self.ftp.reset();
         self.ufs.reset();
@@ -527,6 +532,77 @@ impl Module {
     }
 
     // ---- cross-area work -------------------------------------------------------------
+
+    /// Succeed, and do `a` after the line's `OK`.
+    pub(crate) fn after(&mut self, a: AfterOk) -> Outcome {
+        self.after_ok.push(a);
+        Outcome::Ok
+    }
+
+    fn dispatch_basic(&mut self, now: Instant, inv: &Invocation) -> Option<Outcome> {
+        let view = BasicView {
+            p: &self.p,
+            stat: self.registration_stat(),
+            act: self.current_act(),
+            sim_present: self.general.attach.sim_present,
+            baud: self.baud,
+        };
+        // The commands change the profile the output is framed by: the context frames
+        // with the profile as the line found it.
+        let fmt = self.cfg.fmt.clone();
+        let mut ctx = ctx!(self, now, &fmt);
+        let profile = Profile {
+            cfg: &mut self.cfg,
+            saved: &mut self.saved,
+        };
+        let answer = self.basic.dispatch(&mut ctx, &view, profile, inv)?;
+        Some(match answer {
+            BasicAnswer::Done(o) => o,
+            BasicAnswer::Cfun { fun, reset } => self.cfun(now, fun, reset),
+            BasicAnswer::Online => self.ato(now),
+        })
+    }
+
+    /// Registered on the network (home or roaming).
+    pub(crate) fn registered(&self) -> bool {
+        matches!(self.registration_stat(), 1 | 5)
+    }
+
+    /// `<stat>` plus the location fields that mode 2 adds while registered.
+    pub(crate) fn reg_fields(&self, mode: u8) -> String {
+        crate::basic::reg_fields(&self.p, mode, self.registration_stat(), self.current_act())
+    }
+
+    /// AT+CFUN=<fun>[,<rst>]: a reset after the `OK`, or the radio changes: off, the
+    /// network drops every PDP context (and what runs on them); registered again, context
+    /// 1's default bearer comes back; the registration URCs report a change of `<stat>`.
+    fn cfun(&mut self, now: Instant, fun: u8, reset: bool) -> Outcome {
+        if reset {
+            return self.after(AfterOk::Reset);
+        }
+        if fun != self.basic.net.cfun {
+            let was_registered = self.registered();
+            self.basic.net.cfun = fun;
+            if fun != 1 {
+                self.deactivate_all_pdp(now);
+            }
+            if self.registered() && !was_registered {
+                self.pdp.default_bearer = true;
+            }
+            // 27.007: the URCs report a change of <stat> (CFUN=0 → 4 changes nothing).
+            if self.registered() != was_registered {
+                for (name, reg) in crate::basic::registration_rows() {
+                    let mode = self.basic.net.mode(reg);
+                    if mode > 0 {
+                        let fields = self.reg_fields(mode);
+                        self.after_ok
+                            .push(AfterOk::Urc(format!("{name}: {fields}")));
+                    }
+                }
+            }
+        }
+        Outcome::Ok
+    }
 
     fn dispatch_pdp(&mut self, now: Instant, inv: &Invocation) -> Option<Outcome> {
         let view = crate::pdp::PdpView {

@@ -150,7 +150,7 @@ impl Module {
                 Outcome::Ok
             }
             Command::Attach(on) => {
-                if on && self.net.cfun != 1 {
+                if on && self.basic.net.cfun != 1 {
                     // No radio, no attach.
                     return crate::error::CmeError::NoNetworkService.into();
                 }
@@ -261,7 +261,7 @@ impl Module {
     /// network.
     pub(crate) fn registration_stat(&self) -> u8 {
         let a = &self.general.attach;
-        if self.net.cfun != 1 || !a.sim_present || a.host_detached {
+        if self.basic.net.cfun != 1 || !a.sim_present || a.host_detached {
             0
         } else {
             a.network_stat.unwrap_or(self.p.reg_stat)
@@ -309,8 +309,8 @@ impl Module {
         }
         let stat_changed = stat != self.registration_stat();
         let act_changed = act != self.current_act();
-        for name in ["+CREG", "+CGREG", "+CEREG"] {
-            let mode = *self.reg_mode(name);
+        for (name, reg) in crate::basic::registration_rows() {
+            let mode = self.basic.net.mode(reg);
             if mode > 0 && (stat_changed || (mode == 2 && act_changed)) {
                 let fields = self.reg_fields(mode);
                 urcs.push(format!("{name}: {fields}"));
