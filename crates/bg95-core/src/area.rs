@@ -74,6 +74,8 @@ pub(crate) struct Ctx<'a> {
     pub port: &'a mut Port,
     /// What the command line does after its final `OK` (URCs, a reset, a new baud rate).
     pub after_ok: &'a mut Vec<AfterOk>,
+    /// While a command line runs: URCs raised as a side effect, held for its final result.
+    pub held_urcs: &'a mut Option<Vec<String>>,
     /// The `+++` guard time (S12).
     pub guard: Duration,
 }
@@ -85,6 +87,15 @@ impl Ctx<'_> {
 
     pub fn urc(&mut self, text: &str) {
         self.fmt.urc(text, self.out);
+    }
+
+    /// A URC that may be raised by a command line (not as its answer): while the line runs
+    /// it waits for the line's final result; otherwise it goes out now.
+    pub fn side_urc(&mut self, text: String) {
+        match self.held_urcs {
+            Some(held) => held.push(text),
+            None => self.urc(&text),
+        }
     }
 
     pub fn final_result(&mut self, r: FinalResult) {

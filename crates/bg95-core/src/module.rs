@@ -11,7 +11,6 @@ use std::time::Duration;
 use bg95_at::{parse_body, strip_prefix, FinalResult, Invocation, LineAssembler, LineEvent};
 
 use crate::basic::{BasicAnswer, BasicView, Profile};
-use crate::escape::EscapeDetector;
 use crate::ftp::{FtpEvent, FtpRequest};
 use crate::limits::Limits;
 use crate::pdp::PdpAnswer;
@@ -133,7 +132,20 @@ macro_rules! ctx {
             effects: &mut $m.effects,
             port: &mut $m.port,
             after_ok: &mut $m.after_ok,
+            held_urcs: &mut $m.held_urcs,
             guard: Duration::from_millis(u64::from($m.cfg.sreg(12)) * 20),
+        }
+    };
+}
+
+/// What the FTP area reads and writes in the others (a macro for the same reason).
+macro_rules! ftp_env {
+    ($m:ident, $now:expr) => {
+        crate::ftp::FtpEnv {
+            utc_unix: $m.utc_unix($now),
+            ufs: &mut $m.ufs,
+            pdp: &$m.pdp,
+            upload_chunk: $m.limits.upload_chunk,
         }
     };
 }
@@ -233,7 +245,8 @@ impl Module {
         match c {
             Completion::Power(ev) => self.power_event(now, ev),
             Completion::Ftp(ev) if self.power == Power::On || ev == FtpEvent::DriverLost => {
-                self.ftp_event(now, ev)
+                let mut env = ftp_env!(self, now);
+                self.ftp.ftp_event(&mut ctx!(self, now), &mut env, ev)
             }
             // Off: every session was abandoned when the power went, so whatever comes is
             // stale; the `Aborted` markers are still counted off.
@@ -260,7 +273,7 @@ impl Module {
             return;
         }
         self.ufs.timeout(&mut ctx!(self, now));
-        self.ftp_timeout(now);
+        self.ftp.ftp_timeout(&mut ctx!(self, now));
         self.general_timeout(now);
     }
 
@@ -309,36 +322,12 @@ impl Module {
         self.cfg.fmt.urc(text, &mut self.out);
     }
 
-    /// A URC that may be raised by a command line (not as its answer): while the line runs
-    /// it waits for the line's final result; otherwise it goes out now.
-    pub(crate) fn side_urc(&mut self, text: String) {
-        match &mut self.held_urcs {
-            Some(held) => held.push(text),
-            None => self.urc(&text),
-        }
-    }
-
     pub(crate) fn final_result(&mut self, r: FinalResult) {
         self.cfg.fmt.final_result(r, &mut self.out);
     }
 
-    /// Raw bytes (data mode).
-    pub(crate) fn raw(&mut self, bytes: &[u8]) {
-        self.out.extend_from_slice(bytes);
-    }
-
     pub(crate) fn effect(&mut self, e: Effect) {
         self.effects.push_back(e);
-    }
-
-    /// The `+++` guard time from S12 (20 ms units).
-    pub(crate) fn guard_time(&self) -> Duration {
-        Duration::from_millis(u64::from(self.cfg.sreg(12)) * 20)
-    }
-
-    /// Enter data mode; the `+++` guard starts counting now.
-    pub(crate) fn escape_detector(&self, now: Instant) -> EscapeDetector {
-        EscapeDetector::new(now, self.guard_time())
     }
 
     // ---- power -----------------------------------------------------------------------
@@ -405,7 +394,8 @@ impl Module {
     /// Everything a reset loses that lives outside the core (sockets) goes through the
     /// FTP area's one abort path, so late events of an abandoned request stay ignored.
     fn drop_sessions(&mut self, now: Instant) {
-        self.ftp_abandon(now, crate::ftp::Abandon::Power);
+        self.ftp
+            .ftp_abandon(&mut ctx!(self, now), crate::ftp::Abandon::Power);
     }
 
     // ---- command mode ------------------------------------------------------------------
@@ -501,7 +491,8 @@ impl Module {
         if let Some(o) = self.dispatch_pdp(now, inv) {
             return o;
         }
-        if let Some(o) = self.dispatch_ftp(now, inv) {
+        let mut env = ftp_env!(self, now);
+        if let Some(o) = self.ftp.dispatch(&mut ctx!(self, now), &mut env, inv) {
             return o;
         }
         if let Some(o) = self.ufs.dispatch(&mut ctx!(self, now), inv) {
@@ -524,7 +515,13 @@ impl Module {
             return skipped;
         }
         let used = match &self.port {
-            Port::Data(DataMode::Ftp) => self.ftp_data_input(now, bytes),
+            Port::Data(DataMode::Ftp) => {
+                let (used, typed) = self.ftp.ftp_data_input(&mut ctx!(self, now), bytes);
+                if !typed.is_empty() {
+                    self.handle_input(now, &typed);
+                }
+                used
+            }
             Port::Data(DataMode::Ufs) => self.ufs.data_input(&mut ctx!(self, now), bytes),
             _ => 0,
         };
@@ -559,7 +556,7 @@ impl Module {
         Some(match answer {
             BasicAnswer::Done(o) => o,
             BasicAnswer::Cfun { fun, reset } => self.cfun(now, fun, reset),
-            BasicAnswer::Online => self.ato(now),
+            BasicAnswer::Online => self.ftp.ato(&mut ctx!(self, now)),
         })
     }
 
@@ -625,7 +622,7 @@ impl Module {
     pub(crate) fn deactivate_pdp(&mut self, now: Instant, cid: u8) -> bool {
         let was_up = self.pdp.deactivate(cid);
         if was_up {
-            self.ftp_context_lost(now, cid);
+            self.ftp.ftp_context_lost(&mut ctx!(self, now), cid);
             self.general_context_lost(now, cid);
         }
         was_up
