@@ -65,8 +65,9 @@ pub(crate) enum DataMode {
 /// The narrow context an area answers a command (or an event, a deadline) through.
 pub(crate) struct Ctx<'a> {
     pub now: Instant,
-    /// How responses are framed (ATV, ATQ, CMEE, S3/S4), as the command line found it.
-    pub fmt: &'a ResponseFormat,
+    /// How responses are framed (ATV, ATQ, CMEE, S3/S4), as the command found it (a copy:
+    /// a basic command that changes the profile frames its own answer the old way).
+    pub fmt: ResponseFormat,
     /// Everything the module says to the host.
     pub out: &'a mut Vec<u8>,
     /// Everything the runtime must do.

@@ -122,12 +122,9 @@ pub struct Module {
 /// the borrow of those fields stays disjoint from the borrow of the area itself).
 macro_rules! ctx {
     ($m:ident, $now:expr) => {
-        ctx!($m, $now, &$m.cfg.fmt)
-    };
-    ($m:ident, $now:expr, $fmt:expr) => {
         crate::area::Ctx {
             now: $now,
-            fmt: $fmt,
+            fmt: $m.cfg.fmt,
             out: &mut $m.out,
             effects: &mut $m.effects,
             port: &mut $m.port,
@@ -544,10 +541,8 @@ impl Module {
             sim_present: self.general.attach.sim_present,
             baud: self.baud,
         };
-        // The commands change the profile the output is framed by: the context frames
-        // with the profile as the line found it.
-        let fmt = self.cfg.fmt.clone();
-        let mut ctx = ctx!(self, now, &fmt);
+        // The context is built before the profile is lent out (it copies the format).
+        let mut ctx = ctx!(self, now);
         let profile = Profile {
             cfg: &mut self.cfg,
             saved: &mut self.saved,
