@@ -12,6 +12,7 @@ use bg95_at::{parse_body, strip_prefix, FinalResult, Invocation, LineAssembler, 
 
 use crate::basic::{BasicAnswer, BasicView, Profile};
 use crate::ftp::{FtpEvent, FtpRequest};
+use crate::general::{answer, attach, clock, dns, find, gnss, network, qcfg, GeneralView};
 use crate::limits::Limits;
 use crate::pdp::PdpAnswer;
 use crate::personality::Personality;
@@ -526,6 +527,47 @@ impl Module {
     }
 
     // ---- cross-area work -------------------------------------------------------------
+
+    /// Dispatch a general command; `None` if the name is not one of them.
+    fn dispatch_general(&mut self, now: Instant, inv: &Invocation) -> Option<Outcome> {
+        let name = inv.name.as_str();
+        if let Some(row) = find(attach::ROWS, name) {
+            return Some(self.run_row(now, row, inv, attach::parse, Module::run_attach));
+        }
+        if let Some(row) = find(clock::ROWS, name) {
+            return Some(self.run_row(now, row, inv, clock::parse, Module::run_clock));
+        }
+        if let Some(row) = find(network::ROWS, name) {
+            let view = GeneralView {
+                p: &self.p,
+                registered: self.registered(),
+                act: self.current_act(),
+            };
+            let network = &mut self.general.network;
+            let cx = &mut ctx!(self, now);
+            return Some(answer(cx, row, &inv.form, network::parse, |cx, cmd| {
+                network.run(cx, &view, cmd)
+            }));
+        }
+        if let Some(row) = find(qcfg::ROWS, name) {
+            let qcfg = &mut self.general.qcfg;
+            let cx = &mut ctx!(self, now);
+            return Some(answer(cx, row, &inv.form, qcfg::parse, |cx, cmd| {
+                qcfg.run(cx, cmd)
+            }));
+        }
+        if let Some(row) = find(dns::ROWS, name) {
+            return Some(self.run_row(now, row, inv, dns::parse, Module::run_dns));
+        }
+        if let Some(row) = find(gnss::ROWS, name) {
+            let gnss = &mut self.general.gnss;
+            let cx = &mut ctx!(self, now);
+            return Some(answer(cx, row, &inv.form, gnss::parse, |cx, cmd| {
+                gnss.run(cx, cmd)
+            }));
+        }
+        None
+    }
 
     /// Succeed, and do `a` after the line's `OK`.
     pub(crate) fn after(&mut self, a: AfterOk) -> Outcome {

@@ -26,6 +26,33 @@ pub use seam::{NetworkEvent, PingEvent, ResolveFailure};
 
 pub(crate) use crate::area::{Bad, Refusal, Row, TEST_OK};
 
+/// What the general commands read from the other areas (read-only, passed by the module).
+pub(crate) struct GeneralView<'a> {
+    pub p: &'a crate::personality::Personality,
+    /// Registered on the network (home or roaming).
+    pub registered: bool,
+    /// 27.007 `<AcT>` of the serving cell.
+    pub act: u8,
+}
+
+/// Answer a line of `row` with an area's `parse` and `run` (the Test form, when fixed, by
+/// the row).
+pub(crate) fn answer<K: Copy, C>(
+    cx: &mut crate::area::Ctx,
+    row: &Row<K>,
+    form: &Form,
+    parse: fn(K, &Form) -> Result<C, Refusal>,
+    run: impl FnOnce(&mut crate::area::Ctx, C) -> Outcome,
+) -> Outcome {
+    if let Some(o) = crate::area::fixed_test(row, form, cx) {
+        return o;
+    }
+    match parse(row.kind, form) {
+        Ok(cmd) => run(cx, cmd),
+        Err(refusal) => Outcome::Fail(refusal.result(row)),
+    }
+}
+
 /// Volatile and non-volatile state of the general commands.
 #[derive(Debug)]
 pub(crate) struct General {
@@ -67,36 +94,12 @@ impl General {
     }
 }
 
-fn find<K: Copy>(rows: &'static [Row<K>], name: &str) -> Option<&'static Row<K>> {
+pub(crate) fn find<K: Copy>(rows: &'static [Row<K>], name: &str) -> Option<&'static Row<K>> {
     rows.iter().find(|r| r.name == name)
 }
 
 impl Module {
-    /// Dispatch a general command; `None` if the name is not one of them.
-    pub(crate) fn dispatch_general(&mut self, now: Instant, inv: &Invocation) -> Option<Outcome> {
-        let name = inv.name.as_str();
-        if let Some(row) = find(attach::ROWS, name) {
-            return Some(self.run_row(now, row, inv, attach::parse, Module::run_attach));
-        }
-        if let Some(row) = find(clock::ROWS, name) {
-            return Some(self.run_row(now, row, inv, clock::parse, Module::run_clock));
-        }
-        if let Some(row) = find(network::ROWS, name) {
-            return Some(self.run_row(now, row, inv, network::parse, Module::run_network));
-        }
-        if let Some(row) = find(qcfg::ROWS, name) {
-            return Some(self.run_row(now, row, inv, qcfg::parse, Module::run_qcfg));
-        }
-        if let Some(row) = find(dns::ROWS, name) {
-            return Some(self.run_row(now, row, inv, dns::parse, Module::run_dns));
-        }
-        if let Some(row) = find(gnss::ROWS, name) {
-            return Some(self.run_row(now, row, inv, gnss::parse, Module::run_gnss));
-        }
-        None
-    }
-
-    fn run_row<K: Copy, C>(
+    pub(crate) fn run_row<K: Copy, C>(
         &mut self,
         now: Instant,
         row: &Row<K>,

@@ -7,9 +7,8 @@
 
 use bg95_at::{Arg, Form};
 
-use crate::module::{Module, Outcome};
+use crate::area::{Ctx, Outcome};
 use crate::params::{at_most, num, opt_num};
-use crate::time::Instant;
 
 use super::{Bad, Refusal, Row};
 
@@ -265,12 +264,12 @@ pub(crate) fn parse(kind: Kind, form: &Form) -> Result<Command, Refusal> {
     }
 }
 
-impl Module {
-    pub(crate) fn run_qcfg(&mut self, _now: Instant, cmd: Command) -> Outcome {
-        let q = &mut self.general.qcfg;
+impl Qcfg {
+    pub(crate) fn run(&mut self, cx: &mut Ctx, cmd: Command) -> Outcome {
+        let q = self;
         let line = match cmd {
             Command::QcfgTest => {
-                self.info(&QCFG_TEST);
+                cx.info(&QCFG_TEST);
                 return Outcome::Ok;
             }
             Command::QcfgQuery(name) => {
@@ -308,7 +307,7 @@ impl Module {
                     .iter()
                     .map(|t| format!("+QINDCFG: \"{t}\",(0,1),(0,1)"))
                     .collect();
-                self.info(&lines);
+                cx.info(&lines);
                 return Outcome::Ok;
             }
             Command::IndQuery(i) => {
@@ -322,7 +321,7 @@ impl Module {
                 return Outcome::Ok;
             }
         };
-        self.info(&[line]);
+        cx.info(&[line]);
         Outcome::Ok
     }
 }
