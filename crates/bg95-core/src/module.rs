@@ -131,7 +131,7 @@ macro_rules! ctx {
             port: &mut $m.port,
             after_ok: &mut $m.after_ok,
             held_urcs: &mut $m.held_urcs,
-            guard: Duration::from_millis(u64::from($m.cfg.sreg(12)) * 20),
+            guard: std::time::Duration::from_millis(u64::from($m.cfg.sreg(12)) * 20),
         }
     };
 }
@@ -147,6 +147,8 @@ macro_rules! ftp_env {
         }
     };
 }
+
+mod events;
 
 impl Module {
     /// A module that powers on at `now`: the boot URCs are the first output.
@@ -528,6 +530,18 @@ impl Module {
 
     // ---- cross-area work -------------------------------------------------------------
 
+    /// Deadlines of the general commands (a QNTP answer, a DNS or ping that never came back).
+    fn general_timeout(&mut self, now: Instant) {
+        self.general.clock.timeout(&mut ctx!(self, now));
+        self.dns_timeout(now);
+    }
+
+    /// A PDP context went down: what runs on it fails.
+    pub(crate) fn general_context_lost(&mut self, now: Instant, cid: u8) {
+        self.general.clock.context_lost(&mut ctx!(self, now), cid);
+        self.dns_context_lost(now, cid);
+    }
+
     /// Dispatch a general command; `None` if the name is not one of them.
     fn dispatch_general(&mut self, now: Instant, inv: &Invocation) -> Option<Outcome> {
         let name = inv.name.as_str();
@@ -535,7 +549,11 @@ impl Module {
             return Some(self.run_row(now, row, inv, attach::parse, Module::run_attach));
         }
         if let Some(row) = find(clock::ROWS, name) {
-            return Some(self.run_row(now, row, inv, clock::parse, Module::run_clock));
+            let (clock, pdp) = (&mut self.general.clock, &self.pdp);
+            let cx = &mut ctx!(self, now);
+            return Some(answer(cx, row, &inv.form, clock::parse, |cx, cmd| {
+                clock.run(cx, pdp, cmd)
+            }));
         }
         if let Some(row) = find(network::ROWS, name) {
             let view = GeneralView {
@@ -595,6 +613,11 @@ impl Module {
             BasicAnswer::Cfun { fun, reset } => self.cfun(now, fun, reset),
             BasicAnswer::Online => self.ftp.ato(&mut ctx!(self, now)),
         })
+    }
+
+    /// The module's current UTC time in Unix seconds (for TLS date checks).
+    pub fn utc_unix(&self, now: Instant) -> i64 {
+        self.general.clock.utc(now)
     }
 
     /// Registered on the network (home or roaming).

@@ -8,9 +8,10 @@ use std::time::Duration;
 
 use bg95_at::{Arg, Form};
 
+use crate::area::{AfterOk, Ctx, Outcome};
 use crate::error::TcpError;
-use crate::module::{AfterOk, Module, Outcome};
 use crate::params::{at_most, num, opt_num, string};
+use crate::pdp::Pdp;
 use crate::time::Instant;
 
 use super::{Bad, Refusal, Row, TEST_OK};
@@ -352,9 +353,11 @@ pub(crate) fn parse(kind: Kind, form: &Form) -> Result<Command, Refusal> {
     })
 }
 
-impl Module {
-    pub(crate) fn run_clock(&mut self, now: Instant, cmd: Command) -> Outcome {
-        let clock = &mut self.general.clock;
+impl ModuleClock {
+    /// Run a parsed command; AT+QNTP needs to know whether its context is up (`pdp`).
+    pub(crate) fn run(&mut self, cx: &mut Ctx, pdp: &Pdp, cmd: Command) -> Outcome {
+        let now = cx.now;
+        let clock = &mut *self;
         let line = match cmd {
             Command::ClockRead => {
                 format!("+CCLK: \"{}\"", cclk_text(clock.utc(now), clock.zone))
@@ -394,9 +397,9 @@ impl Module {
                 server,
                 port,
                 set_clock,
-            } => return self.start_ntp(now, cid, server, port, set_clock),
+            } => return self.start_ntp(cx, pdp, cid, server, port, set_clock),
         };
-        self.info(&[line]);
+        cx.info(&[line]);
         Outcome::Ok
     }
 
@@ -405,31 +408,34 @@ impl Module {
     /// offline.
     fn start_ntp(
         &mut self,
-        now: Instant,
+        cx: &mut Ctx,
+        pdp: &Pdp,
         cid: u8,
         server: String,
         port: u16,
         set_clock: bool,
     ) -> Outcome {
-        if self.general.clock.ntp.is_some() {
+        if self.ntp.is_some() {
             return TcpError::OperationBusy.into();
         }
-        if !self.pdp.is_up(cid) {
+        if !pdp.is_up(cid) {
             let code = TcpError::OpenPdpFailed.code();
-            return self.after(AfterOk::Urc(format!("+QNTP: {code}")));
+            return cx.after(AfterOk::Urc(format!("+QNTP: {code}")));
         }
-        self.general.clock.ntp = Some(NtpRun {
+        self.ntp = Some(NtpRun {
             cid,
             server,
             port,
             set_clock,
-            due: now + NTP_DELAY,
+            due: cx.now + NTP_DELAY,
         });
         Outcome::Ok
     }
 
-    pub(crate) fn clock_timeout(&mut self, now: Instant) {
-        let clock = &mut self.general.clock;
+    /// The `+QNTP:` answer is due.
+    pub(crate) fn timeout(&mut self, cx: &mut Ctx) {
+        let now = cx.now;
+        let clock = self;
         let Some(run) = clock.ntp.take_if(|n| now >= n.due) else {
             return;
         };
@@ -438,21 +444,21 @@ impl Module {
             clock.offset = 0;
         }
         let text = format!("+QNTP: 0,\"{}\"", long_text(unix, clock.zone));
-        self.urc(&text);
+        cx.urc(&text);
     }
 
-    pub(crate) fn clock_context_lost(&mut self, _now: Instant, cid: u8) {
-        if self.general.clock.ntp.take_if(|n| n.cid == cid).is_some() {
-            self.urc(&format!("+QNTP: {}", TcpError::PdpBrokenDown.code()));
+    /// Context `cid` went down: an AT+QNTP on it fails.
+    pub(crate) fn context_lost(&mut self, cx: &mut Ctx, cid: u8) {
+        if self.ntp.take_if(|n| n.cid == cid).is_some() {
+            cx.urc(&format!("+QNTP: {}", TcpError::PdpBrokenDown.code()));
         }
     }
 
     /// NITZ arrived: set the clock (CTZU=1) and report it as AT+CTZR asks.
-    pub(crate) fn network_time(&mut self, now: Instant, unix: i64, zone: i8) {
-        let clock = &mut self.general.clock;
-        clock.network_time(now, unix, zone);
-        match clock.ctzr {
-            1 => self.urc(&format!("+CTZV: \"{}\"", zone_text(zone))),
+    pub(crate) fn nitz(&mut self, cx: &mut Ctx, unix: i64, zone: i8) {
+        self.network_time(cx.now, unix, zone);
+        match self.ctzr {
+            1 => cx.urc(&format!("+CTZV: \"{}\"", zone_text(zone))),
             2 => {
                 let local = civil_time(unix + i64::from(zone) * 900);
                 let text = format!(
@@ -465,15 +471,10 @@ impl Module {
                     local.minute,
                     local.second
                 );
-                self.urc(&text);
+                cx.urc(&text);
             }
             _ => {}
         }
-    }
-
-    /// The module's current UTC time in Unix seconds (for TLS date checks).
-    pub fn utc_unix(&self, now: Instant) -> i64 {
-        self.general.clock.utc(now)
     }
 }
 

@@ -16,7 +16,6 @@ use crate::time::Instant;
 pub(crate) mod attach;
 pub(crate) mod clock;
 pub(crate) mod dns;
-pub(crate) mod events;
 pub(crate) mod gnss;
 pub(crate) mod network;
 pub(crate) mod qcfg;
@@ -117,17 +116,5 @@ impl Module {
             Ok(cmd) => run(self, now, cmd),
             Err(refusal) => Outcome::Fail(refusal.result(row)),
         }
-    }
-
-    /// Deadlines of the general commands (a QNTP answer, a DNS or ping that never came back).
-    pub(crate) fn general_timeout(&mut self, now: Instant) {
-        self.clock_timeout(now);
-        self.dns_timeout(now);
-    }
-
-    /// A PDP context went down: what runs on it fails.
-    pub(crate) fn general_context_lost(&mut self, now: Instant, cid: u8) {
-        self.clock_context_lost(now, cid);
-        self.dns_context_lost(now, cid);
     }
 }

@@ -4,7 +4,7 @@
 use crate::module::Module;
 use crate::time::Instant;
 
-use super::seam::NetworkEvent;
+use crate::general::NetworkEvent;
 
 impl Module {
     pub(crate) fn network_event(&mut self, now: Instant, ev: NetworkEvent) {
@@ -48,7 +48,10 @@ impl Module {
             NetworkEvent::Time {
                 unix_secs,
                 zone_quarters,
-            } => self.network_time(now, unix_secs, zone_quarters),
+            } => self
+                .general
+                .clock
+                .nitz(&mut ctx!(self, now), unix_secs, zone_quarters),
         }
     }
 
