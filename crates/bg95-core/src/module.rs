@@ -257,9 +257,14 @@ impl Module {
             // for before the power went are stale.
             _ if self.power != Power::On => {}
             Completion::Network(ev) => self.network_event(now, ev),
-            Completion::Resolved { id, result } => self.resolved(id, result),
-            Completion::Ping { id, event } => self.ping_event(id, event),
-            Completion::Traffic { sent, received } => self.traffic(sent, received),
+            Completion::Resolved { id, result } => {
+                let (dns, pdp) = (&mut self.general.dns, &self.pdp);
+                dns.resolved(&mut ctx!(self, now), pdp, id, result)
+            }
+            Completion::Ping { id, event } => {
+                self.general.dns.ping_event(&mut ctx!(self, now), id, event)
+            }
+            Completion::Traffic { sent, received } => self.general.dns.traffic(sent, received),
         }
     }
 
@@ -533,13 +538,13 @@ impl Module {
     /// Deadlines of the general commands (a QNTP answer, a DNS or ping that never came back).
     fn general_timeout(&mut self, now: Instant) {
         self.general.clock.timeout(&mut ctx!(self, now));
-        self.dns_timeout(now);
+        self.general.dns.timeout(&mut ctx!(self, now));
     }
 
     /// A PDP context went down: what runs on it fails.
     pub(crate) fn general_context_lost(&mut self, now: Instant, cid: u8) {
         self.general.clock.context_lost(&mut ctx!(self, now), cid);
-        self.dns_context_lost(now, cid);
+        self.general.dns.context_lost(&mut ctx!(self, now), cid);
     }
 
     /// Dispatch a general command; `None` if the name is not one of them.
@@ -575,7 +580,11 @@ impl Module {
             }));
         }
         if let Some(row) = find(dns::ROWS, name) {
-            return Some(self.run_row(now, row, inv, dns::parse, Module::run_dns));
+            let (dns, pdp) = (&mut self.general.dns, &self.pdp);
+            let cx = &mut ctx!(self, now);
+            return Some(answer(cx, row, &inv.form, dns::parse, |cx, cmd| {
+                dns.run(cx, pdp, cmd)
+            }));
         }
         if let Some(row) = find(gnss::ROWS, name) {
             let gnss = &mut self.general.gnss;
