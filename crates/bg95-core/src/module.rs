@@ -149,6 +149,7 @@ macro_rules! ftp_env {
 }
 
 mod events;
+mod registration;
 
 impl Module {
     /// A module that powers on at `now`: the boot URCs are the first output.
@@ -318,10 +319,6 @@ impl Module {
     }
 
     // ---- output helpers for the command areas ----------------------------------------
-
-    pub(crate) fn info<S: AsRef<str>>(&mut self, lines: &[S]) {
-        self.cfg.fmt.info(lines, &mut self.out);
-    }
 
     pub(crate) fn urc(&mut self, text: &str) {
         self.cfg.fmt.urc(text, &mut self.out);
@@ -550,8 +547,27 @@ impl Module {
     /// Dispatch a general command; `None` if the name is not one of them.
     fn dispatch_general(&mut self, now: Instant, inv: &Invocation) -> Option<Outcome> {
         let name = inv.name.as_str();
-        if let Some(row) = find(attach::ROWS, name) {
-            return Some(self.run_row(now, row, inv, attach::parse, Module::run_attach));
+        let view = attach::AttachView {
+            registered: self.registered(),
+            pdp: &self.pdp,
+        };
+        let answer_of = self
+            .general
+            .attach
+            .dispatch(&mut ctx!(self, now), &view, inv);
+        if let Some(a) = answer_of {
+            return Some(match a {
+                attach::AttachAnswer::Done(o) => o,
+                attach::AttachAnswer::Attach(on) => {
+                    if on && self.basic.net.cfun != 1 {
+                        // No radio, no attach.
+                        return Some(crate::error::CmeError::NoNetworkService.into());
+                    }
+                    self.registration_change(now, true, |m| m.general.attach.host_detached = !on);
+                    Outcome::Ok
+                }
+                attach::AttachAnswer::Activate { on, cids } => self.cgact(now, on, cids),
+            });
         }
         if let Some(row) = find(clock::ROWS, name) {
             let (clock, pdp) = (&mut self.general.clock, &self.pdp);

@@ -74,6 +74,13 @@ impl Pdp {
         }
     }
 
+    /// The contexts that are defined (AT+CGACT?, AT+CGPADDR).
+    pub(crate) fn defined_cids(&self) -> Vec<u8> {
+        (1..=CONTEXTS as u8)
+            .filter(|&cid| self.get(cid).is_some_and(|c| c.kind != 0))
+            .collect()
+    }
+
     /// Mark a context down (AT+QIDEACT, AT+CGACT=0, the radio off, the network's drop).
     /// Returns whether it was up; ending what ran on it is the module's work.
     pub(crate) fn deactivate(&mut self, cid: u8) -> bool {

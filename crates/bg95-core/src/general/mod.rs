@@ -8,9 +8,9 @@
 //! `Effect::Ping` out; `Completion::Network`, `Completion::Resolved`, `Completion::Ping`,
 //! `Completion::Traffic` in.
 
-use bg95_at::{Form, Invocation};
+use bg95_at::Form;
 
-use crate::module::{Module, Outcome};
+use crate::area::Outcome;
 use crate::time::Instant;
 
 pub(crate) mod attach;
@@ -95,26 +95,4 @@ impl General {
 
 pub(crate) fn find<K: Copy>(rows: &'static [Row<K>], name: &str) -> Option<&'static Row<K>> {
     rows.iter().find(|r| r.name == name)
-}
-
-impl Module {
-    pub(crate) fn run_row<K: Copy, C>(
-        &mut self,
-        now: Instant,
-        row: &Row<K>,
-        inv: &Invocation,
-        parse: fn(K, &Form) -> Result<C, Refusal>,
-        run: fn(&mut Module, Instant, C) -> Outcome,
-    ) -> Outcome {
-        if let (Form::Test, Some(line)) = (&inv.form, row.test) {
-            if !line.is_empty() {
-                self.info(&[line]);
-            }
-            return Outcome::Ok;
-        }
-        match parse(row.kind, &inv.form) {
-            Ok(cmd) => run(self, now, cmd),
-            Err(refusal) => Outcome::Fail(refusal.result(row)),
-        }
-    }
 }
