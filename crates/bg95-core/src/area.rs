@@ -206,3 +206,73 @@ pub(crate) fn fixed_test<K>(row: &Row<K>, form: &bg95_at::Form, ctx: &mut Ctx) -
         _ => None,
     }
 }
+
+/// The name of the row of `kind` (every kind has one: the areas' tests check it).
+pub(crate) fn name_of<K: PartialEq>(rows: &'static [Row<K>], kind: K) -> &'static str {
+    rows.iter().find(|r| r.kind == kind).map_or("", |r| r.name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::general::{attach, clock, dns, gnss, network, qcfg};
+
+    /// Every command name of every area's table, in routing order.
+    fn all_names() -> Vec<&'static str> {
+        fn names<K>(rows: &'static [Row<K>]) -> impl Iterator<Item = &'static str> {
+            rows.iter().map(|r| r.name)
+        }
+        names(crate::basic::ROWS)
+            .chain(names(crate::pdp::ROWS))
+            .chain(crate::ftp::command_names())
+            .chain(names(crate::ufs::command_rows()))
+            .chain(names(attach::ROWS))
+            .chain(names(clock::ROWS))
+            .chain(names(network::ROWS))
+            .chain(names(qcfg::ROWS))
+            .chain(names(dns::ROWS))
+            .chain(names(gnss::ROWS))
+            .collect()
+    }
+
+    #[test]
+    fn every_command_name_is_in_exactly_one_table() {
+        let names = all_names();
+        for (i, n) in names.iter().enumerate() {
+            assert!(!names[i + 1..].contains(n), "{n} is in two tables");
+        }
+        assert!(names.len() > 80, "{}", names.len());
+    }
+
+    #[test]
+    fn answer_names_come_from_the_rows() {
+        assert_eq!(name_of(gnss::ROWS, gnss::Kind::Qgps), "+QGPS");
+        assert_eq!(name_of(clock::ROWS, clock::Kind::Qntp), "+QNTP");
+        assert_eq!(name_of(dns::ROWS, dns::Kind::Qping), "+QPING");
+        assert_eq!(name_of(attach::ROWS, attach::Kind::Cgpaddr), "+CGPADDR");
+        assert_eq!(crate::basic::sim_urc(false), "+CPIN: NOT READY");
+        let regs: Vec<&str> = crate::basic::registration_rows().map(|r| r.0).collect();
+        assert_eq!(regs, ["+CREG", "+CGREG", "+CEREG"]);
+    }
+
+    #[test]
+    fn a_refusal_answers_the_rows_error() {
+        let row = |bad| Row {
+            name: "+X",
+            kind: (),
+            test: None,
+            bad,
+        };
+        let cme = |e: CmeError| FinalResult::from(e);
+        assert_eq!(Refusal::Form.result(&row(Bad::Ufs)), FinalResult::Error);
+        assert_eq!(
+            Refusal::Bad.result(&row(Bad::Ufs)),
+            cme(CmeError::InvalidInput)
+        );
+        assert_eq!(
+            Refusal::Bad.result(&row(Bad::Cme)),
+            cme(CmeError::IncorrectParameters)
+        );
+        assert_eq!(Refusal::Bad.result(&row(Bad::Error)), FinalResult::Error);
+    }
+}

@@ -202,6 +202,13 @@ pub(crate) fn registration_rows() -> impl Iterator<Item = (&'static str, Reg)> {
     })
 }
 
+/// The SIM state URC (`+CPIN: READY`, `+CPIN: NOT READY`) when a SIM comes or goes.
+pub(crate) fn sim_urc(ready: bool) -> String {
+    let name = crate::area::name_of(ROWS, BasicKind::Pin);
+    let state = if ready { "READY" } else { "NOT READY" };
+    format!("{name}: {state}")
+}
+
 /// One basic command line, its parameters read and checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum BasicCommand {

@@ -290,6 +290,12 @@ pub(crate) struct FtpEnv<'a> {
     pub upload_chunk: usize,
 }
 
+/// The names of the FTP area's commands (its table), for the checks across areas.
+#[cfg(test)]
+pub(crate) fn command_names() -> impl Iterator<Item = &'static str> {
+    command::ROWS.iter().map(|r| r.name)
+}
+
 /// The URC prefix of `kind`'s answer, from its table row.
 fn urc_of(kind: FtpKind) -> &'static str {
     command::row_of(kind).urc()

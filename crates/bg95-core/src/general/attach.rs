@@ -81,6 +81,11 @@ pub(crate) static ROWS: &[Row<Kind>] = &[
     },
 ];
 
+/// The name of `kind`'s row (which its answer lines carry).
+fn name(kind: Kind) -> &'static str {
+    crate::area::name_of(ROWS, kind)
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Command {
     AttachRead,
@@ -187,18 +192,23 @@ impl Attach {
         match cmd {
             Command::AttachRead => {
                 let attached = u8::from(view.registered);
-                cx.info(&[format!("+CGATT: {attached}")]);
+                cx.info(&[format!("{}: {attached}", name(Kind::Cgatt))]);
             }
             Command::ActivationRead => {
                 let lines: Vec<String> = pdp
                     .defined_cids()
                     .into_iter()
-                    .map(|cid| format!("+CGACT: {cid},{}", u8::from(pdp.is_up(cid))))
+                    .map(|cid| format!("{}: {cid},{}", name(Kind::Cgact), u8::from(pdp.is_up(cid))))
                     .collect();
                 cx.info(&lines);
             }
             Command::EventReportingRead => {
-                let line = format!("+CGEREP: {},{}", self.cgerep, self.cgerep_bfr);
+                let line = format!(
+                    "{}: {},{}",
+                    name(Kind::Cgerep),
+                    self.cgerep,
+                    self.cgerep_bfr
+                );
                 cx.info(&[line]);
             }
             Command::EventReporting { mode, bfr } => {
@@ -211,7 +221,7 @@ impl Attach {
                     .into_iter()
                     .map(|c| c.to_string())
                     .collect();
-                cx.info(&[format!("+CGPADDR: ({})", list.join(","))]);
+                cx.info(&[format!("{}: ({})", name(Kind::Cgpaddr), list.join(","))]);
             }
             Command::Addresses(cids) => {
                 let cids = if cids.is_empty() {
@@ -222,8 +232,8 @@ impl Attach {
                 let lines: Vec<String> = cids
                     .into_iter()
                     .map(|cid| match pdp.address_of(cid) {
-                        Some(addr) => format!("+CGPADDR: {cid},\"{addr}\""),
-                        None => format!("+CGPADDR: {cid}"),
+                        Some(addr) => format!("{}: {cid},\"{addr}\"", name(Kind::Cgpaddr)),
+                        None => format!("{}: {cid}", name(Kind::Cgpaddr)),
                     })
                     .collect();
                 cx.info(&lines);

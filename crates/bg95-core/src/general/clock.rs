@@ -291,6 +291,11 @@ pub(crate) static ROWS: &[Row<Kind>] = &[
     },
 ];
 
+/// The name of `kind`'s row (which its answer lines carry).
+fn name(kind: Kind) -> &'static str {
+    crate::area::name_of(ROWS, kind)
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Command {
     ClockRead,
@@ -360,36 +365,40 @@ impl ModuleClock {
         let clock = &mut *self;
         let line = match cmd {
             Command::ClockRead => {
-                format!("+CCLK: \"{}\"", cclk_text(clock.utc(now), clock.zone))
+                format!(
+                    "{}: \"{}\"",
+                    name(Kind::Cclk),
+                    cclk_text(clock.utc(now), clock.zone)
+                )
             }
             Command::ClockSet { unix, zone } => {
                 clock.offset = unix - clock.reference(now);
                 clock.zone = zone;
                 return Outcome::Ok;
             }
-            Command::CtzuRead => format!("+CTZU: {}", clock.ctzu),
+            Command::CtzuRead => format!("{}: {}", name(Kind::Ctzu), clock.ctzu),
             Command::Ctzu(v) => {
                 clock.ctzu = v;
                 return Outcome::Ok;
             }
-            Command::CtzrRead => format!("+CTZR: {}", clock.ctzr),
+            Command::CtzrRead => format!("{}: {}", name(Kind::Ctzr), clock.ctzr),
             Command::Ctzr(v) => {
                 clock.ctzr = v;
                 return Outcome::Ok;
             }
             Command::LocalTime(mode) => match clock.nitz {
-                None => "+QLTS: \"\"".to_string(),
+                None => format!("{}: \"\"", name(Kind::Qlts)),
                 Some(n) => {
                     let (unix, zone) = match mode {
                         0 => (n.unix, n.zone),
                         1 => (clock.utc(now), clock.zone),
                         _ => (clock.utc(now) + i64::from(clock.zone) * 900, clock.zone),
                     };
-                    format!("+QLTS: \"{},0\"", long_text(unix, zone))
+                    format!("{}: \"{},0\"", name(Kind::Qlts), long_text(unix, zone))
                 }
             },
             Command::NtpRead => match &clock.ntp {
-                Some(n) => format!("+QNTP: \"{}\",{}", n.server, n.port),
+                Some(n) => format!("{}: \"{}\",{}", name(Kind::Qntp), n.server, n.port),
                 None => return Outcome::Ok,
             },
             Command::Ntp {
@@ -420,7 +429,7 @@ impl ModuleClock {
         }
         if !pdp.is_up(cid) {
             let code = TcpError::OpenPdpFailed.code();
-            return cx.after(AfterOk::Urc(format!("+QNTP: {code}")));
+            return cx.after(AfterOk::Urc(format!("{}: {code}", name(Kind::Qntp))));
         }
         self.ntp = Some(NtpRun {
             cid,
@@ -443,14 +452,22 @@ impl ModuleClock {
         if run.set_clock {
             clock.offset = 0;
         }
-        let text = format!("+QNTP: 0,\"{}\"", long_text(unix, clock.zone));
+        let text = format!(
+            "{}: 0,\"{}\"",
+            name(Kind::Qntp),
+            long_text(unix, clock.zone)
+        );
         cx.urc(&text);
     }
 
     /// Context `cid` went down: an AT+QNTP on it fails.
     pub(crate) fn context_lost(&mut self, cx: &mut Ctx, cid: u8) {
         if self.ntp.take_if(|n| n.cid == cid).is_some() {
-            cx.urc(&format!("+QNTP: {}", TcpError::PdpBrokenDown.code()));
+            cx.urc(&format!(
+                "{}: {}",
+                name(Kind::Qntp),
+                TcpError::PdpBrokenDown.code()
+            ));
         }
     }
 

@@ -120,6 +120,11 @@ pub(crate) static ROWS: &[Row<Kind>] = &[
     },
 ];
 
+/// The name of `kind`'s row (which its answer lines carry).
+fn name(kind: Kind) -> &'static str {
+    crate::area::name_of(ROWS, kind)
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Command {
     DnsQuery(u8),
@@ -211,7 +216,7 @@ impl Dns {
                     .find(|(c, ..)| *c == cid)
                     .map(|(_, p, s)| (p.clone(), s.clone()))
                     .unwrap_or((DEFAULT_DNS.0.into(), DEFAULT_DNS.1.into()));
-                cx.info(&[format!("+QIDNSCFG: {cid},\"{p}\",\"{s}\"")]);
+                cx.info(&[format!("{}: {cid},\"{p}\",\"{s}\"", name(Kind::Qidnscfg))]);
                 Outcome::Ok
             }
             Command::DnsSet {
@@ -234,7 +239,7 @@ impl Dns {
             } => self.start_ping(cx, pdp, cid, host, timeout, count),
             Command::CountersRead => {
                 let d = &*self;
-                let line = format!("+QGDCNT: {},{}", d.sent, d.received);
+                let line = format!("{}: {},{}", name(Kind::Qgdcnt), d.sent, d.received);
                 cx.info(&[line]);
                 Outcome::Ok
             }
@@ -282,7 +287,7 @@ impl Dns {
         }
         if !pdp.is_up(cid) {
             let code = TcpError::OpenPdpFailed.code();
-            return cx.after(AfterOk::Urc(format!("+QPING: {code}")));
+            return cx.after(AfterOk::Urc(format!("{}: {code}", name(Kind::Qping))));
         }
         let id = self.id();
         let timeout = Duration::from_secs(u64::from(timeout));
@@ -346,15 +351,22 @@ impl Dns {
         match ev {
             PingEvent::ResolveFailed(_) => {
                 dns.ping = None;
-                cx.urc(&format!("+QPING: {}", TcpError::DnsParseFailed.code()));
+                cx.urc(&format!(
+                    "{}: {}",
+                    name(Kind::Qping),
+                    TcpError::DnsParseFailed.code()
+                ));
             }
             PingEvent::Echo { ip, rtt } => {
                 let ms = rtt.map(|d| d.as_millis().min(u128::from(u32::MAX)) as u32);
                 run.echoes.push(ms);
                 let done = run.echoes.len() >= usize::from(run.count);
                 let line = match ms {
-                    Some(ms) => format!("+QPING: 0,\"{ip}\",{PING_BYTES},{ms},{PING_TTL}"),
-                    None => format!("+QPING: {}", TcpError::Timeout.code()),
+                    Some(ms) => format!(
+                        "{}: 0,\"{ip}\",{PING_BYTES},{ms},{PING_TTL}",
+                        name(Kind::Qping)
+                    ),
+                    None => format!("{}: {}", name(Kind::Qping), TcpError::Timeout.code()),
                 };
                 cx.urc(&line);
                 if done {
@@ -384,7 +396,11 @@ impl Dns {
             ));
         }
         if self.ping.take_if(|p| now >= p.deadline).is_some() {
-            cx.urc(&format!("+QPING: {}", TcpError::Timeout.code()));
+            cx.urc(&format!(
+                "{}: {}",
+                name(Kind::Qping),
+                TcpError::Timeout.code()
+            ));
         }
     }
 
@@ -395,7 +411,7 @@ impl Dns {
             cx.urc(&format!("+QIURC: \"dnsgip\",{code}"));
         }
         if self.ping.take_if(|p| p.cid == cid).is_some() {
-            cx.urc(&format!("+QPING: {code}"));
+            cx.urc(&format!("{}: {code}", name(Kind::Qping)));
         }
     }
 }
@@ -415,7 +431,8 @@ fn ping_summary(echoes: &[Option<u32>]) -> String {
         )
     };
     format!(
-        "+QPING: 0,{sent},{},{},{min},{max},{avg}",
+        "{}: 0,{sent},{},{},{min},{max},{avg}",
+        name(Kind::Qping),
         rtts.len(),
         sent - rtts.len()
     )

@@ -42,6 +42,11 @@ pub(crate) static ROWS: &[Row<Kind>] = &[
     },
 ];
 
+/// The name of `kind`'s row (which its answer lines carry).
+fn name(kind: Kind) -> &'static str {
+    crate::area::name_of(ROWS, kind)
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Command {
     Read,
@@ -78,7 +83,7 @@ impl Gnss {
         let g = self;
         match cmd {
             Command::Read => {
-                let line = format!("+QGPS: {}", u8::from(g.on));
+                let line = format!("{}: {}", name(Kind::Qgps), u8::from(g.on));
                 cx.info(&[line]);
                 Outcome::Ok
             }

@@ -114,6 +114,11 @@ pub(crate) static ROWS: &[Row<Kind>] = &[
     },
 ];
 
+/// The name of `kind`'s row (which its answer lines carry).
+fn name(kind: Kind) -> &'static str {
+    crate::area::name_of(ROWS, kind)
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Command {
     NetworkInfo,
@@ -207,18 +212,27 @@ impl NetworkSettings {
                     return CmeError::NoNetworkService.into();
                 }
                 let op = &view.p.operator;
-                format!("+QSPN: \"{op}\",\"{op}\",\"{SPN}\",0,\"{PLMN}\"")
+                format!(
+                    "{}: \"{op}\",\"{op}\",\"{SPN}\",0,\"{PLMN}\"",
+                    name(Kind::Qspn)
+                )
             }
-            Command::ActivityStatus => "+CPAS: 0".to_string(),
+            Command::ActivityStatus => format!("{}: 0", name(Kind::Cpas)),
             Command::SubscriberNumber => return Outcome::Ok,
-            Command::CharsetRead => format!("+CSCS: \"{}\"", self.charset),
+            Command::CharsetRead => format!("{}: \"{}\"", name(Kind::Cscs), self.charset),
             Command::Charset(cs) => {
                 self.charset = cs;
                 return Outcome::Ok;
             }
             Command::PsmRead => {
                 let n = &self;
-                format!("+CPSMS: {},,,\"{}\",\"{}\"", n.psm_mode, n.t3412, n.t3324)
+                format!(
+                    "{}: {},,,\"{}\",\"{}\"",
+                    name(Kind::Cpsms),
+                    n.psm_mode,
+                    n.t3412,
+                    n.t3324
+                )
             }
             Command::Psm { mode, t3412, t3324 } => {
                 let n = self;
@@ -241,9 +255,14 @@ impl NetworkSettings {
             Command::EdrxRead => {
                 let n = &self;
                 if n.edrx_mode == 0 {
-                    "+CEDRXS: 0".to_string()
+                    format!("{}: 0", name(Kind::Cedrxs))
                 } else {
-                    format!("+CEDRXS: {},\"{}\"", n.edrx_act, n.edrx_value)
+                    format!(
+                        "{}: {},\"{}\"",
+                        name(Kind::Cedrxs),
+                        n.edrx_act,
+                        n.edrx_value
+                    )
                 }
             }
             Command::Edrx { mode, act, value } => {
@@ -269,7 +288,7 @@ impl NetworkSettings {
 /// `+QNWINFO: "<act>","<plmn>","<band>",<channel>`, or `No Service` (unquoted).
 fn network_info(view: &GeneralView) -> String {
     if !view.registered {
-        return "+QNWINFO: No Service".to_string();
+        return format!("{}: No Service", name(Kind::Qnwinfo));
     }
     {
         let (act, band, channel) = match view.act {
@@ -278,6 +297,9 @@ fn network_info(view: &GeneralView) -> String {
             9 => ("NBIoT", LTE_BAND, EARFCN),
             _ => ("eMTC", LTE_BAND, EARFCN),
         };
-        format!("+QNWINFO: \"{act}\",\"{PLMN}\",\"{band}\",{channel}")
+        format!(
+            "{}: \"{act}\",\"{PLMN}\",\"{band}\",{channel}",
+            name(Kind::Qnwinfo)
+        )
     }
 }

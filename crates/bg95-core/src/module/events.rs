@@ -32,7 +32,7 @@ impl Module {
                     return;
                 }
                 let was_registered = self.registered();
-                self.urc("+CPIN: NOT READY");
+                self.urc(&crate::basic::sim_urc(false));
                 self.registration_change(now, false, |m| m.general.attach.sim_present = false);
                 self.signal_indication(was_registered);
             }
@@ -41,7 +41,7 @@ impl Module {
                     return;
                 }
                 let was_registered = self.registered();
-                self.urc("+CPIN: READY");
+                self.urc(&crate::basic::sim_urc(true));
                 self.registration_change(now, false, |m| m.general.attach.sim_present = true);
                 self.signal_indication(was_registered);
             }

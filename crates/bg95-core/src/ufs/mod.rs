@@ -22,6 +22,12 @@ use crate::error::CmeError;
 use crate::escape::EscapeDetector;
 use crate::time::Instant;
 
+/// The FILE commands' table, for the checks across areas.
+#[cfg(test)]
+pub(crate) fn command_rows() -> &'static [crate::area::Row<commands::UfsKind>] {
+    commands::ROWS
+}
+
 /// The longest file name (without a `UFS:` prefix), in bytes.
 pub const MAX_NAME: usize = 80;
 /// How many files may be open at once (handles 1..=MAX_OPEN).
