@@ -442,54 +442,49 @@ impl Basic {
         cmd: BasicCommand,
     ) -> Outcome {
         use BasicCommand as C;
+        let lines = match cmd {
+            C::Rate(r) => return ctx.after(AfterOk::SetBaud(r)),
+            C::PowerDown => return ctx.after(AfterOk::PowerDown),
+            // The module's work (`BasicAnswer`); alone they change nothing here.
+            C::Cfun { .. } | C::Online => return Outcome::Fail(FinalResult::Error),
+            C::Flag { .. }
+            | C::Restore
+            | C::Factory
+            | C::Store
+            | C::Dtr(_)
+            | C::Dcd(_)
+            | C::SregRead(_)
+            | C::SregTest(_)
+            | C::SregSet(..)
+            | C::CmeeRead
+            | C::CmeeSet(_) => run_profile(profile, view.p.max_line, name, cmd),
+            cmd => match self.status(view, name, cmd) {
+                Ok(lines) => lines,
+                Err(e) => return e.into(),
+            },
+        };
+        if !lines.is_empty() {
+            ctx.info(&lines);
+        }
+        Outcome::Ok
+    }
+
+    /// The commands that read the identity, the SIM, the signal, the registration, the
+    /// operator, the radio and the rate: their answer lines.
+    fn status(
+        &mut self,
+        view: &BasicView,
+        name: &str,
+        cmd: BasicCommand,
+    ) -> Result<Vec<String>, CmeError> {
+        use BasicCommand as C;
         let p = view.p;
-        let cfg = profile.cfg;
-        let lines: Vec<String> = match cmd {
-            C::Flag { flag, on } => {
-                match flag {
-                    Flag::Echo => cfg.echo = on,
-                    Flag::Verbose => cfg.fmt.verbose = on,
-                    Flag::Quiet => cfg.fmt.quiet = on,
-                }
-                vec![]
-            }
+        Ok(match cmd {
             C::Info => vec![
                 p.manufacturer.clone(),
                 p.model.clone(),
                 format!("Revision: {}", p.revision),
             ],
-            C::Restore => {
-                *cfg = profile.saved.clone();
-                vec![]
-            }
-            C::Factory => {
-                *cfg = Settings::factory(p.max_line);
-                vec![]
-            }
-            C::Store => {
-                *profile.saved = cfg.clone();
-                vec![]
-            }
-            C::Dtr(v) => {
-                cfg.dtr_mode = v;
-                vec![]
-            }
-            C::Dcd(v) => {
-                cfg.dcd_mode = v;
-                vec![]
-            }
-            C::Hangup | C::OperatorSet => vec![],
-            C::SregRead(n) => vec![format!("{:03}", cfg.sreg(n))],
-            C::SregTest(n) => vec![format!("S{n}: (0-{})", sreg_max(n))],
-            C::SregSet(n, v) => {
-                cfg.set_sreg(n, v);
-                vec![]
-            }
-            C::CmeeRead => vec![format!("{name}: {}", cfg.fmt.cmee)],
-            C::CmeeSet(v) => {
-                cfg.fmt.cmee = v;
-                vec![]
-            }
             C::Identity(id) => vec![match id {
                 Ident::Manufacturer => p.manufacturer.clone(),
                 Ident::Model => p.model.clone(),
@@ -498,10 +493,10 @@ impl Basic {
                 Ident::Imsi => p.imsi.clone(),
                 Ident::Iccid => format!("{name}: {}", p.iccid),
             }],
-            C::PinRead if !view.sim_present => return CmeError::SimNotInserted.into(),
+            C::PinRead if !view.sim_present => return Err(CmeError::SimNotInserted),
             C::PinRead => vec![format!("{name}: READY")],
             // No PIN is set on the virtual SIM: entering one is not allowed.
-            C::PinEnter => return CmeError::OperationNotAllowed.into(),
+            C::PinEnter => return Err(CmeError::OperationNotAllowed),
             C::Signal => {
                 let rssi = if view.registered() { p.csq_rssi } else { 99 };
                 vec![format!("{name}: {rssi},99")]
@@ -533,14 +528,36 @@ impl Basic {
                 let rates: Vec<String> = IPR_RATES.iter().map(u32::to_string).collect();
                 vec![format!("{name}: ({})", rates.join(","))]
             }
-            C::Rate(r) => return ctx.after(AfterOk::SetBaud(r)),
-            C::PowerDown => return ctx.after(AfterOk::PowerDown),
-            // The module's work (`BasicAnswer`); alone they change nothing here.
-            C::Cfun { .. } | C::Online => return Outcome::Fail(FinalResult::Error),
-        };
-        if !lines.is_empty() {
-            ctx.info(&lines);
-        }
-        Outcome::Ok
+            // ATH (no call to hang up), AT+COPS=<mode> (the one operator stays).
+            _ => vec![],
+        })
     }
+}
+
+/// The V.250 commands that change the profile (echo, ATV/ATQ, CMEE, S-registers, &D/&C,
+/// ATZ, AT&F, AT&W): their answer lines.
+fn run_profile(profile: Profile, max_line: usize, name: &str, cmd: BasicCommand) -> Vec<String> {
+    use BasicCommand as C;
+    let cfg = profile.cfg;
+    match cmd {
+        C::Flag { flag, on } => match flag {
+            Flag::Echo => cfg.echo = on,
+            Flag::Verbose => cfg.fmt.verbose = on,
+            Flag::Quiet => cfg.fmt.quiet = on,
+        },
+        C::Restore => *cfg = profile.saved.clone(),
+        C::Factory => *cfg = Settings::factory(max_line),
+        C::Store => *profile.saved = cfg.clone(),
+        C::Dtr(v) => cfg.dtr_mode = v,
+        C::Dcd(v) => cfg.dcd_mode = v,
+        C::SregRead(n) => return vec![format!("{:03}", cfg.sreg(n))],
+        C::SregTest(n) => return vec![format!("S{n}: (0-{})", sreg_max(n))],
+        C::SregSet(n, v) => {
+            cfg.set_sreg(n, v);
+        }
+        C::CmeeRead => return vec![format!("{name}: {}", cfg.fmt.cmee)],
+        C::CmeeSet(v) => cfg.fmt.cmee = v,
+        _ => {}
+    }
+    Vec::new()
 }
