@@ -9,6 +9,7 @@
 //!         ──handle_timeout(now)────────────▶        ──poll_timeout()─▶ next deadline
 //! ```
 
+mod area;
 mod basic;
 pub mod error;
 pub mod escape;
@@ -19,7 +20,6 @@ mod module;
 mod params;
 pub mod pdp;
 pub mod personality;
-mod quirk;
 mod settings;
 pub mod time;
 pub mod transcript;
@@ -30,7 +30,7 @@ pub use general::{NetworkEvent, PingEvent, ResolveFailure};
 pub use limits::Limits;
 pub use module::{Completion, Effect, Module, PowerEvent};
 pub use personality::Personality;
-pub use quirk::AnswerOverride;
+pub use module::AnswerOverride;
 pub use settings::Settings;
 pub use time::Instant;
 pub use ufs::{MemStore, StoreError, UfsStore};

@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use bg95_at::{parse_body, strip_prefix, FinalResult, Invocation, LineAssembler, LineEvent};
 
-use crate::escape::EscapeDetector;
 use crate::ftp::{FtpEvent, FtpRequest};
 use crate::limits::Limits;
 use crate::personality::Personality;
@@ -85,56 +84,12 @@ pub enum PowerEvent {
     Loss { off_for: Duration },
 }
 
-/// The result of one command of a chain.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Outcome {
-    /// Done; the chain goes on and ends with `OK`.
-    Ok,
-    /// Failed; the chain stops with this final result.
-    Fail(FinalResult),
-    /// The command owns the port and will send its own final result (e.g. `CONNECT`).
-    Pending,
-}
-
-impl<E: Into<FinalResult>> From<E> for Outcome {
-    fn from(e: E) -> Self {
-        Outcome::Fail(e.into())
-    }
-}
-
-/// What happens right after a chain's final `OK` has been sent.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum AfterOk {
-    Urc(String),
-    Reset,
-    PowerDown,
-    SetBaud(u32),
-}
+pub(crate) use crate::area::{AfterOk, DataMode, Outcome, Port};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Power {
     On,
     Off { until: Instant },
-}
-
-/// Who owns the bytes the host sends.
-#[derive(Debug)]
-pub(crate) enum Port {
-    Command,
-    /// A command is running and will send its own final result; input is ignored.
-    Busy,
-    /// Data mode: the bytes belong to the command that owns the port.
-    Data(DataMode),
-}
-
-/// The data-mode sessions; each area handles its own.
-#[derive(Debug)]
-pub(crate) enum DataMode {
-    /// A COM: FTP transfer (QFTPGET/LIST/NLST/MLSD/PUT): the bytes, the `+++` watch and its
-    /// guard timer belong to the FTP session's running transfer.
-    Ftp,
-    /// QFUPL / QFWRITE: bytes into a UFS file.
-    Ufs(crate::ufs::UfsTransfer),
 }
 
 pub struct Module {
@@ -152,15 +107,51 @@ pub struct Module {
     /// While a command line runs: URCs it raised as a side effect (a request failed by
     /// AT+QIDEACT), sent after the line's final result so they never split a response.
     held_urcs: Option<Vec<String>>,
-    pub(crate) net: crate::basic::Network,
+    pub(crate) basic: crate::basic::Basic,
     pub(crate) pdp: crate::pdp::Pdp,
     pub(crate) baud: u32,
     pub(crate) ftp: crate::ftp::Ftp,
     pub(crate) ufs: crate::ufs::Ufs,
     pub(crate) general: crate::general::General,
     pub(crate) limits: Limits,
-    pub(crate) quirks: crate::quirk::Quirks,
+    pub(crate) quirks: quirk::Quirks,
 }
+
+/// The narrow context of one area call, built from the module's own fields (a macro, so
+/// the borrow of those fields stays disjoint from the borrow of the area itself).
+macro_rules! ctx {
+    ($m:ident, $now:expr) => {
+        crate::area::Ctx {
+            now: $now,
+            fmt: $m.cfg.fmt,
+            out: &mut $m.out,
+            effects: &mut $m.effects,
+            port: &mut $m.port,
+            after_ok: &mut $m.after_ok,
+            held_urcs: &mut $m.held_urcs,
+            guard: std::time::Duration::from_millis(u64::from($m.cfg.sreg(12)) * 20),
+        }
+    };
+}
+
+/// What the FTP area reads and writes in the others (a macro for the same reason).
+macro_rules! ftp_env {
+    ($m:ident, $now:expr) => {
+        crate::ftp::FtpEnv {
+            utc_unix: $m.utc_unix($now),
+            ufs: &mut $m.ufs,
+            pdp: &$m.pdp,
+            upload_chunk: $m.limits.upload_chunk,
+        }
+    };
+}
+
+mod dispatch;
+mod events;
+mod quirk;
+
+pub use quirk::AnswerOverride;
+mod registration;
 
 impl Module {
     /// A module that powers on at `now`: the boot URCs are the first output.
@@ -178,7 +169,7 @@ impl Module {
             effects: VecDeque::new(),
             after_ok: Vec::new(),
             held_urcs: None,
-            net: Default::default(),
+            basic: Default::default(),
             pdp: Default::default(),
             baud: 0,
             ftp: Default::default(),
@@ -188,6 +179,7 @@ impl Module {
             p,
         };
         m.general.attach.sim_present = m.p.sim_inserted;
+        m.ufs.timeout_reports_size = m.p.qfupl_timeout_reports_size;
         m.boot(now);
         m
     }
@@ -258,7 +250,8 @@ impl Module {
         match c {
             Completion::Power(ev) => self.power_event(now, ev),
             Completion::Ftp(ev) if self.power == Power::On || ev == FtpEvent::DriverLost => {
-                self.ftp_event(now, ev)
+                let mut env = ftp_env!(self, now);
+                self.ftp.ftp_event(&mut ctx!(self, now), &mut env, ev)
             }
             // Off: every session was abandoned when the power went, so whatever comes is
             // stale; the `Aborted` markers are still counted off.
@@ -269,9 +262,14 @@ impl Module {
             // for before the power went are stale.
             _ if self.power != Power::On => {}
             Completion::Network(ev) => self.network_event(now, ev),
-            Completion::Resolved { id, result } => self.resolved(id, result),
-            Completion::Ping { id, event } => self.ping_event(id, event),
-            Completion::Traffic { sent, received } => self.traffic(sent, received),
+            Completion::Resolved { id, result } => {
+                let (dns, pdp) = (&mut self.general.dns, &self.pdp);
+                dns.resolved(&mut ctx!(self, now), pdp, id, result)
+            }
+            Completion::Ping { id, event } => {
+                self.general.dns.ping_event(&mut ctx!(self, now), id, event)
+            }
+            Completion::Traffic { sent, received } => self.general.dns.traffic(sent, received),
         }
     }
 
@@ -284,11 +282,8 @@ impl Module {
             }
             return;
         }
-        if matches!(&self.port, Port::Data(DataMode::Ufs(t)) if t.escape.escaped(now)) {
-            self.escape_data_mode(now);
-        }
-        self.ufs_timeout(now);
-        self.ftp_timeout(now);
+        self.ufs.timeout(&mut ctx!(self, now));
+        self.ftp.ftp_timeout(&mut ctx!(self, now));
         self.general_timeout(now);
         self.quirk_timeout(now);
     }
@@ -309,12 +304,8 @@ impl Module {
         if let Power::Off { until } = self.power {
             return Some(until);
         }
-        let ufs = match &self.port {
-            Port::Data(DataMode::Ufs(t)) => t.deadline(),
-            _ => None,
-        };
         [
-            ufs,
+            self.ufs.deadline(),
             self.ftp.deadline(),
             self.general.deadline(),
             self.quirks.deadline(),
@@ -343,36 +334,12 @@ impl Module {
         self.cfg.fmt.urc(text, &mut self.out);
     }
 
-    /// A URC that may be raised by a command line (not as its answer): while the line runs
-    /// it waits for the line's final result; otherwise it goes out now.
-    pub(crate) fn side_urc(&mut self, text: String) {
-        match &mut self.held_urcs {
-            Some(held) => held.push(text),
-            None => self.urc(&text),
-        }
-    }
-
     pub(crate) fn final_result(&mut self, r: FinalResult) {
         self.cfg.fmt.final_result(r, &mut self.out);
     }
 
-    /// Raw bytes (data mode).
-    pub(crate) fn raw(&mut self, bytes: &[u8]) {
-        self.out.extend_from_slice(bytes);
-    }
-
     pub(crate) fn effect(&mut self, e: Effect) {
         self.effects.push_back(e);
-    }
-
-    /// The `+++` guard time from S12 (20 ms units).
-    pub(crate) fn guard_time(&self) -> Duration {
-        Duration::from_millis(u64::from(self.cfg.sreg(12)) * 20)
-    }
-
-    /// Enter data mode; the `+++` guard starts counting now.
-    pub(crate) fn escape_detector(&self, now: Instant) -> EscapeDetector {
-        EscapeDetector::new(now, self.guard_time())
     }
 
     // ---- power -----------------------------------------------------------------------
@@ -383,8 +350,9 @@ impl Module {
         // The line assembler is not cleared here: a reset (AT+CFUN=1,1) runs right after the
         // S3 that ended its line, and the LF of that CR LF still belongs to the terminator.
         self.port = Port::Command;
-        self.net = Default::default();
+        self.basic = Default::default();
         self.pdp = Default::default();
+        self.pdp.network_addresses = self.p.pdp_addresses.clone();
         self.ftp.reset();
         self.ufs.reset();
         self.general.boot();
@@ -449,7 +417,8 @@ impl Module {
     /// Everything a reset loses that lives outside the core (sockets) goes through the
     /// FTP area's one abort path, so late events of an abandoned request stay ignored.
     fn drop_sessions(&mut self, now: Instant) {
-        self.ftp_abandon(now, crate::ftp::Abandon::Power);
+        self.ftp
+            .ftp_abandon(&mut ctx!(self, now), crate::ftp::Abandon::Power);
     }
 
     // ---- command mode ------------------------------------------------------------------
@@ -538,6 +507,7 @@ impl Module {
         }
     }
 
+    /// Route one command of a chain to the area whose table knows its name.
     fn dispatch(&mut self, now: Instant, inv: &Invocation) -> Outcome {
         if let Some(o) = self.dispatch_override(now, inv) {
             return o;
@@ -548,10 +518,11 @@ impl Module {
         if let Some(o) = self.dispatch_pdp(now, inv) {
             return o;
         }
-        if let Some(o) = self.dispatch_ftp(now, inv) {
+        let mut env = ftp_env!(self, now);
+        if let Some(o) = self.ftp.dispatch(&mut ctx!(self, now), &mut env, inv) {
             return o;
         }
-        if let Some(o) = self.dispatch_ufs(now, inv) {
+        if let Some(o) = self.ufs.dispatch(&mut ctx!(self, now), inv) {
             return o;
         }
         if let Some(o) = self.dispatch_general(now, inv) {
@@ -571,18 +542,16 @@ impl Module {
             return skipped;
         }
         let used = match &self.port {
-            Port::Data(DataMode::Ftp) => self.ftp_data_input(now, bytes),
-            Port::Data(DataMode::Ufs(_)) => self.ufs_data_input(now, bytes),
+            Port::Data(DataMode::Ftp) => {
+                let (used, typed) = self.ftp.ftp_data_input(&mut ctx!(self, now), bytes);
+                if !typed.is_empty() {
+                    self.handle_input(now, &typed);
+                }
+                used
+            }
+            Port::Data(DataMode::Ufs) => self.ufs.data_input(&mut ctx!(self, now), bytes),
             _ => 0,
         };
         skipped + used
-    }
-
-    /// A guarded `+++` ended UFS data mode (the FTP area watches its own, in `ftp_timeout`).
-    fn escape_data_mode(&mut self, now: Instant) {
-        match std::mem::replace(&mut self.port, Port::Command) {
-            Port::Data(DataMode::Ufs(t)) => self.ufs_escaped(now, t),
-            other => self.port = other,
-        }
     }
 }

@@ -21,9 +21,12 @@ use std::time::Duration;
 
 use bg95_at::Invocation;
 
+use crate::area::{AfterOk, Ctx, Outcome};
 use crate::error::FtpError;
-use crate::module::{AfterOk, Effect, Module, Outcome};
+use crate::module::Effect;
+use crate::pdp::Pdp;
 use crate::time::Instant;
+use crate::ufs::Ufs;
 use command::{FtpCommand, FtpKind, FtpRow};
 use transfer::Transfer;
 
@@ -171,7 +174,7 @@ impl TimerTable {
 }
 
 /// Why the module abandons the FTP session (and the request in flight, if any). Every path
-/// that gives up on a request goes through [`Module::ftp_abandon`], so the runtime is told
+/// that gives up on a request goes through [`Ftp::ftp_abandon`], so the runtime is told
 /// to drop the connections and every event it sends before its `Aborted` marker is ignored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Abandon {
@@ -275,23 +278,53 @@ impl Ftp {
     }
 }
 
+/// What the FTP area reads and writes in the other areas, passed by the module: the UFS
+/// files (TLS credentials, the source or target of a UFS transfer), which PDP contexts are
+/// up, the module clock, and the upload chunk size.
+pub(crate) struct FtpEnv<'a> {
+    pub ufs: &'a mut Ufs,
+    pub pdp: &'a Pdp,
+    /// The module clock's UTC (Unix seconds), for checking certificate times.
+    pub utc_unix: i64,
+    /// [`crate::Limits::upload_chunk`].
+    pub upload_chunk: usize,
+}
+
+/// The names of the FTP area's commands (its table), for the checks across areas.
+#[cfg(test)]
+pub(crate) fn command_names() -> impl Iterator<Item = &'static str> {
+    command::ROWS.iter().map(|r| r.name)
+}
+
 /// The URC prefix of `kind`'s answer, from its table row.
 fn urc_of(kind: FtpKind) -> &'static str {
     command::row_of(kind).urc()
 }
 
-impl Module {
-    pub(crate) fn dispatch_ftp(&mut self, now: Instant, inv: &Invocation) -> Option<Outcome> {
+impl Ftp {
+    /// Dispatch an FTP command; `None` if the name is not one of them.
+    pub(crate) fn dispatch(
+        &mut self,
+        cx: &mut Ctx,
+        env: &mut FtpEnv,
+        inv: &Invocation,
+    ) -> Option<Outcome> {
         let row = command::find(inv.name.as_str())?;
         Some(
-            match command::parse(row, &inv.form, Module::ufs_valid_name) {
-                Ok(cmd) => self.run_ftp(now, row, cmd),
+            match command::parse(row, &inv.form, crate::ufs::valid_name) {
+                Ok(cmd) => self.run_ftp(cx, env, row, cmd),
                 Err(r) => Outcome::Fail(command::answer_refusal(row, r)),
             },
         )
     }
 
-    fn run_ftp(&mut self, now: Instant, row: &'static FtpRow, cmd: FtpCommand) -> Outcome {
+    fn run_ftp(
+        &mut self,
+        cx: &mut Ctx,
+        env: &mut FtpEnv,
+        row: &'static FtpRow,
+        cmd: FtpCommand,
+    ) -> Outcome {
         let name = row.name;
         match cmd {
             FtpCommand::Test => {
@@ -300,68 +333,65 @@ impl Module {
                     FtpKind::SslCfg => config::SSL_ITEMS.iter().map(|r| r.test).collect(),
                     _ => row.test.to_vec(),
                 };
-                self.info(&lines);
+                cx.info(&lines);
                 Outcome::Ok
             }
             FtpCommand::Cfg(c) => {
                 let mut info = Vec::new();
-                self.ftp.cfg.run(name, c, &mut info);
-                self.info(&info);
+                self.cfg.run(name, c, &mut info);
+                cx.info(&info);
                 Outcome::Ok
             }
             FtpCommand::SslCfg(c) => {
                 let mut info = Vec::new();
-                config::run_qsslcfg(&mut self.ftp.ssl, name, c, &mut info);
-                self.info(&info);
+                config::run_qsslcfg(&mut self.ssl, name, c, &mut info);
+                cx.info(&info);
                 Outcome::Ok
             }
-            FtpCommand::Stat => self.after(AfterOk::Urc(format!(
-                "{name}: 0,{}",
-                self.ftp.state() as u8
-            ))),
-            FtpCommand::Len => self.after(AfterOk::Urc(format!("{name}: 0,{}", self.ftp.last_len))),
-            FtpCommand::Open { host, port } => self.ftp_open(now, row, host, port),
-            FtpCommand::Close => self.ftp_close(now, row),
-            FtpCommand::Simple(req) => self.ftp_simple(now, row.urc(), req),
+            FtpCommand::Stat => cx.after(AfterOk::Urc(format!("{name}: 0,{}", self.state() as u8))),
+            FtpCommand::Len => cx.after(AfterOk::Urc(format!("{name}: 0,{}", self.last_len))),
+            FtpCommand::Open { host, port } => self.ftp_open(cx, env, row, host, port),
+            FtpCommand::Close => self.ftp_close(cx, row),
+            FtpCommand::Simple(req) => self.ftp_simple(cx, row.urc(), req),
             FtpCommand::Download {
                 source,
                 local,
                 startpos,
                 limit,
-            } => self.ftp_download(now, row, source, local, startpos, limit),
+            } => self.ftp_download(cx, env, row, source, local, startpos, limit),
             FtpCommand::Upload {
                 remote,
                 local,
                 startpos,
                 uploadlen,
                 beof,
-            } => self.ftp_upload(now, row, remote, local, startpos, (uploadlen, beof)),
+            } => self.ftp_upload(cx, env, row, remote, local, startpos, (uploadlen, beof)),
         }
     }
 
     /// Ask the runtime for a request and wait for it, bounded by rsptimeout.
-    fn ftp_request(&mut self, now: Instant, next: Session, req: FtpRequest) {
+    fn ftp_request(&mut self, cx: &mut Ctx, next: Session, req: FtpRequest) {
         tracing::debug!(target: "bg95::core", "ftp request {}", req.kind());
-        self.ftp.session = next;
-        self.ftp.start_timer(Timer::Rsp, now);
-        self.effect(Effect::ftp(req));
+        self.session = next;
+        self.start_timer(Timer::Rsp, cx.now);
+        cx.effect(Effect::ftp(req));
     }
 
     /// The one abort path: the session ends here, whatever it was doing. The runtime is told
     /// to drop every connection (if it may hold any), the events it sends until its
     /// `Aborted` marker are ignored ([`Ftp::stale`]), and the request in flight is answered
     /// as `why` says.
-    pub(crate) fn ftp_abandon(&mut self, now: Instant, why: Abandon) {
-        self.ftp.timers.stop_all();
-        let was = std::mem::take(&mut self.ftp.session);
+    pub(crate) fn ftp_abandon(&mut self, cx: &mut Ctx, why: Abandon) {
+        self.timers.stop_all();
+        let was = std::mem::take(&mut self.session);
         if matches!(was, Session::Closed { .. }) {
             // No session: nothing to drop, and a loss not yet reported stays.
-            self.ftp.session = was;
+            self.session = was;
             return;
         }
         tracing::debug!(target: "bg95::core", "ftp abandoned ({why:?})");
-        self.ftp.aborts_in_flight += 1;
-        self.effect(Effect::ftp(FtpRequest::Abort));
+        self.aborts_in_flight += 1;
+        cx.effect(Effect::ftp(FtpRequest::Abort));
         // The request's `<err>`, QFTPCLOSE's, and what an idle session reports next.
         let (err, close_err, idle_lost) = match why {
             Abandon::Timeout => (FtpError::Timeout, FtpError::Timeout.code(), None),
@@ -376,15 +406,15 @@ impl Module {
         };
         match was {
             Session::Closed { .. } => {}
-            Session::Idle { .. } => self.ftp.session = Session::Closed { lost: idle_lost },
-            Session::Transfer { transfer, .. } => self.transfer_failed(now, transfer, err, 0),
+            Session::Idle { .. } => self.session = Session::Closed { lost: idle_lost },
+            Session::Transfer { transfer, .. } => self.transfer_failed(cx, transfer, err, 0),
             Session::Opening { .. } => {
-                self.side_urc(format!("{}: {},0", urc_of(FtpKind::Open), err.code()))
+                cx.side_urc(format!("{}: {},0", urc_of(FtpKind::Open), err.code()))
             }
             Session::Closing { .. } => {
-                self.side_urc(format!("{}: {close_err},0", urc_of(FtpKind::Close)))
+                cx.side_urc(format!("{}: {close_err},0", urc_of(FtpKind::Close)))
             }
-            Session::Request { urc, .. } => self.side_urc(format!("{urc}: {},0", err.code())),
+            Session::Request { urc, .. } => cx.side_urc(format!("{urc}: {},0", err.code())),
         }
     }
 
@@ -392,35 +422,42 @@ impl Module {
     /// another FTP command runs; without a session, the loss that ended it (606/605) or 625
     /// (not logged in).
     fn ftp_available(&mut self) -> Result<u8, FtpError> {
-        match &mut self.ftp.session {
+        match &mut self.session {
             Session::Idle { cid, .. } => Ok(*cid),
             Session::Closed { lost } => Err(lost.take().unwrap_or(FtpError::NotLoggedIn)),
             _ => Err(FtpError::Busy),
         }
     }
 
-    fn ftp_simple(&mut self, now: Instant, urc: &'static str, req: FtpRequest) -> Outcome {
+    fn ftp_simple(&mut self, cx: &mut Ctx, urc: &'static str, req: FtpRequest) -> Outcome {
         match self.ftp_available() {
             Err(FtpError::Busy) => FtpError::Busy.into(),
-            Err(e) => self.after(AfterOk::Urc(format!("{urc}: {},0", e.code()))),
-            Ok(_) if command::smuggles_line(&req) => self.after(AfterOk::Urc(format!(
+            Err(e) => cx.after(AfterOk::Urc(format!("{urc}: {},0", e.code()))),
+            Ok(_) if command::smuggles_line(&req) => cx.after(AfterOk::Urc(format!(
                 "{urc}: {},0",
                 FtpError::Unknown.code()
             ))),
             Ok(cid) => {
-                self.ftp_request(now, Session::Request { cid, urc }, req);
+                self.ftp_request(cx, Session::Request { cid, urc }, req);
                 Outcome::Ok
             }
         }
     }
 
-    fn ftp_open(&mut self, now: Instant, row: &FtpRow, host: String, port: u16) -> Outcome {
-        if self.ftp.has_connection() {
+    fn ftp_open(
+        &mut self,
+        cx: &mut Ctx,
+        env: &FtpEnv,
+        row: &FtpRow,
+        host: String,
+        port: u16,
+    ) -> Outcome {
+        if self.has_connection() {
             return FtpError::Busy.into();
         }
-        let cid = self.ftp.cfg.contextid;
-        self.ftp.session = Session::Closed { lost: None };
-        if !self.pdp.is_up(cid) {
+        let cid = self.cfg.contextid;
+        self.session = Session::Closed { lost: None };
+        if !env.pdp.is_up(cid) {
             // No PDP context: nothing can be resolved or routed. Section 4.3 names an
             // inactive context as a cause of 604 for host names; an IP literal needs no DNS
             // and fails as a network error.
@@ -429,34 +466,34 @@ impl Module {
             } else {
                 FtpError::DnsFailed
             };
-            return self.after(AfterOk::Urc(format!("{}: {},0", row.urc(), err.code())));
+            return cx.after(AfterOk::Urc(format!("{}: {},0", row.urc(), err.code())));
         }
         let params = OpenParams {
             host,
             port,
-            user: self.ftp.cfg.user.clone(),
-            password: self.ftp.cfg.password.clone(),
-            binary: self.ftp.cfg.filetype == 0,
-            passive: self.ftp.cfg.transmode == 1,
-            data_to_control_address: self.ftp.cfg.data_address == 1,
-            security: self.ftp_security(now),
+            user: self.cfg.user.clone(),
+            password: self.cfg.password.clone(),
+            binary: self.cfg.filetype == 0,
+            passive: self.cfg.transmode == 1,
+            data_to_control_address: self.cfg.data_address == 1,
+            security: self.ftp_security(env),
         };
         if params.security.missing_credentials() {
             // A TLS session that cannot authenticate (seclevel 1 without a CA file, 2
             // without a client certificate and key) fails as SSL authentication (631)
             // before anything is sent.
             let e = FtpError::SslFailed.code();
-            return self.after(AfterOk::Urc(format!("{}: {e},0", row.urc())));
+            return cx.after(AfterOk::Urc(format!("{}: {e},0", row.urc())));
         }
-        self.ftp_request(now, Session::Opening { cid }, FtpRequest::Open(params));
+        self.ftp_request(cx, Session::Opening { cid }, FtpRequest::Open(params));
         Outcome::Ok
     }
 
-    fn tls_settings(&self, now: Instant, ctx: u8) -> TlsSettings {
-        let c = &self.ftp.ssl[usize::from(ctx) % SSL_CONTEXTS];
+    fn tls_settings(&self, env: &FtpEnv, sslctxid: u8) -> TlsSettings {
+        let c = &self.ssl[usize::from(sslctxid) % SSL_CONTEXTS];
         let file = |name: &str| {
             (!name.is_empty())
-                .then(|| self.ufs_read_for_ftp(name).ok())
+                .then(|| env.ufs.read_for_ftp(name).ok())
                 .flatten()
         };
         TlsSettings {
@@ -470,73 +507,73 @@ impl Module {
             check_host: c.checkhost == 1,
             check_time: c.ignorelocaltime == 0,
             negotiate_secs: u32::from(c.negotiatetime),
-            module_time_unix: self.utc_unix(now),
+            module_time_unix: env.utc_unix,
         }
     }
 
-    fn ftp_security(&self, now: Instant) -> Security {
+    fn ftp_security(&self, env: &FtpEnv) -> Security {
         let (control, data) = (
-            self.tls_settings(now, self.ftp.cfg.sslctxid),
-            self.tls_settings(now, self.ftp.cfg.data_sslctxid),
+            self.tls_settings(env, self.cfg.sslctxid),
+            self.tls_settings(env, self.cfg.data_sslctxid),
         );
-        match self.ftp.cfg.ssltype {
+        match self.cfg.ssltype {
             1 => Security::Implicit { control, data },
             2 => Security::Explicit { control, data },
             _ => Security::Plain,
         }
     }
 
-    fn ftp_close(&mut self, now: Instant, row: &FtpRow) -> Outcome {
-        match &mut self.ftp.session {
+    fn ftp_close(&mut self, cx: &mut Ctx, row: &FtpRow) -> Outcome {
+        match &mut self.session {
             Session::Idle { cid, .. } => {
                 let cid = *cid;
-                self.ftp_request(now, Session::Closing { cid }, FtpRequest::Close);
+                self.ftp_request(cx, Session::Closing { cid }, FtpRequest::Close);
                 Outcome::Ok
             }
             Session::Closed { lost } => {
                 let err = lost.take().map_or(0, FtpError::code);
-                self.after(AfterOk::Urc(format!("{}: {err},0", row.urc())))
+                cx.after(AfterOk::Urc(format!("{}: {err},0", row.urc())))
             }
             // A transfer the host has left (a paused COM: download, a UFS transfer) ends
             // with the session; its own URC is not sent.
             Session::Transfer { transfer, .. } if transfer.closable() => {
-                self.ftp_abandon(now, Abandon::Close);
-                self.after(AfterOk::Urc(format!("{}: 0,0", row.urc())))
+                self.ftp_abandon(cx, Abandon::Close);
+                cx.after(AfterOk::Urc(format!("{}: 0,0", row.urc())))
             }
             _ => FtpError::Busy.into(),
         }
     }
 
     /// An event from the runtime.
-    pub(crate) fn ftp_event(&mut self, now: Instant, ev: FtpEvent) {
+    pub(crate) fn ftp_event(&mut self, cx: &mut Ctx, env: &mut FtpEnv, ev: FtpEvent) {
         if ev == FtpEvent::DriverLost {
             // No `Aborted` marker will come for the aborts the lost driver held.
-            self.ftp.aborts_in_flight = 0;
-            self.ftp_abandon(now, Abandon::DriverLost);
+            self.aborts_in_flight = 0;
+            self.ftp_abandon(cx, Abandon::DriverLost);
             return;
         }
-        if self.ftp.stale(&ev) {
+        if self.stale(&ev) {
             return;
         }
         match ev {
             FtpEvent::Aborted | FtpEvent::DriverLost => {}
             FtpEvent::ControlClosed => {
-                if let Session::Idle { .. } = self.ftp.session {
-                    self.ftp.session = Session::Closed {
+                if let Session::Idle { .. } = self.session {
+                    self.session = Session::Closed {
                         lost: Some(FtpError::ControlClosed),
                     };
                 }
             }
-            FtpEvent::DataReady | FtpEvent::Data(_) => self.transfer_event(now, ev),
-            FtpEvent::Done(result) => match std::mem::take(&mut self.ftp.session) {
+            FtpEvent::DataReady | FtpEvent::Data(_) => self.transfer_event(cx, env, ev),
+            FtpEvent::Done(result) => match std::mem::take(&mut self.session) {
                 Session::Transfer { cid, transfer } => {
-                    self.transfer_done(now, cid, transfer, result)
+                    self.transfer_done(cx, env, cid, transfer, result)
                 }
                 // Nothing was asked: nothing to answer.
-                was @ (Session::Closed { .. } | Session::Idle { .. }) => self.ftp.session = was,
+                was @ (Session::Closed { .. } | Session::Idle { .. }) => self.session = was,
                 was => {
-                    self.ftp.timers.stop_all();
-                    self.simple_done(was, result);
+                    self.timers.stop_all();
+                    self.simple_done(cx, was, result);
                 }
             },
         }
@@ -544,7 +581,7 @@ impl Module {
 
     /// The answer to QFTPOPEN, QFTPCLOSE or a simple request (`was` is the session it
     /// found).
-    fn simple_done(&mut self, was: Session, result: Result<Reply, Failure>) {
+    fn simple_done(&mut self, cx: &mut Ctx, was: Session, result: Result<Reply, Failure>) {
         // The URC, the session after a success, and whether a failure ends the session.
         let (urc, after_ok, closes, cid) = match was {
             Session::Opening { cid } => (urc_of(FtpKind::Open), Session::idle(cid), true, cid),
@@ -554,7 +591,7 @@ impl Module {
         };
         let line = match result {
             Ok(reply) => {
-                self.ftp.session = after_ok;
+                self.session = after_ok;
                 match reply {
                     Reply::Path(path) => format!("{urc}: 0,\"{path}\""),
                     Reply::Time(t) => format!("{urc}: 0,\"{t}\""),
@@ -563,7 +600,7 @@ impl Module {
                 }
             }
             Err(f) => {
-                self.ftp.session = if closes || f.kind == FailureKind::ControlClosed {
+                self.session = if closes || f.kind == FailureKind::ControlClosed {
                     Session::default()
                 } else {
                     Session::idle(cid)
@@ -571,28 +608,28 @@ impl Module {
                 format!("{urc}: {},{}", f.error().code(), f.protocol_error())
             }
         };
-        self.urc(&line);
+        cx.urc(&line);
     }
 
     /// A timer ran out: `Guard` ends data mode; `Rsp` or `DataGap` fail the request with 609
     /// and drop its connections.
-    pub(crate) fn ftp_timeout(&mut self, now: Instant) {
+    pub(crate) fn ftp_timeout(&mut self, cx: &mut Ctx) {
         // A guarded `+++` first: it ends data mode before anything else is due.
-        if self.ftp.guard().is_some_and(|d| now >= d) {
+        if self.guard().is_some_and(|d| cx.now >= d) {
             tracing::debug!(target: "bg95::core", "ftp timer {:?} ran out", Timer::Guard);
-            self.ftp_escaped(now);
+            self.ftp_escaped(cx);
         }
-        if let Some(timer) = self.ftp.timers.expired(now) {
+        if let Some(timer) = self.timers.expired(cx.now) {
             tracing::debug!(target: "bg95::core", "ftp timer {timer:?} ran out");
-            self.ftp_abandon(now, Abandon::Timeout);
+            self.ftp_abandon(cx, Abandon::Timeout);
         }
     }
 
     /// The PDP context under the session went away: its sockets are gone. A running
     /// request fails now with 605; an idle session reports 605 on the next FTP command.
-    pub(crate) fn ftp_context_lost(&mut self, now: Instant, cid: u8) {
-        if self.ftp.session.cid() == Some(cid) {
-            self.ftp_abandon(now, Abandon::ContextLost);
+    pub(crate) fn ftp_context_lost(&mut self, cx: &mut Ctx, cid: u8) {
+        if self.session.cid() == Some(cid) {
+            self.ftp_abandon(cx, Abandon::ContextLost);
         }
     }
 }

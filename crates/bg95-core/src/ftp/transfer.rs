@@ -11,11 +11,14 @@
 use bg95_at::FinalResult;
 
 use super::command::{self, FtpRow, Local as Target};
-use super::{Abandon, DownloadSource, Failure, FtpRequest, KeptUpload, Reply, Session, Timer};
+use super::{
+    Abandon, DownloadSource, Failure, Ftp, FtpEnv, FtpRequest, KeptUpload, Reply, Session, Timer,
+};
+use crate::area::{AfterOk, Ctx, DataMode, Outcome, Port};
 use crate::error::FtpError;
 use crate::escape::EscapeDetector;
-use crate::module::{AfterOk, DataMode, Effect, Module, Outcome, Port};
-use crate::time::Instant;
+use crate::module::Effect;
+use crate::ufs::Ufs;
 
 /// Where a transfer is, as the host sees it.
 #[derive(Debug)]
@@ -101,11 +104,12 @@ impl Transfer {
     }
 }
 
-impl Module {
+impl Ftp {
     /// The common gate of transfer commands: the session's context, or the command's
     /// immediate answer.
     fn transfer_gate(
         &mut self,
+        cx: &mut Ctx,
         urc: &'static str,
         com: bool,
         req: &FtpRequest,
@@ -117,19 +121,19 @@ impl Module {
                 Err(if com {
                     e.into()
                 } else {
-                    self.after(AfterOk::Urc(format!("{urc}: {},0", e.code())))
+                    cx.after(AfterOk::Urc(format!("{urc}: {},0", e.code())))
                 })
             }
             Ok(cid) => Ok(cid),
             Err(FtpError::Busy) => Err(FtpError::Busy.into()),
             Err(e) if com => Err(e.into()),
-            Err(e) => Err(self.after(AfterOk::Urc(format!("{urc}: {},0", e.code())))),
+            Err(e) => Err(cx.after(AfterOk::Urc(format!("{urc}: {},0", e.code())))),
         }
     }
 
     fn start_transfer(
         &mut self,
-        now: Instant,
+        cx: &mut Ctx,
         cid: u8,
         transfer: Transfer,
         req: Option<FtpRequest>,
@@ -137,24 +141,26 @@ impl Module {
         let com = transfer.target == Target::Com;
         let next = Session::Transfer { cid, transfer };
         match req {
-            Some(req) => self.ftp_request(now, next, req),
+            Some(req) => self.ftp_request(cx, next, req),
             None => {
                 // A kept-open upload goes on at once: the host's next bytes are awaited.
-                self.ftp.session = next;
-                self.ftp.start_timer(Timer::DataGap, now);
+                self.session = next;
+                self.start_timer(Timer::DataGap, cx.now);
             }
         }
         if com {
-            self.port = Port::Busy;
+            *cx.port = Port::Busy;
             Outcome::Pending
         } else {
             Outcome::Ok
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn ftp_download(
         &mut self,
-        now: Instant,
+        cx: &mut Ctx,
+        env: &mut FtpEnv,
         row: &FtpRow,
         source: DownloadSource,
         local: Target,
@@ -167,26 +173,28 @@ impl Module {
             offset: startpos,
             limit,
         };
-        let cid = match self.transfer_gate(urc, local.is_com(), &req) {
+        let cid = match self.transfer_gate(cx, urc, local.is_com(), &req) {
             Ok(cid) => cid,
             Err(o) => return o,
         };
         let room = match &local {
             Target::Com => 0,
-            Target::Ufs(name) => self.ufs_room_for(name),
+            Target::Ufs(name) => room_for(env.ufs, name),
         };
         let direction = Direction::Download {
             buffer: Vec::new(),
             room,
         };
         let t = Transfer::new(urc, local, direction, limit);
-        self.start_transfer(now, cid, t, Some(req))
+        self.start_transfer(cx, cid, t, Some(req))
     }
 
     /// QFTPPUT; `len_eof` are `<uploadlen>` and `<beof>` (COM: only, both or neither).
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn ftp_upload(
         &mut self,
-        now: Instant,
+        cx: &mut Ctx,
+        env: &mut FtpEnv,
         row: &FtpRow,
         remote: String,
         local: Target,
@@ -200,26 +208,26 @@ impl Module {
             offset: startpos,
             append: false,
         };
-        let cid = match self.transfer_gate(urc, com, &req) {
+        let cid = match self.transfer_gate(cx, urc, com, &req) {
             Ok(cid) => cid,
             Err(o) => return o,
         };
         let mut source = Vec::new();
         if let Target::Ufs(name) = &local {
-            let data = match self.ufs_read_for_ftp(name) {
+            let data = match env.ufs.read_for_ftp(name) {
                 Ok(d) => d,
                 Err(_) => {
                     let e = FtpError::FileOpenFailed.code();
-                    return self.after(AfterOk::Urc(format!("{urc}: {e},0")));
+                    return cx.after(AfterOk::Urc(format!("{urc}: {e},0")));
                 }
             };
             let Some(rest) = usize::try_from(startpos).ok().and_then(|s| data.get(s..)) else {
                 let e = FtpError::FilePosition.code();
-                return self.after(AfterOk::Urc(format!("{urc}: {e},0")));
+                return cx.after(AfterOk::Urc(format!("{urc}: {e},0")));
             };
             source = rest.to_vec();
         }
-        let kept = match &mut self.ftp.session {
+        let kept = match &mut self.session {
             Session::Idle { kept_upload, .. } => kept_upload.take(),
             _ => None,
         };
@@ -237,15 +245,15 @@ impl Module {
             next_offset: startpos,
         };
         if com && kept == Some(continues) {
-            let outcome = self.start_transfer(now, cid, t, None);
-            self.upload_connected(now);
+            let outcome = self.start_transfer(cx, cid, t, None);
+            self.upload_connected(cx, env);
             return outcome;
         }
-        self.start_transfer(now, cid, t, Some(req))
+        self.start_transfer(cx, cid, t, Some(req))
     }
 
     fn transfer_mut(&mut self) -> Option<&mut Transfer> {
-        match &mut self.ftp.session {
+        match &mut self.session {
             Session::Transfer { transfer, .. } => Some(transfer),
             _ => None,
         }
@@ -253,10 +261,10 @@ impl Module {
 
     /// The data connection of an upload is open (or still open): CONNECT, or send the
     /// UFS file.
-    fn upload_connected(&mut self, now: Instant) {
+    fn upload_connected(&mut self, cx: &mut Ctx, env: &FtpEnv) {
         let Some(t) = self.transfer_mut() else { return };
         if t.target == Target::Com {
-            self.enter_data_mode(now);
+            self.enter_data_mode(cx);
         } else {
             let data = match &mut t.direction {
                 Direction::Upload { source, .. } => std::mem::take(source),
@@ -264,22 +272,22 @@ impl Module {
             };
             t.count = data.len() as u64;
             t.phase = Phase::HostDone;
-            for chunk in data.chunks(self.limits.upload_chunk.max(1)) {
-                self.effect(Effect::ftp(FtpRequest::UploadData(chunk.to_vec())));
+            for chunk in data.chunks(env.upload_chunk.max(1)) {
+                cx.effect(Effect::ftp(FtpRequest::UploadData(chunk.to_vec())));
             }
-            self.effect(Effect::ftp(FtpRequest::UploadEnd { close: true }));
+            cx.effect(Effect::ftp(FtpRequest::UploadEnd { close: true }));
         }
     }
 
     /// DataReady and Data events of the running transfer.
-    pub(super) fn transfer_event(&mut self, now: Instant, ev: super::FtpEvent) {
+    pub(super) fn transfer_event(&mut self, cx: &mut Ctx, env: &FtpEnv, ev: super::FtpEvent) {
         let Some(t) = self.transfer_mut() else { return };
         let (upload, com) = (t.is_upload(), t.target == Target::Com);
         // Every packet restarts the rsptimeout (the longest gap between two packets).
-        self.ftp.start_timer(Timer::DataGap, now);
+        self.start_timer(Timer::DataGap, cx.now);
         match ev {
-            super::FtpEvent::DataReady if upload => self.upload_connected(now),
-            super::FtpEvent::DataReady if com => self.enter_data_mode(now),
+            super::FtpEvent::DataReady if upload => self.upload_connected(cx, env),
+            super::FtpEvent::DataReady if com => self.enter_data_mode(cx),
             super::FtpEvent::DataReady => {
                 if let Some(t) = self.transfer_mut() {
                     t.phase = Phase::Moving;
@@ -295,12 +303,12 @@ impl Module {
                     return;
                 };
                 if com {
-                    self.raw(&bytes);
+                    cx.raw(&bytes);
                 } else if (buffer.len() + bytes.len()) as u64 <= *room {
                     buffer.extend_from_slice(&bytes);
                 } else {
                     // The download cannot fit into UFS: stop it here.
-                    self.ftp_abandon(now, Abandon::NoRoom);
+                    self.ftp_abandon(cx, Abandon::NoRoom);
                 }
             }
             _ => {}
@@ -310,12 +318,13 @@ impl Module {
     /// The server's final answer to a transfer.
     pub(super) fn transfer_done(
         &mut self,
-        now: Instant,
+        cx: &mut Ctx,
+        env: &mut FtpEnv,
         cid: u8,
         mut t: Transfer,
         result: Result<Reply, Failure>,
     ) {
-        self.ftp.timers.stop_all();
+        self.timers.stop_all();
         // A download stopped at its limit: the server's 426/451 for the early close is
         // the end of a complete transfer.
         let limit_reached = !t.is_upload() && t.limit.is_some_and(|l| t.count >= l);
@@ -324,34 +333,34 @@ impl Module {
             other => other,
         };
         if let Err(f) = result {
-            self.ftp.session = if f.kind == super::FailureKind::ControlClosed {
+            self.session = if f.kind == super::FailureKind::ControlClosed {
                 Session::default()
             } else {
                 Session::idle(cid)
             };
-            self.transfer_failed(now, t, f.error(), f.protocol_error());
+            self.transfer_failed(cx, t, f.error(), f.protocol_error());
             return;
         }
-        self.ftp.session = Session::idle(cid);
+        self.session = Session::idle(cid);
         if t.target == Target::Com && matches!(t.phase, Phase::Connecting) {
             // Nothing at all came (an empty listing): data mode still opens and closes.
-            self.final_result(FinalResult::Connect);
+            cx.final_result(FinalResult::Connect);
             t.phase = Phase::DataMode {
-                escape: self.escape_detector(now),
+                escape: cx.escape_detector(),
             };
         }
         if let (Target::Ufs(local), Direction::Download { buffer, .. }) = (&t.target, &t.direction)
         {
-            if let Err(e) = self.ufs_write_for_ftp(local, buffer) {
+            if let Err(e) = env.ufs.write_for_ftp(local, buffer) {
                 tracing::debug!(target: "bg95::core", "UFS write failed: {e:?}");
-                self.ftp.last_len = 0;
-                self.urc(&format!("{}: {},0", t.urc, FtpError::FileError.code()));
+                self.last_len = 0;
+                cx.urc(&format!("{}: {},0", t.urc, FtpError::FileError.code()));
                 return;
             }
         }
         if t.in_data_mode() {
-            self.port = Port::Command;
-            self.final_result(FinalResult::Ok);
+            *cx.port = Port::Command;
+            cx.final_result(FinalResult::Ok);
         }
         if let Direction::Upload {
             name,
@@ -360,7 +369,7 @@ impl Module {
             ..
         } = &t.direction
         {
-            self.ftp.session = Session::Idle {
+            self.session = Session::Idle {
                 cid,
                 kept_upload: Some(KeptUpload {
                     name: name.clone(),
@@ -368,38 +377,32 @@ impl Module {
                 }),
             };
         }
-        self.ftp.last_len = t.count;
-        self.urc(&format!("{}: 0,{}", t.urc, t.count));
+        self.last_len = t.count;
+        cx.urc(&format!("{}: 0,{}", t.urc, t.count));
     }
 
     /// A transfer failed with `err`: before `CONNECT` the command answers `+CME ERROR`;
     /// afterwards data mode ends with `OK` and the URC carries the error.
-    pub(super) fn transfer_failed(
-        &mut self,
-        _now: Instant,
-        t: Transfer,
-        err: FtpError,
-        reply: u16,
-    ) {
-        self.ftp.last_len = t.count;
+    pub(super) fn transfer_failed(&mut self, cx: &mut Ctx, t: Transfer, err: FtpError, reply: u16) {
+        self.last_len = t.count;
         if t.target == Target::Com && matches!(t.phase, Phase::Connecting) {
-            self.port = Port::Command;
-            self.final_result(err.into());
+            *cx.port = Port::Command;
+            cx.final_result(err.into());
             return;
         }
         if t.in_data_mode() {
-            self.port = Port::Command;
-            self.final_result(FinalResult::Ok);
+            *cx.port = Port::Command;
+            cx.final_result(FinalResult::Ok);
         }
-        self.side_urc(format!("{}: {},{reply}", t.urc, err.code()));
+        cx.side_urc(format!("{}: {},{reply}", t.urc, err.code()));
     }
 
     /// ATO: back into a paused COM: download; otherwise `NO CARRIER`.
-    pub(crate) fn ato(&mut self, now: Instant) -> Outcome {
+    pub(crate) fn ato(&mut self, cx: &mut Ctx) -> Outcome {
         match self.transfer_mut() {
             Some(t) if t.paused() => {
-                self.ftp.start_timer(Timer::DataGap, now);
-                self.enter_data_mode(now);
+                self.start_timer(Timer::DataGap, cx.now);
+                self.enter_data_mode(cx);
                 Outcome::Pending
             }
             _ => Outcome::Fail(FinalResult::NoCarrier),
@@ -408,19 +411,21 @@ impl Module {
 
     /// `CONNECT`: the port is in data mode for the running COM: transfer, and the `+++`
     /// guard starts counting now.
-    fn enter_data_mode(&mut self, now: Instant) {
-        let escape = self.escape_detector(now);
+    fn enter_data_mode(&mut self, cx: &mut Ctx) {
+        let escape = cx.escape_detector();
         if let Some(t) = self.transfer_mut() {
             t.phase = Phase::DataMode { escape };
-            self.port = Port::Data(DataMode::Ftp);
-            self.final_result(FinalResult::Connect);
+            *cx.port = Port::Data(DataMode::Ftp);
+            cx.final_result(FinalResult::Connect);
         }
     }
 
-    /// Host bytes in data mode; returns how many belong to the transfer.
-    pub(crate) fn ftp_data_input(&mut self, now: Instant, bytes: &[u8]) -> usize {
+    /// Host bytes in data mode; returns how many belong to the transfer, and the bytes the
+    /// host typed in command mode after an upload's last byte (`+` characters the escape
+    /// watch held beyond `uploadlen`), which the module reads as command-mode input.
+    pub(crate) fn ftp_data_input(&mut self, cx: &mut Ctx, bytes: &[u8]) -> (usize, Vec<u8>) {
         match self.transfer_mut() {
-            Some(t) if t.is_upload() => self.ftp_upload_input(now, bytes),
+            Some(t) if t.is_upload() => self.ftp_upload_input(cx, bytes),
             Some(Transfer {
                 phase: Phase::DataMode { escape },
                 ..
@@ -428,41 +433,42 @@ impl Module {
                 // A download: only a guarded `+++` means anything.
                 let mut ignored = Vec::new();
                 for &b in bytes {
-                    escape.feed(now, b, &mut ignored);
+                    escape.feed(cx.now, b, &mut ignored);
                 }
-                bytes.len()
+                (bytes.len(), Vec::new())
             }
-            _ => bytes.len(),
+            _ => (bytes.len(), Vec::new()),
         }
     }
 
     /// [`Timer::Guard`] ran out: a guarded `+++` pauses a download or ends an upload.
-    pub(super) fn ftp_escaped(&mut self, now: Instant) {
-        self.port = Port::Command;
+    pub(super) fn ftp_escaped(&mut self, cx: &mut Ctx) {
+        *cx.port = Port::Command;
         match self.transfer_mut() {
-            Some(t) if t.is_upload() => self.ftp_upload_escaped(now),
-            Some(_) => self.ftp_download_escaped(now),
+            Some(t) if t.is_upload() => self.ftp_upload_escaped(cx),
+            Some(_) => self.ftp_download_escaped(cx),
             None => {}
         }
     }
 
     /// `+++` paused a COM: download: `OK`, and no more bytes until `ATO`.
-    fn ftp_download_escaped(&mut self, _now: Instant) {
-        self.ftp.timers.stop(Timer::DataGap);
+    fn ftp_download_escaped(&mut self, cx: &mut Ctx) {
+        self.timers.stop(Timer::DataGap);
         if let Some(t) = self.transfer_mut() {
             t.phase = Phase::Paused;
         }
-        self.final_result(FinalResult::Ok);
+        cx.final_result(FinalResult::Ok);
     }
 
     /// Host bytes during a COM: upload; returns how many belong to it.
-    fn ftp_upload_input(&mut self, now: Instant, bytes: &[u8]) -> usize {
+    fn ftp_upload_input(&mut self, cx: &mut Ctx, bytes: &[u8]) -> (usize, Vec<u8>) {
+        let now = cx.now;
         let Some(t) = self.transfer_mut() else {
-            return bytes.len();
+            return (bytes.len(), Vec::new());
         };
         let remaining = t.limit.map_or(u64::MAX, |l| l.saturating_sub(t.count));
         let Phase::DataMode { escape } = &mut t.phase else {
-            return bytes.len();
+            return (bytes.len(), Vec::new());
         };
         let mut data = Vec::with_capacity(
             bytes
@@ -489,38 +495,36 @@ impl Module {
             Vec::new()
         };
         let Some(t) = self.transfer_mut() else {
-            return used;
+            return (used, Vec::new());
         };
         t.count += data.len() as u64;
         let reached = t.limit.is_some_and(|l| t.count >= l);
         let last = matches!(t.direction, Direction::Upload { last: true, .. });
         if !data.is_empty() {
-            self.effect(Effect::ftp(FtpRequest::UploadData(data)));
+            cx.effect(Effect::ftp(FtpRequest::UploadData(data)));
         }
-        self.ftp.start_timer(Timer::DataGap, now);
-        if reached {
-            self.finish_upload(now, last);
-            if !excess.is_empty() {
-                // Flushed `+` characters beyond uploadlen were typed in command mode.
-                self.handle_input(now, &excess);
-            }
+        self.start_timer(Timer::DataGap, now);
+        if !reached {
+            return (used, Vec::new());
         }
-        used
+        self.finish_upload(cx, last);
+        // Flushed `+` characters beyond uploadlen were typed in command mode.
+        (used, excess)
     }
 
     /// The host side of a COM: upload is over: `OK`, then the server is told.
-    fn finish_upload(&mut self, now: Instant, close: bool) {
+    fn finish_upload(&mut self, cx: &mut Ctx, close: bool) {
         if let Some(t) = self.transfer_mut() {
             t.phase = Phase::HostDone;
         }
-        self.port = Port::Command;
-        self.final_result(FinalResult::Ok);
-        self.ftp.start_timer(Timer::Rsp, now);
-        self.effect(Effect::ftp(FtpRequest::UploadEnd { close }));
+        *cx.port = Port::Command;
+        cx.final_result(FinalResult::Ok);
+        self.start_timer(Timer::Rsp, cx.now);
+        cx.effect(Effect::ftp(FtpRequest::UploadEnd { close }));
     }
 
     /// `+++` ended a COM: upload: the file is complete.
-    fn ftp_upload_escaped(&mut self, now: Instant) {
+    fn ftp_upload_escaped(&mut self, cx: &mut Ctx) {
         if let Some(Transfer {
             direction: Direction::Upload { last, .. },
             ..
@@ -528,16 +532,14 @@ impl Module {
         {
             *last = true;
         }
-        self.finish_upload(now, true);
+        self.finish_upload(cx, true);
     }
 }
 
-impl Module {
-    /// How many bytes a download into UFS file `local` may bring: the free space plus what
-    /// the file it replaces holds now.
-    fn ufs_room_for(&self, local: &str) -> u64 {
-        let bare = crate::ufs::strip_ufs_root(local);
-        let free = self.ufs.free().unwrap_or(0);
-        free + self.ufs.size_of(bare).ok().flatten().unwrap_or(0)
-    }
+/// How many bytes a download into UFS file `local` may bring: the free space plus what the
+/// file it replaces holds now.
+fn room_for(ufs: &Ufs, local: &str) -> u64 {
+    let bare = crate::ufs::strip_ufs_root(local);
+    let free = ufs.free().unwrap_or(0);
+    free + ufs.size_of(bare).ok().flatten().unwrap_or(0)
 }

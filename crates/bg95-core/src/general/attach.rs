@@ -4,10 +4,9 @@
 
 use bg95_at::{Arg, Form};
 
-use crate::module::{AfterOk, Module, Outcome};
+use crate::area::{Ctx, Outcome};
 use crate::params::{at_most, num, opt_num};
-use crate::pdp::CONTEXTS;
-use crate::time::Instant;
+use crate::pdp::{Pdp, CONTEXTS};
 
 use super::{Bad, Refusal, Row};
 
@@ -82,6 +81,11 @@ pub(crate) static ROWS: &[Row<Kind>] = &[
     },
 ];
 
+/// The name of `kind`'s row (which its answer lines carry).
+fn name(kind: Kind) -> &'static str {
+    crate::area::name_of(ROWS, kind)
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Command {
     AttachRead,
@@ -141,187 +145,104 @@ pub(crate) fn parse(kind: Kind, form: &Form) -> Result<Command, Refusal> {
     })
 }
 
-impl Module {
-    pub(crate) fn run_attach(&mut self, now: Instant, cmd: Command) -> Outcome {
+/// What AT+CGATT, AT+CGACT, AT+CGPADDR and AT+CGEREP read from the others (read-only,
+/// passed by the module).
+pub(crate) struct AttachView<'a> {
+    /// Registered on the network (AT+CGATT?).
+    pub registered: bool,
+    pub pdp: &'a Pdp,
+}
+
+/// What an attach command line comes to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum AttachAnswer {
+    Done(Outcome),
+    /// AT+CGATT=<state>: the module changes the registration (contexts, URCs follow).
+    Attach(bool),
+    /// AT+CGACT=<state>,<cids>: the module (de)activates the contexts, as AT+QIACT and
+    /// AT+QIDEACT do.
+    Activate {
+        on: bool,
+        cids: Vec<u8>,
+    },
+}
+
+impl Attach {
+    /// Dispatch an attach command; `None` if the name is not one of them.
+    pub(crate) fn dispatch(
+        &mut self,
+        cx: &mut Ctx,
+        view: &AttachView,
+        inv: &bg95_at::Invocation,
+    ) -> Option<AttachAnswer> {
+        let row = super::find(ROWS, &inv.name)?;
+        if let Some(o) = crate::area::fixed_test(row, &inv.form, cx) {
+            return Some(AttachAnswer::Done(o));
+        }
+        Some(match parse(row.kind, &inv.form) {
+            Ok(Command::Attach(on)) => AttachAnswer::Attach(on),
+            Ok(Command::Activate { on, cids }) => AttachAnswer::Activate { on, cids },
+            Ok(cmd) => AttachAnswer::Done(self.run(cx, view, cmd)),
+            Err(refusal) => AttachAnswer::Done(Outcome::Fail(refusal.result(row))),
+        })
+    }
+
+    fn run(&mut self, cx: &mut Ctx, view: &AttachView, cmd: Command) -> Outcome {
+        let pdp = view.pdp;
         match cmd {
             Command::AttachRead => {
-                let attached = u8::from(self.registered());
-                self.info(&[format!("+CGATT: {attached}")]);
-                Outcome::Ok
-            }
-            Command::Attach(on) => {
-                if on && self.net.cfun != 1 {
-                    // No radio, no attach.
-                    return crate::error::CmeError::NoNetworkService.into();
-                }
-                self.registration_change(now, true, |m| m.general.attach.host_detached = !on);
-                Outcome::Ok
+                let attached = u8::from(view.registered);
+                cx.info(&[format!("{}: {attached}", name(Kind::Cgatt))]);
             }
             Command::ActivationRead => {
-                let lines: Vec<String> = self
+                let lines: Vec<String> = pdp
                     .defined_cids()
                     .into_iter()
-                    .map(|cid| format!("+CGACT: {cid},{}", u8::from(self.pdp.is_up(cid))))
+                    .map(|cid| format!("{}: {cid},{}", name(Kind::Cgact), u8::from(pdp.is_up(cid))))
                     .collect();
-                self.info(&lines);
-                Outcome::Ok
+                cx.info(&lines);
             }
-            Command::Activate { on, cids } => self.cgact(now, on, cids),
             Command::EventReportingRead => {
-                let a = &self.general.attach;
-                let line = format!("+CGEREP: {},{}", a.cgerep, a.cgerep_bfr);
-                self.info(&[line]);
-                Outcome::Ok
+                let line = format!(
+                    "{}: {},{}",
+                    name(Kind::Cgerep),
+                    self.cgerep,
+                    self.cgerep_bfr
+                );
+                cx.info(&[line]);
             }
             Command::EventReporting { mode, bfr } => {
-                let a = &mut self.general.attach;
-                a.cgerep = mode;
-                a.cgerep_bfr = bfr.unwrap_or(a.cgerep_bfr);
-                Outcome::Ok
+                self.cgerep = mode;
+                self.cgerep_bfr = bfr.unwrap_or(self.cgerep_bfr);
             }
             Command::AddressTest => {
-                let list: Vec<String> = self
+                let list: Vec<String> = pdp
                     .defined_cids()
                     .into_iter()
                     .map(|c| c.to_string())
                     .collect();
-                self.info(&[format!("+CGPADDR: ({})", list.join(","))]);
-                Outcome::Ok
+                cx.info(&[format!("{}: ({})", name(Kind::Cgpaddr), list.join(","))]);
             }
             Command::Addresses(cids) => {
                 let cids = if cids.is_empty() {
-                    self.defined_cids()
+                    pdp.defined_cids()
                 } else {
                     cids
                 };
                 let lines: Vec<String> = cids
                     .into_iter()
-                    .map(|cid| match self.pdp_address_of(cid) {
-                        Some(addr) => format!("+CGPADDR: {cid},\"{addr}\""),
-                        None => format!("+CGPADDR: {cid}"),
+                    .map(|cid| match pdp.address_of(cid) {
+                        Some(addr) => format!("{}: {cid},\"{addr}\"", name(Kind::Cgpaddr)),
+                        None => format!("{}: {cid}", name(Kind::Cgpaddr)),
                     })
                     .collect();
-                self.info(&lines);
-                Outcome::Ok
+                cx.info(&lines);
             }
-        }
-    }
-
-    fn defined_cids(&self) -> Vec<u8> {
-        (1..=CONTEXTS as u8)
-            .filter(|&cid| self.pdp.get(cid).is_some_and(|c| c.kind != 0))
-            .collect()
-    }
-
-    /// AT+CGACT=<state>,<cids>: the same activation as AT+QIACT / AT+QIDEACT.
-    fn cgact(&mut self, now: Instant, on: bool, cids: Vec<u8>) -> Outcome {
-        if !on {
-            for cid in cids {
-                if self.deactivate_pdp(now, cid) {
-                    self.pdn_event(true, &format!("ME PDN DEACT {cid}"));
-                }
+            // The module's work (`AttachAnswer`): never run here.
+            Command::Attach(_) | Command::Activate { .. } => {
+                return Outcome::Fail(bg95_at::FinalResult::Error)
             }
-            return Outcome::Ok;
-        }
-        let cids = if cids.is_empty() {
-            self.defined_cids()
-        } else {
-            cids
-        };
-        for cid in cids {
-            if self.pdp.is_active(cid) {
-                continue;
-            }
-            let active = self.pdp.contexts.iter().filter(|c| c.active).count();
-            let undefined = self.pdp.get(cid).is_none_or(|c| c.kind == 0);
-            if !self.registered() || undefined || active >= self.p.max_active_pdp {
-                // Like AT+QIACT: an activation failure is a plain ERROR.
-                return Outcome::Fail(bg95_at::FinalResult::Error);
-            }
-            self.pdp.activate(cid);
         }
         Outcome::Ok
-    }
-
-    /// A `+CGEV: <text>` URC if AT+CGEREP asked for them; after the `OK` when a command
-    /// caused it.
-    pub(crate) fn pdn_event(&mut self, deferred: bool, text: &str) {
-        if self.general.attach.cgerep == 0 {
-            return;
-        }
-        let urc = format!("+CGEV: {text}");
-        if deferred {
-            self.after_ok.push(AfterOk::Urc(urc));
-        } else {
-            self.urc(&urc);
-        }
-    }
-
-    /// `<stat>` as AT+CEREG reports it, from the radio, the SIM, the host's detach and the
-    /// network.
-    pub(crate) fn registration_stat(&self) -> u8 {
-        let a = &self.general.attach;
-        if self.net.cfun != 1 || !a.sim_present || a.host_detached {
-            0
-        } else {
-            a.network_stat.unwrap_or(self.p.reg_stat)
-        }
-    }
-
-    /// The access technology of the serving cell (27.007 `<AcT>`).
-    pub(crate) fn current_act(&self) -> u8 {
-        self.general.attach.network_act.unwrap_or(self.p.act)
-    }
-
-    /// Apply a change of the registration inputs and do what a real module does when
-    /// `<stat>` changes: losing registration drops every context that was up (with
-    /// `+QIURC: "pdpdeact",<cid>`), regaining it re-creates context 1's default bearer; the
-    /// registration URCs follow as the host enabled them. `deferred`: the change comes from
-    /// a command, so its URCs follow its `OK`.
-    pub(crate) fn registration_change(
-        &mut self,
-        now: Instant,
-        deferred: bool,
-        change: impl FnOnce(&mut Module),
-    ) {
-        let (stat, act) = (self.registration_stat(), self.current_act());
-        let was_registered = self.registered();
-        change(self);
-        let mut urcs = Vec::new();
-        if was_registered && !self.registered() {
-            // Who detached: the host (AT+CGATT=0) or the network.
-            let who = if deferred { "ME" } else { "NW" };
-            let events = self.general.attach.cgerep != 0;
-            for cid in 1..=CONTEXTS as u8 {
-                if self.deactivate_pdp(now, cid) {
-                    if events {
-                        urcs.push(format!("+CGEV: {who} PDN DEACT {cid}"));
-                    }
-                    urcs.push(format!("+QIURC: \"pdpdeact\",{cid}"));
-                }
-            }
-            if events {
-                urcs.push(format!("+CGEV: {who} DETACH"));
-            }
-        }
-        if !was_registered && self.registered() {
-            self.pdp.default_bearer = true;
-        }
-        let stat_changed = stat != self.registration_stat();
-        let act_changed = act != self.current_act();
-        for name in ["+CREG", "+CGREG", "+CEREG"] {
-            let mode = *self.reg_mode(name);
-            if mode > 0 && (stat_changed || (mode == 2 && act_changed)) {
-                let fields = self.reg_fields(mode);
-                urcs.push(format!("{name}: {fields}"));
-            }
-        }
-        for text in urcs {
-            if deferred {
-                self.after_ok.push(AfterOk::Urc(text));
-            } else {
-                self.urc(&text);
-            }
-        }
     }
 }

@@ -8,9 +8,10 @@ use std::time::Duration;
 
 use bg95_at::{Arg, Form};
 
+use crate::area::{AfterOk, Ctx, Outcome};
 use crate::error::TcpError;
-use crate::module::{AfterOk, Module, Outcome};
 use crate::params::{at_most, num, opt_num, string};
+use crate::pdp::Pdp;
 use crate::time::Instant;
 
 use super::{Bad, Refusal, Row, TEST_OK};
@@ -290,6 +291,11 @@ pub(crate) static ROWS: &[Row<Kind>] = &[
     },
 ];
 
+/// The name of `kind`'s row (which its answer lines carry).
+fn name(kind: Kind) -> &'static str {
+    crate::area::name_of(ROWS, kind)
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Command {
     ClockRead,
@@ -352,41 +358,47 @@ pub(crate) fn parse(kind: Kind, form: &Form) -> Result<Command, Refusal> {
     })
 }
 
-impl Module {
-    pub(crate) fn run_clock(&mut self, now: Instant, cmd: Command) -> Outcome {
-        let clock = &mut self.general.clock;
+impl ModuleClock {
+    /// Run a parsed command; AT+QNTP needs to know whether its context is up (`pdp`).
+    pub(crate) fn run(&mut self, cx: &mut Ctx, pdp: &Pdp, cmd: Command) -> Outcome {
+        let now = cx.now;
+        let clock = &mut *self;
         let line = match cmd {
             Command::ClockRead => {
-                format!("+CCLK: \"{}\"", cclk_text(clock.utc(now), clock.zone))
+                format!(
+                    "{}: \"{}\"",
+                    name(Kind::Cclk),
+                    cclk_text(clock.utc(now), clock.zone)
+                )
             }
             Command::ClockSet { unix, zone } => {
                 clock.offset = unix - clock.reference(now);
                 clock.zone = zone;
                 return Outcome::Ok;
             }
-            Command::CtzuRead => format!("+CTZU: {}", clock.ctzu),
+            Command::CtzuRead => format!("{}: {}", name(Kind::Ctzu), clock.ctzu),
             Command::Ctzu(v) => {
                 clock.ctzu = v;
                 return Outcome::Ok;
             }
-            Command::CtzrRead => format!("+CTZR: {}", clock.ctzr),
+            Command::CtzrRead => format!("{}: {}", name(Kind::Ctzr), clock.ctzr),
             Command::Ctzr(v) => {
                 clock.ctzr = v;
                 return Outcome::Ok;
             }
             Command::LocalTime(mode) => match clock.nitz {
-                None => "+QLTS: \"\"".to_string(),
+                None => format!("{}: \"\"", name(Kind::Qlts)),
                 Some(n) => {
                     let (unix, zone) = match mode {
                         0 => (n.unix, n.zone),
                         1 => (clock.utc(now), clock.zone),
                         _ => (clock.utc(now) + i64::from(clock.zone) * 900, clock.zone),
                     };
-                    format!("+QLTS: \"{},0\"", long_text(unix, zone))
+                    format!("{}: \"{},0\"", name(Kind::Qlts), long_text(unix, zone))
                 }
             },
             Command::NtpRead => match &clock.ntp {
-                Some(n) => format!("+QNTP: \"{}\",{}", n.server, n.port),
+                Some(n) => format!("{}: \"{}\",{}", name(Kind::Qntp), n.server, n.port),
                 None => return Outcome::Ok,
             },
             Command::Ntp {
@@ -394,9 +406,9 @@ impl Module {
                 server,
                 port,
                 set_clock,
-            } => return self.start_ntp(now, cid, server, port, set_clock),
+            } => return self.start_ntp(cx, pdp, cid, server, port, set_clock),
         };
-        self.info(&[line]);
+        cx.info(&[line]);
         Outcome::Ok
     }
 
@@ -405,31 +417,34 @@ impl Module {
     /// offline.
     fn start_ntp(
         &mut self,
-        now: Instant,
+        cx: &mut Ctx,
+        pdp: &Pdp,
         cid: u8,
         server: String,
         port: u16,
         set_clock: bool,
     ) -> Outcome {
-        if self.general.clock.ntp.is_some() {
+        if self.ntp.is_some() {
             return TcpError::OperationBusy.into();
         }
-        if !self.pdp.is_up(cid) {
+        if !pdp.is_up(cid) {
             let code = TcpError::OpenPdpFailed.code();
-            return self.after(AfterOk::Urc(format!("+QNTP: {code}")));
+            return cx.after(AfterOk::Urc(format!("{}: {code}", name(Kind::Qntp))));
         }
-        self.general.clock.ntp = Some(NtpRun {
+        self.ntp = Some(NtpRun {
             cid,
             server,
             port,
             set_clock,
-            due: now + NTP_DELAY,
+            due: cx.now + NTP_DELAY,
         });
         Outcome::Ok
     }
 
-    pub(crate) fn clock_timeout(&mut self, now: Instant) {
-        let clock = &mut self.general.clock;
+    /// The `+QNTP:` answer is due.
+    pub(crate) fn timeout(&mut self, cx: &mut Ctx) {
+        let now = cx.now;
+        let clock = self;
         let Some(run) = clock.ntp.take_if(|n| now >= n.due) else {
             return;
         };
@@ -437,22 +452,30 @@ impl Module {
         if run.set_clock {
             clock.offset = 0;
         }
-        let text = format!("+QNTP: 0,\"{}\"", long_text(unix, clock.zone));
-        self.urc(&text);
+        let text = format!(
+            "{}: 0,\"{}\"",
+            name(Kind::Qntp),
+            long_text(unix, clock.zone)
+        );
+        cx.urc(&text);
     }
 
-    pub(crate) fn clock_context_lost(&mut self, _now: Instant, cid: u8) {
-        if self.general.clock.ntp.take_if(|n| n.cid == cid).is_some() {
-            self.urc(&format!("+QNTP: {}", TcpError::PdpBrokenDown.code()));
+    /// Context `cid` went down: an AT+QNTP on it fails.
+    pub(crate) fn context_lost(&mut self, cx: &mut Ctx, cid: u8) {
+        if self.ntp.take_if(|n| n.cid == cid).is_some() {
+            cx.urc(&format!(
+                "{}: {}",
+                name(Kind::Qntp),
+                TcpError::PdpBrokenDown.code()
+            ));
         }
     }
 
     /// NITZ arrived: set the clock (CTZU=1) and report it as AT+CTZR asks.
-    pub(crate) fn network_time(&mut self, now: Instant, unix: i64, zone: i8) {
-        let clock = &mut self.general.clock;
-        clock.network_time(now, unix, zone);
-        match clock.ctzr {
-            1 => self.urc(&format!("+CTZV: \"{}\"", zone_text(zone))),
+    pub(crate) fn nitz(&mut self, cx: &mut Ctx, unix: i64, zone: i8) {
+        self.network_time(cx.now, unix, zone);
+        match self.ctzr {
+            1 => cx.urc(&format!("+CTZV: \"{}\"", zone_text(zone))),
             2 => {
                 let local = civil_time(unix + i64::from(zone) * 900);
                 let text = format!(
@@ -465,15 +488,10 @@ impl Module {
                     local.minute,
                     local.second
                 );
-                self.urc(&text);
+                cx.urc(&text);
             }
             _ => {}
         }
-    }
-
-    /// The module's current UTC time in Unix seconds (for TLS date checks).
-    pub fn utc_unix(&self, now: Instant) -> i64 {
-        self.general.clock.utc(now)
     }
 }
 

@@ -10,9 +10,11 @@ use std::time::Duration;
 
 use bg95_at::Form;
 
+use crate::area::{AfterOk, Ctx, Outcome};
 use crate::error::TcpError;
-use crate::module::{AfterOk, Effect, Module, Outcome};
+use crate::module::Effect;
 use crate::params::{at_most, num, opt_num, opt_str, string};
+use crate::pdp::Pdp;
 use crate::time::Instant;
 
 use super::seam::{PingEvent, ResolveFailure};
@@ -118,6 +120,11 @@ pub(crate) static ROWS: &[Row<Kind>] = &[
     },
 ];
 
+/// The name of `kind`'s row (which its answer lines carry).
+fn name(kind: Kind) -> &'static str {
+    crate::area::name_of(ROWS, kind)
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Command {
     DnsQuery(u8),
@@ -194,23 +201,22 @@ pub(crate) fn parse(kind: Kind, form: &Form) -> Result<Command, Refusal> {
     })
 }
 
-impl Module {
-    pub(crate) fn run_dns(&mut self, now: Instant, cmd: Command) -> Outcome {
+impl Dns {
+    /// Run a parsed command; `pdp` says which contexts are up (and their type).
+    pub(crate) fn run(&mut self, cx: &mut Ctx, pdp: &Pdp, cmd: Command) -> Outcome {
         match cmd {
             Command::DnsQuery(cid) => {
-                if !self.pdp.is_up(cid) {
+                if !pdp.is_up(cid) {
                     // BG96 and BG770A: ERROR for a context that is not active.
                     return Outcome::Fail(bg95_at::FinalResult::Error);
                 }
                 let (p, s) = self
-                    .general
-                    .dns
                     .servers
                     .iter()
                     .find(|(c, ..)| *c == cid)
                     .map(|(_, p, s)| (p.clone(), s.clone()))
                     .unwrap_or((DEFAULT_DNS.0.into(), DEFAULT_DNS.1.into()));
-                self.info(&[format!("+QIDNSCFG: {cid},\"{p}\",\"{s}\"")]);
+                cx.info(&[format!("{}: {cid},\"{p}\",\"{s}\"", name(Kind::Qidnscfg))]);
                 Outcome::Ok
             }
             Command::DnsSet {
@@ -218,27 +224,27 @@ impl Module {
                 primary,
                 secondary,
             } => {
-                let servers = &mut self.general.dns.servers;
+                let servers = &mut self.servers;
                 servers.retain(|(c, ..)| *c != cid);
                 let secondary = secondary.unwrap_or_else(|| "0.0.0.0".into());
                 servers.push((cid, primary, secondary));
                 Outcome::Ok
             }
-            Command::Lookup { cid, host } => self.start_lookup(now, cid, host),
+            Command::Lookup { cid, host } => self.start_lookup(cx, pdp, cid, host),
             Command::Ping {
                 cid,
                 host,
                 timeout,
                 count,
-            } => self.start_ping(now, cid, host, timeout, count),
+            } => self.start_ping(cx, pdp, cid, host, timeout, count),
             Command::CountersRead => {
-                let d = &self.general.dns;
-                let line = format!("+QGDCNT: {},{}", d.sent, d.received);
-                self.info(&[line]);
+                let d = &*self;
+                let line = format!("{}: {},{}", name(Kind::Qgdcnt), d.sent, d.received);
+                cx.info(&[line]);
                 Outcome::Ok
             }
             Command::Counters(save) => {
-                let d = &mut self.general.dns;
+                let d = &mut *self;
                 if save {
                     d.saved = (d.sent, d.received);
                 } else {
@@ -249,49 +255,50 @@ impl Module {
         }
     }
 
-    fn start_lookup(&mut self, now: Instant, cid: u8, host: String) -> Outcome {
-        if self.general.dns.lookup.is_some() {
+    fn start_lookup(&mut self, cx: &mut Ctx, pdp: &Pdp, cid: u8, host: String) -> Outcome {
+        if self.lookup.is_some() {
             return TcpError::DnsBusy.into();
         }
-        if !self.pdp.is_up(cid) {
+        if !pdp.is_up(cid) {
             let code = TcpError::OpenPdpFailed.code();
-            return self.after(AfterOk::Urc(format!("+QIURC: \"dnsgip\",{code}")));
+            return cx.after(AfterOk::Urc(format!("+QIURC: \"dnsgip\",{code}")));
         }
-        let id = self.general.dns.id();
-        self.general.dns.lookup = Some(Lookup {
+        let id = self.id();
+        self.lookup = Some(Lookup {
             id,
             cid,
-            deadline: now + DNS_DEADLINE,
+            deadline: cx.now + DNS_DEADLINE,
         });
-        self.effect(Effect::Resolve { id, host });
+        cx.effect(Effect::Resolve { id, host });
         Outcome::Ok
     }
 
     fn start_ping(
         &mut self,
-        now: Instant,
+        cx: &mut Ctx,
+        pdp: &Pdp,
         cid: u8,
         host: String,
         timeout: u8,
         count: u8,
     ) -> Outcome {
-        if self.general.dns.ping.is_some() {
+        if self.ping.is_some() {
             return TcpError::OperationBusy.into();
         }
-        if !self.pdp.is_up(cid) {
+        if !pdp.is_up(cid) {
             let code = TcpError::OpenPdpFailed.code();
-            return self.after(AfterOk::Urc(format!("+QPING: {code}")));
+            return cx.after(AfterOk::Urc(format!("{}: {code}", name(Kind::Qping))));
         }
-        let id = self.general.dns.id();
+        let id = self.id();
         let timeout = Duration::from_secs(u64::from(timeout));
-        self.general.dns.ping = Some(PingRun {
+        self.ping = Some(PingRun {
             id,
             cid,
             count,
             echoes: Vec::new(),
-            deadline: now + DNS_DEADLINE + timeout * u32::from(count),
+            deadline: cx.now + DNS_DEADLINE + timeout * u32::from(count),
         });
-        self.effect(Effect::Ping {
+        cx.effect(Effect::Ping {
             id,
             host,
             timeout,
@@ -301,11 +308,17 @@ impl Module {
     }
 
     /// The runtime's answer to `Effect::Resolve`.
-    pub(crate) fn resolved(&mut self, id: u32, result: Result<Vec<IpAddr>, ResolveFailure>) {
-        let Some(lookup) = self.general.dns.lookup.take_if(|l| l.id == id) else {
+    pub(crate) fn resolved(
+        &mut self,
+        cx: &mut Ctx,
+        pdp: &Pdp,
+        id: u32,
+        result: Result<Vec<IpAddr>, ResolveFailure>,
+    ) {
+        let Some(lookup) = self.lookup.take_if(|l| l.id == id) else {
             return;
         };
-        let want_v6 = self.pdp.get(lookup.cid).map_or(1, |c| c.kind);
+        let want_v6 = pdp.get(lookup.cid).map_or(1, |c| c.kind);
         // Addresses of the context's family only (IPV4V6: both).
         let addrs: Vec<IpAddr> = result
             .unwrap_or_default()
@@ -317,41 +330,48 @@ impl Module {
             })
             .collect();
         if addrs.is_empty() {
-            self.urc(&format!(
+            cx.urc(&format!(
                 "+QIURC: \"dnsgip\",{}",
                 TcpError::DnsParseFailed.code()
             ));
             return;
         }
-        self.urc(&format!("+QIURC: \"dnsgip\",0,{},{DNS_TTL}", addrs.len()));
+        cx.urc(&format!("+QIURC: \"dnsgip\",0,{},{DNS_TTL}", addrs.len()));
         for a in addrs {
-            self.urc(&format!("+QIURC: \"dnsgip\",\"{a}\""));
+            cx.urc(&format!("+QIURC: \"dnsgip\",\"{a}\""));
         }
     }
 
     /// One step of a running AT+QPING.
-    pub(crate) fn ping_event(&mut self, id: u32, ev: PingEvent) {
-        let dns = &mut self.general.dns;
+    pub(crate) fn ping_event(&mut self, cx: &mut Ctx, id: u32, ev: PingEvent) {
+        let dns = &mut *self;
         let Some(run) = dns.ping.as_mut().filter(|p| p.id == id) else {
             return;
         };
         match ev {
             PingEvent::ResolveFailed(_) => {
                 dns.ping = None;
-                self.urc(&format!("+QPING: {}", TcpError::DnsParseFailed.code()));
+                cx.urc(&format!(
+                    "{}: {}",
+                    name(Kind::Qping),
+                    TcpError::DnsParseFailed.code()
+                ));
             }
             PingEvent::Echo { ip, rtt } => {
                 let ms = rtt.map(|d| d.as_millis().min(u128::from(u32::MAX)) as u32);
                 run.echoes.push(ms);
                 let done = run.echoes.len() >= usize::from(run.count);
                 let line = match ms {
-                    Some(ms) => format!("+QPING: 0,\"{ip}\",{PING_BYTES},{ms},{PING_TTL}"),
-                    None => format!("+QPING: {}", TcpError::Timeout.code()),
+                    Some(ms) => format!(
+                        "{}: 0,\"{ip}\",{PING_BYTES},{ms},{PING_TTL}",
+                        name(Kind::Qping)
+                    ),
+                    None => format!("{}: {}", name(Kind::Qping), TcpError::Timeout.code()),
                 };
-                self.urc(&line);
+                cx.urc(&line);
                 if done {
-                    if let Some(run) = self.general.dns.ping.take() {
-                        self.urc(&ping_summary(&run.echoes));
+                    if let Some(run) = self.ping.take() {
+                        cx.urc(&ping_summary(&run.echoes));
                     }
                 }
             }
@@ -360,37 +380,38 @@ impl Module {
 
     /// Traffic the runtime counted since it last reported.
     pub(crate) fn traffic(&mut self, sent: u64, received: u64) {
-        let d = &mut self.general.dns;
+        let d = self;
         d.sent = d.sent.saturating_add(sent);
         d.received = d.received.saturating_add(received);
     }
 
-    pub(crate) fn dns_timeout(&mut self, now: Instant) {
-        let dns = &mut self.general.dns;
+    /// A lookup or a ping ran past the core's own deadline.
+    pub(crate) fn timeout(&mut self, cx: &mut Ctx) {
+        let now = cx.now;
+        let dns = &mut *self;
         if dns.lookup.take_if(|l| now >= l.deadline).is_some() {
-            self.urc(&format!(
+            cx.urc(&format!(
                 "+QIURC: \"dnsgip\",{}",
                 TcpError::DnsParseFailed.code()
             ));
         }
-        if self
-            .general
-            .dns
-            .ping
-            .take_if(|p| now >= p.deadline)
-            .is_some()
-        {
-            self.urc(&format!("+QPING: {}", TcpError::Timeout.code()));
+        if self.ping.take_if(|p| now >= p.deadline).is_some() {
+            cx.urc(&format!(
+                "{}: {}",
+                name(Kind::Qping),
+                TcpError::Timeout.code()
+            ));
         }
     }
 
-    pub(crate) fn dns_context_lost(&mut self, _now: Instant, cid: u8) {
+    /// Context `cid` went down: a lookup or ping on it fails.
+    pub(crate) fn context_lost(&mut self, cx: &mut Ctx, cid: u8) {
         let code = TcpError::PdpBrokenDown.code();
-        if self.general.dns.lookup.take_if(|l| l.cid == cid).is_some() {
-            self.urc(&format!("+QIURC: \"dnsgip\",{code}"));
+        if self.lookup.take_if(|l| l.cid == cid).is_some() {
+            cx.urc(&format!("+QIURC: \"dnsgip\",{code}"));
         }
-        if self.general.dns.ping.take_if(|p| p.cid == cid).is_some() {
-            self.urc(&format!("+QPING: {code}"));
+        if self.ping.take_if(|p| p.cid == cid).is_some() {
+            cx.urc(&format!("{}: {code}", name(Kind::Qping)));
         }
     }
 }
@@ -410,7 +431,8 @@ fn ping_summary(echoes: &[Option<u32>]) -> String {
         )
     };
     format!(
-        "+QPING: 0,{sent},{},{},{min},{max},{avg}",
+        "{}: 0,{sent},{},{},{min},{max},{avg}",
+        name(Kind::Qping),
         rtts.len(),
         sent - rtts.len()
     )

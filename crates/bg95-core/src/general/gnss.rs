@@ -3,10 +3,9 @@
 
 use bg95_at::Form;
 
+use crate::area::{Ctx, Outcome};
 use crate::error::CmeError;
-use crate::module::{Module, Outcome};
 use crate::params::{at_most, num, opt_num};
-use crate::time::Instant;
 
 use super::{Bad, Refusal, Row, TEST_OK};
 
@@ -43,6 +42,11 @@ pub(crate) static ROWS: &[Row<Kind>] = &[
     },
 ];
 
+/// The name of `kind`'s row (which its answer lines carry).
+fn name(kind: Kind) -> &'static str {
+    crate::area::name_of(ROWS, kind)
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Command {
     Read,
@@ -74,13 +78,13 @@ pub(crate) fn parse(kind: Kind, form: &Form) -> Result<Command, Refusal> {
     })
 }
 
-impl Module {
-    pub(crate) fn run_gnss(&mut self, _now: Instant, cmd: Command) -> Outcome {
-        let g = &mut self.general.gnss;
+impl Gnss {
+    pub(crate) fn run(&mut self, cx: &mut Ctx, cmd: Command) -> Outcome {
+        let g = self;
         match cmd {
             Command::Read => {
-                let line = format!("+QGPS: {}", u8::from(g.on));
-                self.info(&[line]);
+                let line = format!("{}: {}", name(Kind::Qgps), u8::from(g.on));
+                cx.info(&[line]);
                 Outcome::Ok
             }
             Command::Start if g.on => CmeError::GnssSessionOngoing.into(),

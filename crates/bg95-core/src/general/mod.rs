@@ -8,16 +8,14 @@
 //! `Effect::Ping` out; `Completion::Network`, `Completion::Resolved`, `Completion::Ping`,
 //! `Completion::Traffic` in.
 
-use bg95_at::{FinalResult, Form, Invocation};
+use bg95_at::Form;
 
-use crate::error::CmeError;
-use crate::module::{Module, Outcome};
+use crate::area::Outcome;
 use crate::time::Instant;
 
 pub(crate) mod attach;
 pub(crate) mod clock;
 pub(crate) mod dns;
-pub(crate) mod events;
 pub(crate) mod gnss;
 pub(crate) mod network;
 pub(crate) mod qcfg;
@@ -25,40 +23,32 @@ pub mod seam;
 
 pub use seam::{NetworkEvent, PingEvent, ResolveFailure};
 
-/// The error a command gives for a bad parameter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Bad {
-    /// `+CME ERROR: 50` (3GPP commands, like AT+CEREG).
-    Cme,
-    /// A bare `ERROR` (Quectel commands whose captures show it: AT+QCFG, AT+QIDNSCFG, …).
-    Error,
+pub(crate) use crate::area::{Bad, Refusal, Row, TEST_OK};
+
+/// What the general commands read from the other areas (read-only, passed by the module).
+pub(crate) struct GeneralView<'a> {
+    pub p: &'a crate::personality::Personality,
+    /// Registered on the network (home or roaming).
+    pub registered: bool,
+    /// 27.007 `<AcT>` of the serving cell.
+    pub act: u8,
 }
 
-/// One command of an area's table.
-pub(crate) struct Row<K: 'static> {
-    pub name: &'static str,
-    pub kind: K,
-    /// The Test form's line; `None` when the area prints it (state-dependent or several
-    /// lines) or the Test form is a bare `OK` ([`TEST_OK`]).
-    pub test: Option<&'static str>,
-    pub bad: Bad,
-}
-
-/// The Test form answers a bare `OK`.
-pub(crate) const TEST_OK: Option<&str> = Some("");
-
-/// Why a command line could not be turned into a typed command.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Refusal {
-    /// The command has no such form: bare `ERROR`.
-    Form,
-    /// A parameter is bad: the row's error.
-    Bad,
-}
-
-impl From<crate::params::BadParam> for Refusal {
-    fn from(_: crate::params::BadParam) -> Self {
-        Refusal::Bad
+/// Answer a line of `row` with an area's `parse` and `run` (the Test form, when fixed, by
+/// the row).
+pub(crate) fn answer<K: Copy, C>(
+    cx: &mut crate::area::Ctx,
+    row: &Row<K>,
+    form: &Form,
+    parse: fn(K, &Form) -> Result<C, Refusal>,
+    run: impl FnOnce(&mut crate::area::Ctx, C) -> Outcome,
+) -> Outcome {
+    if let Some(o) = crate::area::fixed_test(row, form, cx) {
+        return o;
+    }
+    match parse(row.kind, form) {
+        Ok(cmd) => run(cx, cmd),
+        Err(refusal) => Outcome::Fail(refusal.result(row)),
     }
 }
 
@@ -103,68 +93,6 @@ impl General {
     }
 }
 
-fn find<K: Copy>(rows: &'static [Row<K>], name: &str) -> Option<&'static Row<K>> {
+pub(crate) fn find<K: Copy>(rows: &'static [Row<K>], name: &str) -> Option<&'static Row<K>> {
     rows.iter().find(|r| r.name == name)
-}
-
-impl Module {
-    /// Dispatch a general command; `None` if the name is not one of them.
-    pub(crate) fn dispatch_general(&mut self, now: Instant, inv: &Invocation) -> Option<Outcome> {
-        let name = inv.name.as_str();
-        if let Some(row) = find(attach::ROWS, name) {
-            return Some(self.run_row(now, row, inv, attach::parse, Module::run_attach));
-        }
-        if let Some(row) = find(clock::ROWS, name) {
-            return Some(self.run_row(now, row, inv, clock::parse, Module::run_clock));
-        }
-        if let Some(row) = find(network::ROWS, name) {
-            return Some(self.run_row(now, row, inv, network::parse, Module::run_network));
-        }
-        if let Some(row) = find(qcfg::ROWS, name) {
-            return Some(self.run_row(now, row, inv, qcfg::parse, Module::run_qcfg));
-        }
-        if let Some(row) = find(dns::ROWS, name) {
-            return Some(self.run_row(now, row, inv, dns::parse, Module::run_dns));
-        }
-        if let Some(row) = find(gnss::ROWS, name) {
-            return Some(self.run_row(now, row, inv, gnss::parse, Module::run_gnss));
-        }
-        None
-    }
-
-    fn run_row<K: Copy, C>(
-        &mut self,
-        now: Instant,
-        row: &Row<K>,
-        inv: &Invocation,
-        parse: fn(K, &Form) -> Result<C, Refusal>,
-        run: fn(&mut Module, Instant, C) -> Outcome,
-    ) -> Outcome {
-        if let (Form::Test, Some(line)) = (&inv.form, row.test) {
-            if !line.is_empty() {
-                self.info(&[line]);
-            }
-            return Outcome::Ok;
-        }
-        match parse(row.kind, &inv.form) {
-            Ok(cmd) => run(self, now, cmd),
-            Err(Refusal::Form) => Outcome::Fail(FinalResult::Error),
-            Err(Refusal::Bad) => match row.bad {
-                Bad::Cme => CmeError::IncorrectParameters.into(),
-                Bad::Error => Outcome::Fail(FinalResult::Error),
-            },
-        }
-    }
-
-    /// Deadlines of the general commands (a QNTP answer, a DNS or ping that never came back).
-    pub(crate) fn general_timeout(&mut self, now: Instant) {
-        self.clock_timeout(now);
-        self.dns_timeout(now);
-    }
-
-    /// A PDP context went down: what runs on it fails.
-    pub(crate) fn general_context_lost(&mut self, now: Instant, cid: u8) {
-        self.clock_context_lost(now, cid);
-        self.dns_context_lost(now, cid);
-    }
 }

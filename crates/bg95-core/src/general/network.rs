@@ -4,12 +4,11 @@
 
 use bg95_at::{Arg, Form};
 
+use crate::area::{Ctx, Outcome};
 use crate::error::CmeError;
-use crate::module::{Module, Outcome};
 use crate::params::{at_most, num, opt_num};
-use crate::time::Instant;
 
-use super::{Bad, Refusal, Row, TEST_OK};
+use super::{Bad, GeneralView, Refusal, Row, TEST_OK};
 
 /// The serving network of the default personality (the numeric PLMN matches AT+COPS=?).
 const PLMN: &str = "46000";
@@ -115,6 +114,11 @@ pub(crate) static ROWS: &[Row<Kind>] = &[
     },
 ];
 
+/// The name of `kind`'s row (which its answer lines carry).
+fn name(kind: Kind) -> &'static str {
+    crate::area::name_of(ROWS, kind)
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Command {
     NetworkInfo,
@@ -199,30 +203,39 @@ pub(crate) fn parse(kind: Kind, form: &Form) -> Result<Command, Refusal> {
     })
 }
 
-impl Module {
-    pub(crate) fn run_network(&mut self, _now: Instant, cmd: Command) -> Outcome {
+impl NetworkSettings {
+    pub(crate) fn run(&mut self, cx: &mut Ctx, view: &GeneralView, cmd: Command) -> Outcome {
         let line = match cmd {
-            Command::NetworkInfo => self.network_info(),
+            Command::NetworkInfo => network_info(view),
             Command::ServiceProvider => {
-                if !self.registered() {
+                if !view.registered {
                     return CmeError::NoNetworkService.into();
                 }
-                let op = &self.p.operator;
-                format!("+QSPN: \"{op}\",\"{op}\",\"{SPN}\",0,\"{PLMN}\"")
+                let op = &view.p.operator;
+                format!(
+                    "{}: \"{op}\",\"{op}\",\"{SPN}\",0,\"{PLMN}\"",
+                    name(Kind::Qspn)
+                )
             }
-            Command::ActivityStatus => "+CPAS: 0".to_string(),
+            Command::ActivityStatus => format!("{}: 0", name(Kind::Cpas)),
             Command::SubscriberNumber => return Outcome::Ok,
-            Command::CharsetRead => format!("+CSCS: \"{}\"", self.general.network.charset),
+            Command::CharsetRead => format!("{}: \"{}\"", name(Kind::Cscs), self.charset),
             Command::Charset(cs) => {
-                self.general.network.charset = cs;
+                self.charset = cs;
                 return Outcome::Ok;
             }
             Command::PsmRead => {
-                let n = &self.general.network;
-                format!("+CPSMS: {},,,\"{}\",\"{}\"", n.psm_mode, n.t3412, n.t3324)
+                let n = &self;
+                format!(
+                    "{}: {},,,\"{}\",\"{}\"",
+                    name(Kind::Cpsms),
+                    n.psm_mode,
+                    n.t3412,
+                    n.t3324
+                )
             }
             Command::Psm { mode, t3412, t3324 } => {
-                let n = &mut self.general.network;
+                let n = self;
                 if mode == 2 {
                     // 2: disable PSM and discard the parameters (27.007).
                     *n = NetworkSettings {
@@ -240,15 +253,20 @@ impl Module {
                 return Outcome::Ok;
             }
             Command::EdrxRead => {
-                let n = &self.general.network;
+                let n = &self;
                 if n.edrx_mode == 0 {
-                    "+CEDRXS: 0".to_string()
+                    format!("{}: 0", name(Kind::Cedrxs))
                 } else {
-                    format!("+CEDRXS: {},\"{}\"", n.edrx_act, n.edrx_value)
+                    format!(
+                        "{}: {},\"{}\"",
+                        name(Kind::Cedrxs),
+                        n.edrx_act,
+                        n.edrx_value
+                    )
                 }
             }
             Command::Edrx { mode, act, value } => {
-                let n = &mut self.general.network;
+                let n = self;
                 if mode == 3 {
                     // 3: disable eDRX and reset the parameters to their defaults.
                     n.edrx_mode = 0;
@@ -262,21 +280,26 @@ impl Module {
                 return Outcome::Ok;
             }
         };
-        self.info(&[line]);
+        cx.info(&[line]);
         Outcome::Ok
     }
+}
 
-    /// `+QNWINFO: "<act>","<plmn>","<band>",<channel>`, or `No Service` (unquoted).
-    fn network_info(&self) -> String {
-        if !self.registered() {
-            return "+QNWINFO: No Service".to_string();
-        }
-        let (act, band, channel) = match self.current_act() {
+/// `+QNWINFO: "<act>","<plmn>","<band>",<channel>`, or `No Service` (unquoted).
+fn network_info(view: &GeneralView) -> String {
+    if !view.registered {
+        return format!("{}: No Service", name(Kind::Qnwinfo));
+    }
+    {
+        let (act, band, channel) = match view.act {
             0 | 1 => ("GSM", GSM_BAND, ARFCN),
             3 => ("EDGE", GSM_BAND, ARFCN),
             9 => ("NBIoT", LTE_BAND, EARFCN),
             _ => ("eMTC", LTE_BAND, EARFCN),
         };
-        format!("+QNWINFO: \"{act}\",\"{PLMN}\",\"{band}\",{channel}")
+        format!(
+            "{}: \"{act}\",\"{PLMN}\",\"{band}\",{channel}",
+            name(Kind::Qnwinfo)
+        )
     }
 }

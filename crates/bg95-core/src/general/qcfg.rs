@@ -7,9 +7,8 @@
 
 use bg95_at::{Arg, Form};
 
-use crate::module::{Module, Outcome};
+use crate::area::{Ctx, Outcome};
 use crate::params::{at_most, num, opt_num};
-use crate::time::Instant;
 
 use super::{Bad, Refusal, Row};
 
@@ -26,15 +25,16 @@ const BAND_DEFAULT: [u128; 3] = [
     0x0010_0042_0000_0000_0000_081A,
 ];
 
-/// The AT+QCFG items this module knows, in the order of its test form.
+/// The AT+QCFG items this module knows, in the order of its test form (each line after
+/// the command's name).
 const QCFG_TEST: [&str; 7] = [
-    "+QCFG: \"nwscanmode\",(0,1,3),(0,1)",
-    "+QCFG: \"servicedomain\",(1,2),(0,1)",
-    "+QCFG: \"nwscanseq\",(00-010203),(0,1)",
-    "+QCFG: \"band\",(0-F),(0-0x100002000000000F0E189F),(0-0x10004200000000090E189F),(0,1)",
-    "+QCFG: \"iotopmode\",(0-2),(0,1)",
-    "+QCFG: \"psm/urc\",(0,1)",
-    "+QCFG: \"cmux/urcport\",(0-4)",
+    "\"nwscanmode\",(0,1,3),(0,1)",
+    "\"servicedomain\",(1,2),(0,1)",
+    "\"nwscanseq\",(00-010203),(0,1)",
+    "\"band\",(0-F),(0-0x100002000000000F0E189F),(0-0x10004200000000090E189F),(0,1)",
+    "\"iotopmode\",(0-2),(0,1)",
+    "\"psm/urc\",(0,1)",
+    "\"cmux/urcport\",(0-4)",
 ];
 
 const IND_TYPES: [&str; 5] = ["all", "csq", "smsfull", "ring", "smsincoming"];
@@ -123,6 +123,11 @@ pub(crate) static ROWS: &[Row<Kind>] = &[
         bad: Bad::Error,
     },
 ];
+
+/// The name of `kind`'s row (which its answer lines carry).
+fn name(kind: Kind) -> &'static str {
+    crate::area::name_of(ROWS, kind)
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Command {
@@ -265,16 +270,17 @@ pub(crate) fn parse(kind: Kind, form: &Form) -> Result<Command, Refusal> {
     }
 }
 
-impl Module {
-    pub(crate) fn run_qcfg(&mut self, _now: Instant, cmd: Command) -> Outcome {
-        let q = &mut self.general.qcfg;
+impl Qcfg {
+    pub(crate) fn run(&mut self, cx: &mut Ctx, cmd: Command) -> Outcome {
+        let q = self;
         let line = match cmd {
             Command::QcfgTest => {
-                self.info(&QCFG_TEST);
+                let lines = QCFG_TEST.map(|item| format!("{}: {item}", name(Kind::Qcfg)));
+                cx.info(&lines);
                 return Outcome::Ok;
             }
-            Command::QcfgQuery(name) => {
-                let value = match name {
+            Command::QcfgQuery(item) => {
+                let value = match item {
                     "nwscanmode" => q.nwscanmode.to_string(),
                     "servicedomain" => q.servicedomain.to_string(),
                     "nwscanseq" => q.nwscanseq.clone(),
@@ -283,7 +289,7 @@ impl Module {
                     "cmux/urcport" => q.cmux_urcport.to_string(),
                     _ => format!("{:#x},{:#x},{:#x}", q.band[0], q.band[1], q.band[2]),
                 };
-                format!("+QCFG: \"{name}\",{value}")
+                format!("{}: \"{item}\",{value}", name(Kind::Qcfg))
             }
             Command::QcfgSet(item) => {
                 match item {
@@ -297,7 +303,9 @@ impl Module {
                 }
                 return Outcome::Ok;
             }
-            Command::UrcPortQuery => format!("+QURCCFG: \"urcport\",\"{}\"", q.urcport),
+            Command::UrcPortQuery => {
+                format!("{}: \"urcport\",\"{}\"", name(Kind::Qurccfg), q.urcport)
+            }
             Command::UrcPort(p) => {
                 // Stored and reported; URCs always come out of the emulated port.
                 q.urcport = p;
@@ -306,13 +314,18 @@ impl Module {
             Command::IndTest => {
                 let lines: Vec<String> = IND_TYPES
                     .iter()
-                    .map(|t| format!("+QINDCFG: \"{t}\",(0,1),(0,1)"))
+                    .map(|t| format!("{}: \"{t}\",(0,1),(0,1)", name(Kind::Qindcfg)))
                     .collect();
-                self.info(&lines);
+                cx.info(&lines);
                 return Outcome::Ok;
             }
             Command::IndQuery(i) => {
-                format!("+QINDCFG: \"{}\",{}", IND_TYPES[i], u8::from(q.ind[i]))
+                format!(
+                    "{}: \"{}\",{}",
+                    name(Kind::Qindcfg),
+                    IND_TYPES[i],
+                    u8::from(q.ind[i])
+                )
             }
             Command::Ind { index, on, save } => {
                 q.ind[index] = on;
@@ -322,7 +335,7 @@ impl Module {
                 return Outcome::Ok;
             }
         };
-        self.info(&[line]);
+        cx.info(&[line]);
         Outcome::Ok
     }
 }

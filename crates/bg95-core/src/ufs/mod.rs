@@ -17,10 +17,16 @@ use std::time::Duration;
 
 use bg95_at::{FinalResult, Invocation};
 
+use crate::area::{Ctx, DataMode, Outcome, Port};
 use crate::error::CmeError;
 use crate::escape::EscapeDetector;
-use crate::module::{DataMode, Module, Outcome, Port};
 use crate::time::Instant;
+
+/// The FILE commands' table, for the checks across areas.
+#[cfg(test)]
+pub(crate) fn command_rows() -> &'static [crate::area::Row<commands::UfsKind>] {
+    commands::ROWS
+}
 
 /// The longest file name (without a `UFS:` prefix), in bytes.
 pub const MAX_NAME: usize = 80;
@@ -135,6 +141,11 @@ pub struct Ufs {
     pub(crate) store: Box<dyn UfsStore>,
     pub(crate) capacity: u64,
     pub(crate) handles: BTreeMap<u32, Handle>,
+    /// The QFUPL/QFWRITE in data mode, if any (the port says `DataMode::Ufs` meanwhile).
+    pub(crate) transfer: Option<UfsTransfer>,
+    /// A QFUPL that times out answers `+QFUPL: <size>,<checksum>` (true) or 409
+    /// (the personality's `qfupl_timeout_reports_size`).
+    pub(crate) timeout_reports_size: bool,
 }
 
 impl std::fmt::Debug for Ufs {
@@ -152,12 +163,15 @@ impl Ufs {
             store,
             capacity,
             handles: BTreeMap::new(),
+            transfer: None,
+            timeout_reports_size: false,
         }
     }
 
     /// A reset closes every open handle; the files stay.
     pub fn reset(&mut self) {
         self.handles.clear();
+        self.transfer = None;
     }
 
     /// Every file with its size.
@@ -262,6 +276,8 @@ pub(crate) enum End {
 /// and reach the store in one atomic write when the transfer ends.
 #[derive(Debug)]
 pub(crate) struct UfsTransfer {
+    /// The name its answer line carries (`+QFUPL`, `+QFWRITE`).
+    pub(crate) answer: &'static str,
     pub(crate) escape: EscapeDetector,
     pub(crate) target: Target,
     /// How many bytes the host announced.
@@ -278,6 +294,7 @@ pub(crate) struct UfsTransfer {
 
 impl UfsTransfer {
     pub(crate) fn new(
+        answer: &'static str,
         now: Instant,
         escape: EscapeDetector,
         target: Target,
@@ -285,6 +302,7 @@ impl UfsTransfer {
         timeout: Duration,
     ) -> Self {
         UfsTransfer {
+            answer,
             escape,
             target,
             expected,
@@ -315,68 +333,79 @@ impl UfsTransfer {
     }
 }
 
-impl Module {
-    pub(crate) fn dispatch_ufs(&mut self, now: Instant, inv: &Invocation) -> Option<Outcome> {
-        Some(match inv.name.as_str() {
-            "+QFUPL" => self.qfupl(now, inv),
-            "+QFDWL" => self.qfdwl(inv),
-            "+QFLST" => self.qflst(inv),
-            "+QFLDS" => self.qflds(inv),
-            "+QFDEL" => self.qfdel(inv),
-            "+QFMOV" => self.qfmov(inv),
-            "+QFOPEN" => self.qfopen(inv),
-            "+QFREAD" => self.qfread(inv),
-            "+QFWRITE" => self.qfwrite(now, inv),
-            "+QFSEEK" => self.qfseek(inv),
-            "+QFPOSITION" => self.qfposition(inv),
-            "+QFTUCAT" => self.qftucat(inv),
-            "+QFCLOSE" => self.qfclose(inv),
-            _ => return None,
+impl Ufs {
+    /// Dispatch a FILE command; `None` if the name is not one of them.
+    pub(crate) fn dispatch(&mut self, ctx: &mut Ctx, inv: &Invocation) -> Option<Outcome> {
+        let row = crate::area::find(commands::ROWS, &inv.name)?;
+        if let Some(o) = crate::area::fixed_test(row, &inv.form, ctx) {
+            return Some(o);
+        }
+        Some(match commands::parse(row.kind, &inv.form) {
+            Ok(cmd) => self.run(ctx, row.name, cmd),
+            Err(refusal) => Outcome::Fail(refusal.result(row)),
         })
     }
 
-    /// The inactivity timeout of a QFUPL/QFWRITE.
-    pub(crate) fn ufs_timeout(&mut self, now: Instant) {
-        let due = matches!(&self.port, Port::Data(DataMode::Ufs(t)) if now >= t.timeout_at());
-        if !due {
+    /// The next deadline of a QFUPL/QFWRITE (the `+++` guard or the inactivity timeout).
+    pub(crate) fn deadline(&self) -> Option<Instant> {
+        self.transfer.as_ref().and_then(UfsTransfer::deadline)
+    }
+
+    /// The deadlines of a QFUPL/QFWRITE: a guarded `+++` keeps what arrived before it; the
+    /// inactivity timeout ends the transfer.
+    pub(crate) fn timeout(&mut self, ctx: &mut Ctx) {
+        let Some(t) = &self.transfer else {
             return;
+        };
+        let end = if t.escape.escaped(ctx.now) {
+            End::Escape
+        } else if ctx.now >= t.timeout_at() {
+            End::Timeout
+        } else {
+            return;
+        };
+        if let Some(mut t) = self.transfer.take() {
+            *ctx.port = Port::Command;
+            if end == End::Timeout {
+                t.release_held();
+            }
+            self.finish(ctx, t, end);
         }
-        if let Port::Data(DataMode::Ufs(mut t)) = std::mem::replace(&mut self.port, Port::Command) {
-            t.release_held();
-            self.ufs_finish(t, End::Timeout);
-        }
+    }
+
+    /// Start a data-mode transfer: `CONNECT`, and the port is this area's.
+    fn start_transfer(&mut self, ctx: &mut Ctx, t: UfsTransfer) {
+        ctx.final_result(FinalResult::Connect);
+        *ctx.port = Port::Data(DataMode::Ufs);
+        self.transfer = Some(t);
     }
 
     /// The whole contents of a UFS file, for AT+QFTPPUT from UFS and for SSL certificates.
     /// `name` is as the host typed it (a `UFS:` prefix and a leading `/` are accepted, as in
     /// `"/security/cacert.pem"`). An invalid name is 400, a missing file 405.
-    pub(crate) fn ufs_read_for_ftp(&self, name: &str) -> Result<Vec<u8>, CmeError> {
+    pub(crate) fn read_for_ftp(&self, name: &str) -> Result<Vec<u8>, CmeError> {
         let bare = normalize_name(name).ok_or(CmeError::InvalidInput)?;
-        self.ufs.read(bare)
+        self.read(bare)
     }
 
     /// Create or replace a UFS file with downloaded bytes (AT+QFTPGET/LIST/NLST/MLSD to UFS):
     /// name-checked (400), refused while the file is open (426), capacity-checked (420, the
     /// store untouched) and atomic.
-    pub(crate) fn ufs_write_for_ftp(&mut self, name: &str, data: &[u8]) -> Result<(), CmeError> {
+    pub(crate) fn write_for_ftp(&mut self, name: &str, data: &[u8]) -> Result<(), CmeError> {
         let bare = normalize_name(name).ok_or(CmeError::InvalidInput)?;
-        if self.ufs.is_open(bare) {
+        if self.is_open(bare) {
             return Err(CmeError::AlreadyOpen);
         }
-        self.ufs.write(bare, data)
-    }
-
-    /// True if `name` (as the host typed it) can name a UFS file.
-    pub(crate) fn ufs_valid_name(name: &str) -> bool {
-        normalize_name(name).is_some()
+        self.write(bare, data)
     }
 
     /// Data-mode bytes of a QFUPL/QFWRITE. Returns how many were used: bytes after the
     /// last announced one go back to command mode.
-    pub(crate) fn ufs_data_input(&mut self, now: Instant, bytes: &[u8]) -> usize {
-        let Port::Data(DataMode::Ufs(t)) = &mut self.port else {
+    pub(crate) fn data_input(&mut self, ctx: &mut Ctx, bytes: &[u8]) -> usize {
+        let Some(t) = &mut self.transfer else {
             return 0;
         };
+        let now = ctx.now;
         let mut acks = 0;
         let mut used = bytes.len();
         let mut complete = false;
@@ -395,44 +424,39 @@ impl Module {
             }
         }
         for _ in 0..acks {
-            self.raw(b"A");
+            ctx.raw(b"A");
         }
         if complete {
-            if let Port::Data(DataMode::Ufs(t)) = std::mem::replace(&mut self.port, Port::Command) {
-                self.ufs_finish(t, End::Complete);
+            if let Some(t) = self.transfer.take() {
+                *ctx.port = Port::Command;
+                self.finish(ctx, t, End::Complete);
             }
         }
         used
     }
 
-    /// A guarded `+++` ended the transfer (the port is already back in command mode): what
-    /// arrived before it is kept.
-    pub(crate) fn ufs_escaped(&mut self, _now: Instant, t: UfsTransfer) {
-        self.ufs_finish(t, End::Escape);
-    }
-
     /// Store what a transfer received and send its result.
-    fn ufs_finish(&mut self, t: UfsTransfer, end: End) {
+    fn finish(&mut self, ctx: &mut Ctx, t: UfsTransfer, end: End) {
         match t.target {
             Target::Upload { name } => {
-                if let Err(e) = self.ufs.write(&name, &t.data) {
-                    self.final_result(e.into());
+                if let Err(e) = self.write(&name, &t.data) {
+                    ctx.final_result(e.into());
                     return;
                 }
-                if end == End::Timeout && !self.p.qfupl_timeout_reports_size {
-                    self.final_result(CmeError::TimedOut.into());
+                if end == End::Timeout && !self.timeout_reports_size {
+                    ctx.final_result(CmeError::TimedOut.into());
                     return;
                 }
-                let line = format!("+QFUPL: {},{}", t.data.len(), checksum_hex(&t.data));
-                self.info(&[line]);
-                self.final_result(FinalResult::Ok);
+                let line = format!("{}: {},{}", t.answer, t.data.len(), checksum_hex(&t.data));
+                ctx.info(&[line]);
+                ctx.final_result(FinalResult::Ok);
             }
             Target::Write { handle } => match self.write_at_handle(handle, &t.data) {
                 Ok(total) => {
-                    self.info(&[format!("+QFWRITE: {},{total}", t.data.len())]);
-                    self.final_result(FinalResult::Ok);
+                    ctx.info(&[format!("{}: {},{total}", t.answer, t.data.len())]);
+                    ctx.final_result(FinalResult::Ok);
                 }
-                Err(e) => self.final_result(e.into()),
+                Err(e) => ctx.final_result(e.into()),
             },
         }
     }
@@ -441,22 +465,26 @@ impl Module {
     /// past it. Returns the file's new size.
     fn write_at_handle(&mut self, handle: u32, data: &[u8]) -> Result<u64, CmeError> {
         let h = self
-            .ufs
             .handles
             .get(&handle)
             .cloned()
             .ok_or(CmeError::InvalidHandle)?;
-        let mut content = self.ufs.read(&h.name)?;
+        let mut content = self.read(&h.name)?;
         let pos = (h.pos as usize).min(content.len());
         let end = pos + data.len();
         if end > content.len() {
             content.resize(end, 0);
         }
         content[pos..end].copy_from_slice(data);
-        self.ufs.write(&h.name, &content)?;
-        if let Some(h) = self.ufs.handles.get_mut(&handle) {
+        self.write(&h.name, &content)?;
+        if let Some(h) = self.handles.get_mut(&handle) {
             h.pos = end as u64;
         }
         Ok(content.len() as u64)
     }
+}
+
+/// True if `name` (as the host typed it) can name a UFS file.
+pub(crate) fn valid_name(name: &str) -> bool {
+    normalize_name(name).is_some()
 }

@@ -4,6 +4,7 @@
 use super::*;
 use crate::personality::Personality;
 use crate::transcript::escape;
+use crate::Module;
 
 // ---- checksum vectors ----------------------------------------------------------------
 
@@ -136,9 +137,9 @@ fn names() {
     assert_eq!(strip_ufs_prefix("UFS:a.txt"), "a.txt");
     assert_eq!(strip_ufs_prefix("ufs:a.txt"), "a.txt");
     assert_eq!(strip_ufs_prefix("a.txt"), "a.txt");
-    assert!(Module::ufs_valid_name("UFS:cacert.pem"));
-    assert!(!Module::ufs_valid_name("UFS:"));
-    assert!(!Module::ufs_valid_name("UFS:../etc/passwd"));
+    assert!(valid_name("UFS:cacert.pem"));
+    assert!(!valid_name("UFS:"));
+    assert!(!valid_name("UFS:../etc/passwd"));
 }
 
 #[test]
@@ -335,16 +336,16 @@ fn capacity_is_truthful_and_full_writes_leave_nothing() {
     assert!(h.file("b").is_none());
     // FTP downloads are checked the same way and leave the store untouched.
     assert_eq!(
-        h.m.ufs_write_for_ftp("UFS:b", &[0u8; 41]),
+        h.m.ufs.write_for_ftp("UFS:b", &[0u8; 41]),
         Err(CmeError::NoSpace)
     );
     assert!(h.file("b").is_none());
     // Replacing a file counts its old size as free.
-    assert_eq!(h.m.ufs_write_for_ftp("a", &[2u8; 100]), Ok(()));
-    assert_eq!(h.m.ufs_read_for_ftp("UFS:a").unwrap(), vec![2u8; 100]);
-    assert_eq!(h.m.ufs_read_for_ftp("zz"), Err(CmeError::FileNotFound));
+    assert_eq!(h.m.ufs.write_for_ftp("a", &[2u8; 100]), Ok(()));
+    assert_eq!(h.m.ufs.read_for_ftp("UFS:a").unwrap(), vec![2u8; 100]);
+    assert_eq!(h.m.ufs.read_for_ftp("zz"), Err(CmeError::FileNotFound));
     assert_eq!(
-        h.m.ufs_write_for_ftp("a//b", b""),
+        h.m.ufs.write_for_ftp("a//b", b""),
         Err(CmeError::InvalidInput)
     );
     // QFWRITE past the free space is refused before CONNECT.
@@ -419,16 +420,16 @@ fn a_file_and_a_folder_cannot_share_a_name() {
 #[test]
 fn ftp_hooks_take_folder_names() {
     let mut h = Host::new(Personality::default());
-    assert_eq!(h.m.ufs_write_for_ftp("UFS:/security/ca.pem", b"CA"), Ok(()));
-    assert_eq!(h.m.ufs_read_for_ftp("/security/ca.pem").unwrap(), b"CA");
-    assert_eq!(h.m.ufs_read_for_ftp("security/ca.pem").unwrap(), b"CA");
-    assert_eq!(h.m.ufs_read_for_ftp("ufs:security/ca.pem").unwrap(), b"CA");
+    assert_eq!(h.m.ufs.write_for_ftp("UFS:/security/ca.pem", b"CA"), Ok(()));
+    assert_eq!(h.m.ufs.read_for_ftp("/security/ca.pem").unwrap(), b"CA");
+    assert_eq!(h.m.ufs.read_for_ftp("security/ca.pem").unwrap(), b"CA");
+    assert_eq!(h.m.ufs.read_for_ftp("ufs:security/ca.pem").unwrap(), b"CA");
     assert_eq!(
-        h.m.ufs_write_for_ftp("security", b""),
+        h.m.ufs.write_for_ftp("security", b""),
         Err(CmeError::WriteFailed)
     );
     assert_eq!(
-        h.m.ufs_write_for_ftp("security/ca.pem/x", b""),
+        h.m.ufs.write_for_ftp("security/ca.pem/x", b""),
         Err(CmeError::WriteFailed)
     );
     for bad in [
@@ -439,16 +440,16 @@ fn ftp_hooks_take_folder_names() {
         "security/",
     ] {
         assert_eq!(
-            h.m.ufs_read_for_ftp(bad),
+            h.m.ufs.read_for_ftp(bad),
             Err(CmeError::InvalidInput),
             "{bad}"
         );
         assert_eq!(
-            h.m.ufs_write_for_ftp(bad, b""),
+            h.m.ufs.write_for_ftp(bad, b""),
             Err(CmeError::InvalidInput),
             "{bad}"
         );
     }
-    assert!(Module::ufs_valid_name("UFS:/security/ca.pem"));
-    assert!(!Module::ufs_valid_name("UFS:/security/"));
+    assert!(valid_name("UFS:/security/ca.pem"));
+    assert!(!valid_name("UFS:/security/"));
 }

@@ -4,7 +4,7 @@
 use crate::module::Module;
 use crate::time::Instant;
 
-use super::seam::NetworkEvent;
+use crate::general::NetworkEvent;
 
 impl Module {
     pub(crate) fn network_event(&mut self, now: Instant, ev: NetworkEvent) {
@@ -32,7 +32,7 @@ impl Module {
                     return;
                 }
                 let was_registered = self.registered();
-                self.urc("+CPIN: NOT READY");
+                self.urc(&crate::basic::sim_urc(false));
                 self.registration_change(now, false, |m| m.general.attach.sim_present = false);
                 self.signal_indication(was_registered);
             }
@@ -41,14 +41,17 @@ impl Module {
                     return;
                 }
                 let was_registered = self.registered();
-                self.urc("+CPIN: READY");
+                self.urc(&crate::basic::sim_urc(true));
                 self.registration_change(now, false, |m| m.general.attach.sim_present = true);
                 self.signal_indication(was_registered);
             }
             NetworkEvent::Time {
                 unix_secs,
                 zone_quarters,
-            } => self.network_time(now, unix_secs, zone_quarters),
+            } => self
+                .general
+                .clock
+                .nitz(&mut ctx!(self, now), unix_secs, zone_quarters),
         }
     }
 
