@@ -1,6 +1,7 @@
 //! Golden transcripts: a line-based script of what the host sends and what the module must
-//! answer, byte-exact, replayed against a module by a [`Harness`] with a fake clock (and, by `bg95-emu`'s
-//! tests, through a real PTY). The format is documented in `docs/transcripts.md`:
+//! answer, byte-exact, replayed against a module with a fake clock by the core test
+//! [`Harness`] (and, by `bg95-emu`'s tests, through a real PTY). The format is documented
+//! in `docs/transcripts.md`:
 //!
 //! ```text
 //! # comment                      (blank lines too)
