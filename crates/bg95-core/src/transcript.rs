@@ -1,6 +1,7 @@
 //! Golden transcripts: a line-based script of what the host sends and what the module must
-//! answer, byte-exact, replayed against a [`Module`] with a fake clock (and, by `bg95-emu`'s
-//! tests, through a real PTY). The format is documented in `docs/transcripts.md`:
+//! answer, byte-exact, replayed against a module with a fake clock by the core test
+//! [`Harness`] (and, by `bg95-emu`'s tests, through a real PTY). The format is documented
+//! in `docs/transcripts.md`:
 //!
 //! ```text
 //! # comment                      (blank lines too)
@@ -20,15 +21,16 @@ use std::time::Duration;
 mod compare;
 mod effect;
 mod event;
+mod harness;
 
 pub use compare::Comparison;
 pub use effect::{bytes_value, digest_value, effect_line, effect_matches, fnv1a64, INLINE_LIMIT};
 pub use event::{event_line, failure_kind};
+pub use harness::Harness;
 
 use crate::ftp::{Failure, FailureKind, FtpEvent, Reply};
 use crate::general::{NetworkEvent, PingEvent, ResolveFailure};
-use crate::module::{Completion, Module, PowerEvent};
-use crate::time::Instant;
+use crate::module::{Completion, PowerEvent};
 
 /// One step of a transcript.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -346,102 +348,6 @@ pub struct Mismatch {
 impl fmt::Display for Mismatch {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "line {}: {}", self.line, self.message)
-    }
-}
-
-/// Replays a transcript against a module with a fake clock.
-pub struct Replay<'m> {
-    module: &'m mut Module,
-    now: Instant,
-    pending: Vec<u8>,
-}
-
-impl<'m> Replay<'m> {
-    pub fn new(module: &'m mut Module, now: Instant) -> Self {
-        Replay {
-            module,
-            now,
-            pending: Vec::new(),
-        }
-    }
-
-    fn collect(&mut self) {
-        while let Some(out) = self.module.poll_output() {
-            self.pending.extend_from_slice(&out);
-        }
-    }
-
-    /// Advance the fake clock, firing every deadline on the way in order.
-    fn advance(&mut self, d: Duration) {
-        let end = self.now + d;
-        while let Some(t) = self.module.poll_timeout() {
-            if t > end {
-                break;
-            }
-            self.now = self.now.max(t);
-            self.module.handle_timeout(self.now);
-            self.collect();
-        }
-        self.now = end;
-        self.module.handle_timeout(self.now);
-        self.collect();
-    }
-
-    /// Run every step; stops at the first mismatch. Output not claimed by a `<` line at the
-    /// end, or effects not claimed by `=` lines when `strict_effects`, are mismatches too.
-    pub fn run(&mut self, lines: &[Line], strict_effects: bool) -> Result<(), Mismatch> {
-        let mut last = 0;
-        for l in lines {
-            last = l.number;
-            let fail = |message: String| Mismatch {
-                line: l.number,
-                message,
-            };
-            match &l.step {
-                Step::Send(bytes) => {
-                    self.module.handle_input(self.now, bytes);
-                    self.collect();
-                }
-                Step::Wait(d) => self.advance(*d),
-                Step::Event(ev) => {
-                    self.module.handle_completion(self.now, ev.clone());
-                    self.collect();
-                }
-                Step::Expect(want) => {
-                    self.collect();
-                    if !self.pending.starts_with(want) {
-                        return Err(fail(format!(
-                            "expected \"{}\"\n     got \"{}\"",
-                            escape(want),
-                            escape(&self.pending)
-                        )));
-                    }
-                    self.pending.drain(..want.len());
-                }
-                Step::Effect(want) => {
-                    let got = self.module.poll_effect().map(|e| effect_line(&e));
-                    if !got.as_deref().is_some_and(|g| effect_matches(want, g)) {
-                        return Err(fail(format!("expected effect {want}\n     got {got:?}")));
-                    }
-                }
-            }
-        }
-        self.collect();
-        if !self.pending.is_empty() {
-            return Err(Mismatch {
-                line: last,
-                message: format!("unexpected output \"{}\"", escape(&self.pending)),
-            });
-        }
-        if strict_effects {
-            if let Some(e) = self.module.poll_effect() {
-                return Err(Mismatch {
-                    line: last,
-                    message: format!("unexpected effect {}", effect_line(&e)),
-                });
-            }
-        }
-        Ok(())
     }
 }
 

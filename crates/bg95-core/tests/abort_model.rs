@@ -15,7 +15,8 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use bg95_core::ftp::{FtpEvent, FtpRequest, Reply};
-use bg95_core::{Completion, Effect, Instant, MemStore, Module, Personality, PowerEvent};
+use bg95_core::transcript::Harness;
+use bg95_core::{Completion, PowerEvent};
 use proptest::prelude::*;
 
 #[derive(Debug, Clone)]
@@ -74,14 +75,12 @@ struct Runtime {
 }
 
 impl Runtime {
-    fn take_effects(&mut self, m: &mut Module) {
-        while let Some(e) = m.poll_effect() {
-            if let Effect::Ftp(req) = e {
-                self.inbox.push_back(match *req {
-                    FtpRequest::Abort => None,
-                    other => Some(other),
-                });
-            }
+    fn take_effects(&mut self, h: &mut Harness) {
+        for req in h.take_ftp_requests() {
+            self.inbox.push_back(match req {
+                FtpRequest::Abort => None,
+                other => Some(other),
+            });
         }
     }
 
@@ -115,36 +114,22 @@ fn success_urcs(out: &str) -> Vec<&str> {
         .collect()
 }
 
-fn drain(m: &mut Module) -> String {
-    let mut s = String::new();
-    while let Some(o) = m.poll_output() {
-        s.push_str(&String::from_utf8_lossy(&o));
-    }
-    s
-}
-
 fn run(actions: &[Action]) -> Result<(), TestCaseError> {
-    let mut now = Instant::ZERO;
-    let mut m = Module::new(Personality::default(), Box::new(MemStore::new()), now);
+    let mut h = Harness::new();
     let mut rt = Runtime {
         inbox: VecDeque::new(),
     };
-    m.handle_input(now, b"ATE0&W\r");
-    drain(&mut m);
+    h.at("ATE0&W");
     for a in actions {
         match a {
-            Action::Host(cmd) => m.handle_input(now, cmd.as_bytes()),
-            Action::Wait(s) => {
-                now = now + Duration::from_secs(*s);
-                m.handle_timeout(now);
-            }
-            Action::Power(ev) => m.handle_completion(now, Completion::Power(*ev)),
+            Action::Host(cmd) => h.send(cmd.as_bytes()),
+            Action::Wait(s) => h.advance(Duration::from_secs(*s)),
+            Action::Power(ev) => h.feed(Completion::Power(*ev)),
             Action::Answer => {
-                rt.take_effects(&mut m);
-                drain(&mut m);
+                rt.take_effects(&mut h);
+                h.take_output();
                 if let Some((ev, urc, abandoned)) = rt.answer() {
-                    m.handle_completion(now, Completion::Ftp(ev.clone()));
-                    let out = drain(&mut m);
+                    let out = h.ftp(ev.clone());
                     if abandoned {
                         prop_assert_eq!(&out, "", "the late answer {:?} produced output", ev);
                     }
@@ -154,27 +139,23 @@ fn run(actions: &[Action]) -> Result<(), TestCaseError> {
                 }
             }
         }
-        rt.take_effects(&mut m);
-        drain(&mut m);
+        rt.take_effects(&mut h);
+        h.take_output();
     }
     // The runtime catches up; the module is on again; a new session gets its own answer.
     while let Some((ev, _, _)) = rt.answer() {
-        m.handle_completion(now, Completion::Ftp(ev));
-        rt.take_effects(&mut m);
+        h.feed(Completion::Ftp(ev));
+        rt.take_effects(&mut h);
     }
-    now = now + Duration::from_secs(10);
-    m.handle_timeout(now);
-    m.handle_input(now, b"AT+CFUN=1,1\r");
-    rt.take_effects(&mut m);
-    m.handle_input(now, b"AT+QIACT=1\r");
-    drain(&mut m);
-    m.handle_input(now, b"AT+QFTPOPEN=\"h\"\r");
-    prop_assert_eq!(drain(&mut m), "\r\nOK\r\n");
-    rt.take_effects(&mut m);
+    h.advance(Duration::from_secs(10));
+    h.send(b"AT+CFUN=1,1\r");
+    rt.take_effects(&mut h);
+    h.at("AT+QIACT=1");
+    prop_assert_eq!(h.at("AT+QFTPOPEN=\"h\""), "\r\nOK\r\n");
+    rt.take_effects(&mut h);
     let mut out = String::new();
     while let Some((ev, _, _)) = rt.answer() {
-        m.handle_completion(now, Completion::Ftp(ev));
-        out.push_str(&drain(&mut m));
+        out.push_str(&h.ftp(ev));
     }
     prop_assert_eq!(out, "\r\n+QFTPOPEN: 0,0\r\n");
     Ok(())

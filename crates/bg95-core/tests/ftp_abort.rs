@@ -1,17 +1,8 @@
 //! Abort paths that need a module the golden transcripts cannot build (they all run on the
 //! default personality): a download into a small UFS that outgrows it.
 
-use bg95_core::transcript::{parse, Replay};
-use bg95_core::{Instant, MemStore, Module, Personality};
-
-fn run(p: Personality, script: &str) {
-    let lines = parse(script).expect("script parses");
-    let mut module = Module::new(p, Box::new(MemStore::new()), Instant::ZERO);
-    while module.poll_output().is_some() {}
-    if let Err(m) = Replay::new(&mut module, Instant::ZERO).run(&lines, true) {
-        panic!("{m}");
-    }
-}
+use bg95_core::transcript::Harness;
+use bg95_core::Personality;
 
 const OPEN: &str = r#"
 > ATE0\r
@@ -59,5 +50,5 @@ fn ufs_download_without_room_is_abandoned() {
 < \r\n+QFTPOPEN: 0,0\r\n
 "#
     );
-    run(p, &script);
+    Harness::with_personality(p).play(&script);
 }

@@ -1,22 +1,15 @@
 //! The backpressure limits of `bg95_core::Limits` apply where they say they do.
 
 use bg95_core::ftp::FtpEvent;
-use bg95_core::transcript::{parse, Replay};
-use bg95_core::{Completion, Instant, Limits, MemStore, Module, Personality};
+use bg95_core::transcript::Harness;
+use bg95_core::{Completion, Instant, Limits, Module};
 
+/// A module with `limits` after `script`; the tests look at its own queues.
 fn module(limits: Limits, script: &str) -> Module {
-    let mut m = Module::new(
-        Personality::default(),
-        Box::new(MemStore::new()),
-        Instant::ZERO,
-    );
-    m.set_limits(limits);
-    while m.poll_output().is_some() {}
-    let lines = parse(script).expect("script parses");
-    if let Err(e) = Replay::new(&mut m, Instant::ZERO).run(&lines, true) {
-        panic!("{e}");
-    }
-    m
+    let mut h = Harness::new();
+    h.module_mut().set_limits(limits);
+    h.play(script);
+    h.into_module()
 }
 
 const OPEN: &str = r#"

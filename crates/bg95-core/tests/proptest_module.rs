@@ -20,7 +20,7 @@
 
 use std::time::Duration;
 
-use bg95_core::{Instant, MemStore, Module, Personality};
+use bg95_core::transcript::Harness;
 use proptest::prelude::*;
 
 /// One step of the garbage: bytes (sent in chunks of the given sizes) or a pause.
@@ -96,10 +96,9 @@ fn step() -> impl Strategy<Value = Step> {
     ]
 }
 
-/// Drives a module and checks the per-step properties.
+/// Drives a module through the core test harness and checks the per-step properties.
 struct Host {
-    m: Module,
-    now: Instant,
+    h: Harness,
     out: Vec<u8>,
 }
 
@@ -111,27 +110,18 @@ fn output_bound(input: usize) -> usize {
 
 impl Host {
     fn new() -> Self {
-        let mut m = Module::new(
-            Personality::default(),
-            Box::new(MemStore::new()),
-            Instant::ZERO,
-        );
-        while m.poll_output().is_some() {}
         Host {
-            m,
-            now: Instant::ZERO,
+            h: Harness::new(),
             out: Vec::new(),
         }
     }
 
     fn drain(&mut self, input: usize) -> Result<(), TestCaseError> {
-        let mut n = 0;
-        while let Some(o) = self.m.poll_output() {
-            n += o.len();
-            self.out.extend_from_slice(&o);
-        }
+        let out = self.h.take_output();
+        let n = out.len();
+        self.out.extend_from_slice(&out);
         // The runtime's side is never completed here: FTP requests just time out.
-        while self.m.poll_effect().is_some() {}
+        self.h.take_effects();
         prop_assert!(
             n <= output_bound(input),
             "{n} bytes of output for {input} bytes of input"
@@ -144,42 +134,37 @@ impl Host {
     }
 
     fn send(&mut self, bytes: &[u8]) -> Result<(), TestCaseError> {
-        self.m.handle_input(self.now, bytes);
-        if let Some(t) = self.m.poll_timeout() {
+        self.h.send(bytes);
+        if let Some(t) = self.h.module().poll_timeout() {
             // A deadline may fall due at once (a zero guard time), never earlier.
-            prop_assert!(t >= self.now, "deadline {t:?} before now {:?}", self.now);
+            let now = self.h.now();
+            prop_assert!(t >= now, "deadline {t:?} before now {now:?}");
         }
         self.drain(bytes.len())
     }
 
     /// Let `d` pass, firing every deadline on the way, in order.
     fn wait(&mut self, d: Duration) -> Result<(), TestCaseError> {
-        let end = self.now + d;
+        let end = self.h.now() + d;
         let mut fired = 0;
-        while let Some(t) = self.m.poll_timeout() {
-            if t > end {
-                break;
-            }
+        while self.h.fire_next_deadline(end) {
             fired += 1;
             prop_assert!(fired < 10_000, "deadlines never stop falling due");
-            self.now = self.now.max(t);
-            self.m.handle_timeout(self.now);
             self.check_deadline()?;
             self.drain(0)?;
         }
-        self.now = end;
-        self.m.handle_timeout(self.now);
+        self.h.advance_to(end);
         self.check_deadline()?;
         self.drain(0)
     }
 
     /// After handle_timeout(now) nothing may be due any more (a runtime would spin).
     fn check_deadline(&self) -> Result<(), TestCaseError> {
-        if let Some(t) = self.m.poll_timeout() {
+        if let Some(t) = self.h.module().poll_timeout() {
+            let now = self.h.now();
             prop_assert!(
-                t > self.now,
-                "deadline {t:?} not after now {:?} after handle_timeout",
-                self.now
+                t > now,
+                "deadline {t:?} not after now {now:?} after handle_timeout"
             );
         }
         Ok(())
@@ -219,7 +204,8 @@ proptest! {
                         }
                         let (now, later) = rest.split_at(c.min(rest.len()));
                         h.send(now)?;
-                        h.now = h.now + Duration::from_millis(c as u64 % 7);
+                        let later_now = h.h.now() + Duration::from_millis(c as u64 % 7);
+                        h.h.set_now(later_now);
                         rest = later;
                     }
                 }

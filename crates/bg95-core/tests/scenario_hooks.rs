@@ -5,43 +5,24 @@
 use std::time::Duration;
 
 use bg95_at::FinalResult;
-use bg95_core::transcript::{parse, Replay};
-use bg95_core::{AnswerOverride, CmeError, Instant, MemStore, Module, Personality};
-
-fn module(p: Personality) -> Module {
-    Module::new(p, Box::new(MemStore::new()), Instant::ZERO)
-}
-
-fn replay(module: &mut Module, script: &str) {
-    let lines = parse(script).expect("script parses");
-    if let Err(m) = Replay::new(module, Instant::ZERO).run(&lines, true) {
-        panic!("{m}");
-    }
-}
-
-fn drain(m: &mut Module) -> Vec<u8> {
-    let mut out = Vec::new();
-    while let Some(b) = m.poll_output() {
-        out.extend(b);
-    }
-    out
-}
+use bg95_core::transcript::Harness;
+use bg95_core::{AnswerOverride, CmeError, MemStore, Personality};
 
 /// Without a SIM the boot URCs say `+CPIN: NOT READY` and announce no USIM or SMS storage;
 /// AT+CPIN? is `+CME ERROR: 10`, the module is not registered and has no bearer, and an
 /// open of a host name fails as its lookup (604).
 #[test]
 fn powered_on_without_a_sim() {
-    let mut m = module(Personality {
+    let no_sim = Personality {
         sim_inserted: false,
         ..Personality::default()
-    });
+    };
+    let mut m = Harness::powered_on(no_sim, Box::new(MemStore::new()));
     assert_eq!(
-        String::from_utf8(drain(&mut m)).unwrap(),
+        m.take_text(),
         "\r\nRDY\r\n\r\n+CFUN: 1\r\n\r\n+CPIN: NOT READY\r\n\r\nAPP RDY\r\n"
     );
-    replay(
-        &mut m,
+    m.play(
         r#"
 > ATE0\r
 < ATE0\r\r\nOK\r\n
@@ -59,13 +40,11 @@ fn powered_on_without_a_sim() {
 /// and AT+CGDCONT?; other contexts keep the default.
 #[test]
 fn pdp_addresses_per_context() {
-    let mut m = module(Personality {
+    let mut m = Harness::with_personality(Personality {
         pdp_addresses: [(1, "10.20.30.40".parse().unwrap())].into_iter().collect(),
         ..Personality::default()
     });
-    drain(&mut m);
-    replay(
-        &mut m,
+    m.play(
         r#"
 > ATE0\r
 < ATE0\r\r\nOK\r\n
@@ -83,9 +62,8 @@ fn pdp_addresses_per_context() {
 /// or after its delay; a one-shot override is used once; errors print as AT+CMEE says.
 #[test]
 fn answer_overrides() {
-    let mut m = module(Personality::default());
-    drain(&mut m);
-    m.override_next_answer(
+    let mut m = Harness::new();
+    m.module_mut().override_next_answer(
         "AT+CPIN",
         AnswerOverride {
             info: vec!["+CPIN: SIM PIN".into()],
@@ -93,7 +71,7 @@ fn answer_overrides() {
             delay: Duration::from_millis(300),
         },
     );
-    m.set_answer_override(
+    m.module_mut().set_answer_override(
         "+CSQ",
         AnswerOverride {
             info: vec![],
@@ -101,8 +79,7 @@ fn answer_overrides() {
             delay: Duration::ZERO,
         },
     );
-    replay(
-        &mut m,
+    m.play(
         r#"
 > ATE0\r
 < ATE0\r\r\nOK\r\n
@@ -118,9 +95,8 @@ fn answer_overrides() {
 < \r\n+CME ERROR: unknown\r\n
 "#,
     );
-    m.clear_answer_override("CSQ");
-    replay(
-        &mut m,
+    m.module_mut().clear_answer_override("CSQ");
+    m.play(
         r#"
 > AT+CSQ\r
 < \r\n+CSQ: 24,99\r\n\r\nOK\r\n

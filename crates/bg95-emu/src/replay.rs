@@ -5,8 +5,7 @@
 
 use std::path::Path;
 
-use bg95_core::transcript::{parse, Comparison, Replay};
-use bg95_core::{Instant, MemStore, Module, Personality};
+use bg95_core::transcript::{parse, Comparison, Harness};
 
 /// The outcome of a replay: both texts and their unified diff (empty when identical).
 #[derive(Debug)]
@@ -25,15 +24,7 @@ impl ReplayOutcome {
 /// and claims the boot URCs itself; any other starts after them, like the golden runner.
 pub fn replay_text(text: &str) -> Result<ReplayOutcome, String> {
     let lines = parse(text).map_err(|e| e.to_string())?;
-    let mut module = Module::new(
-        Personality::default(),
-        Box::new(MemStore::new()),
-        Instant::ZERO,
-    );
-    if !text.lines().any(|l| l.trim() == "#! boot") {
-        while module.poll_output().is_some() {}
-    }
-    let comparison = Replay::new(&mut module, Instant::ZERO).compare(&lines);
+    let comparison = Harness::for_transcript(text).compare(&lines);
     let diff = if comparison.identical() {
         String::new()
     } else {

@@ -554,18 +554,10 @@ mod tests {
 
     #[test]
     fn host_paths_from_the_core_stay_inside_the_directory() {
-        use bg95_core::{Instant, Module, Personality};
+        use bg95_core::{transcript::Harness, Personality};
         let (t, s) = store();
-        let mut m = Module::new(Personality::default(), Box::new(s), Instant::ZERO);
-        while m.poll_output().is_some() {}
-        let mut cmd = |line: &[u8]| {
-            m.handle_input(Instant::ZERO, line);
-            let mut out = Vec::new();
-            while let Some(o) = m.poll_output() {
-                out.extend(o);
-            }
-            String::from_utf8_lossy(&out).into_owned()
-        };
+        let mut m = Harness::powered_on(Personality::default(), Box::new(s)).booted();
+        let mut cmd = |line: &[u8]| String::from_utf8_lossy(&m.exchange(line)).into_owned();
         cmd(b"ATE0\r");
         // A leading `/` is the UFS root, not the host's.
         let up = cmd(b"AT+QFUPL=\"/tmp/bg95-escape-test\",2\r\nhi");
@@ -614,12 +606,10 @@ mod tests {
 
     #[test]
     fn works_under_the_core() {
-        use bg95_core::{Instant, Module, Personality};
+        use bg95_core::{transcript::Harness, Personality};
         let (t, s) = store();
-        let mut m = Module::new(Personality::default(), Box::new(s), Instant::ZERO);
-        while m.poll_output().is_some() {}
-        m.handle_input(Instant::ZERO, b"ATE0\rAT+QFUPL=\"x.txt\",4\r\nabcd");
-        let out = m.poll_output().unwrap();
+        let mut m = Harness::powered_on(Personality::default(), Box::new(s)).booted();
+        let out = m.exchange(b"ATE0\rAT+QFUPL=\"x.txt\",4\r\nabcd");
         assert!(
             out.ends_with(b"\r\n+QFUPL: 4,206\r\n\r\nOK\r\n"),
             "{}",

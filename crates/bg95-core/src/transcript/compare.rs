@@ -8,8 +8,7 @@
 //! are not written: output that a timeout produced lands in the same block on both sides
 //! whatever the rounding of the recorded times.
 
-use super::{effect_line, escape, event_line, Line, Replay, Step};
-use crate::module::Completion;
+use super::{escape, event_line, Harness, Line, Step};
 
 /// The recording and the replay, written the same way.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,14 +46,11 @@ impl Block {
     }
 }
 
-impl Replay<'_> {
+impl Harness {
     /// Everything the module has said and asked for so far.
     fn drain_into(&mut self, block: &mut Block) {
-        self.collect();
-        block.output.append(&mut self.pending);
-        while let Some(e) = self.module.poll_effect() {
-            block.effects.push(effect_line(&e));
-        }
+        block.output.append(&mut self.take_output());
+        block.effects.append(&mut self.take_effect_lines());
     }
 
     /// Play the host side and the events of `lines`, and write both the recording and the
@@ -88,7 +84,7 @@ impl Replay<'_> {
             out.recorded.push_str(&input);
             out.replayed.push_str(&input);
             match &l.step {
-                Step::Send(bytes) => self.module.handle_input(self.now, bytes),
+                Step::Send(bytes) => self.send(bytes),
                 Step::Event(ev) => self.feed(ev.clone()),
                 _ => {}
             }
@@ -97,9 +93,5 @@ impl Replay<'_> {
         recorded.write_to(&mut out.recorded);
         replayed.write_to(&mut out.replayed);
         out
-    }
-
-    fn feed(&mut self, ev: Completion) {
-        self.module.handle_completion(self.now, ev);
     }
 }

@@ -3,8 +3,7 @@
 
 use super::*;
 use crate::personality::Personality;
-use crate::transcript::escape;
-use crate::Module;
+use crate::transcript::{escape, Harness};
 
 // ---- checksum vectors ----------------------------------------------------------------
 
@@ -162,53 +161,37 @@ fn ms(n: u64) -> Instant {
     Instant::from_millis(n)
 }
 
-struct Host {
-    m: Module,
-    now: Instant,
+/// The UFS tests compare output in its escaped form.
+trait Escaped {
+    fn cmd(&mut self, line: &str) -> String;
+    fn wait(&mut self, millis: u64) -> String;
+    fn file(&self, name: &str) -> Option<Vec<u8>>;
 }
 
-impl Host {
-    fn new(p: Personality) -> Host {
-        let mut m = Module::new(p, Box::new(MemStore::new()), ms(0));
-        while m.poll_output().is_some() {}
-        let mut h = Host { m, now: ms(0) };
-        h.cmd("ATE0");
-        h
-    }
-
-    fn send(&mut self, bytes: &[u8]) -> Vec<u8> {
-        self.m.handle_input(self.now, bytes);
-        self.m.poll_output().unwrap_or_default()
-    }
-
+impl Escaped for Harness {
     fn cmd(&mut self, line: &str) -> String {
-        escape(&self.send(format!("{line}\r").as_bytes()))
+        escape(self.at(line).as_bytes())
     }
 
     fn wait(&mut self, millis: u64) -> String {
-        let end = self.now + Duration::from_millis(millis);
-        let mut out = Vec::new();
-        while let Some(t) = self.m.poll_timeout() {
-            if t > end {
-                break;
-            }
-            self.now = self.now.max(t);
-            self.m.handle_timeout(self.now);
-            out.extend(self.m.poll_output().unwrap_or_default());
-        }
-        self.now = end;
-        self.m.handle_timeout(end);
-        out.extend(self.m.poll_output().unwrap_or_default());
-        escape(&out)
+        self.advance(Duration::from_millis(millis));
+        escape(&self.take_output())
     }
 
     fn file(&self, name: &str) -> Option<Vec<u8>> {
-        self.m.ufs.store.read(name).ok()
+        self.module().ufs.store.read(name).ok()
     }
 }
 
-fn host() -> Host {
-    Host::new(Personality::default())
+/// A module with `p` after ATE0.
+fn host_with(p: Personality) -> Harness {
+    let mut h = Harness::with_personality(p);
+    h.cmd("ATE0");
+    h
+}
+
+fn host() -> Harness {
+    host_with(Personality::default())
 }
 
 #[test]
@@ -216,7 +199,7 @@ fn upload_is_binary_safe_and_exact() {
     let mut h = host();
     assert_eq!(h.cmd("AT+QFUPL=\"b.bin\",6"), "\\r\\nCONNECT\\r\\n");
     let data = [0u8, 0xff, b'\r', b'\n', b'+', 0x1a];
-    let out = h.send(&[&data[..], b"AT\r"].concat());
+    let out = h.exchange(&[&data[..], b"AT\r"].concat());
     assert_eq!(
         escape(&out),
         format!(
@@ -231,9 +214,9 @@ fn upload_is_binary_safe_and_exact() {
 fn upload_timeout_keeps_the_partial_file() {
     let mut h = host();
     h.cmd("AT+QFUPL=\"p\",10,2");
-    h.send(b"abc");
-    h.now = h.now + Duration::from_millis(1500);
-    h.send(b"de");
+    h.exchange(b"abc");
+    h.set_now(h.now() + Duration::from_millis(1500));
+    h.exchange(b"de");
     assert_eq!(h.wait(1999), "");
     assert_eq!(h.wait(1), "\\r\\n+CME ERROR: 421\\r\\n");
     assert_eq!(h.file("p").unwrap(), b"abcde");
@@ -246,9 +229,9 @@ fn upload_timeout_in_the_bg96_wording() {
         qfupl_timeout_reports_size: true,
         ..Personality::default()
     };
-    let mut h = Host::new(p);
+    let mut h = host_with(p);
     h.cmd("AT+QFUPL=\"p\",10,1");
-    h.send(b"abc");
+    h.exchange(b"abc");
     assert_eq!(h.wait(1000), "\\r\\n+QFUPL: 3,262\\r\\n\\r\\nOK\\r\\n");
     assert_eq!(h.file("p").unwrap(), b"abc");
 }
@@ -257,11 +240,11 @@ fn upload_timeout_in_the_bg96_wording() {
 fn upload_deadline_is_the_earlier_of_guard_and_timeout() {
     let mut h = host();
     h.cmd("AT+QFUPL=\"p\",10,3");
-    assert_eq!(h.m.poll_timeout(), Some(ms(3000)));
-    h.now = ms(1500);
-    h.send(b"+++");
+    assert_eq!(h.module().poll_timeout(), Some(ms(3000)));
+    h.set_now(ms(1500));
+    h.exchange(b"+++");
     // The escape is due a guard time (1 s) after the `+++`, before the 3 s timeout.
-    assert_eq!(h.m.poll_timeout(), Some(ms(2500)));
+    assert_eq!(h.module().poll_timeout(), Some(ms(2500)));
     assert_eq!(h.wait(1000), "\\r\\n+QFUPL: 0,0\\r\\n\\r\\nOK\\r\\n");
     assert_eq!(h.file("p").unwrap(), b"");
 }
@@ -270,9 +253,9 @@ fn upload_deadline_is_the_earlier_of_guard_and_timeout() {
 fn pluses_that_complete_the_upload_are_data() {
     let mut h = host();
     h.cmd("AT+QFUPL=\"p\",3");
-    h.now = ms(2000);
+    h.set_now(ms(2000));
     assert_eq!(
-        escape(&h.send(b"+++")),
+        escape(&h.exchange(b"+++")),
         "\\r\\n+QFUPL: 3,2b\\r\\n\\r\\nOK\\r\\n"
     );
     assert_eq!(h.file("p").unwrap(), b"+++");
@@ -282,10 +265,10 @@ fn pluses_that_complete_the_upload_are_data() {
 fn ack_mode_sends_a_per_kilobyte() {
     let mut h = host();
     h.cmd("AT+QFUPL=\"k\",2500,5,1");
-    assert_eq!(escape(&h.send(&[7u8; 1023])), "");
-    assert_eq!(escape(&h.send(&[7u8; 1])), "A");
-    assert_eq!(escape(&h.send(&[7u8; 1024])), "A");
-    let out = escape(&h.send(&[7u8; 452]));
+    assert_eq!(escape(&h.exchange(&[7u8; 1023])), "");
+    assert_eq!(escape(&h.exchange(&[7u8; 1])), "A");
+    assert_eq!(escape(&h.exchange(&[7u8; 1024])), "A");
+    let out = escape(&h.exchange(&[7u8; 452]));
     assert_eq!(
         out,
         format!(
@@ -299,7 +282,7 @@ fn ack_mode_sends_a_per_kilobyte() {
 fn upload_checks() {
     let mut h = host();
     h.cmd("AT+QFUPL=\"a\",1");
-    h.send(b"x");
+    h.exchange(b"x");
     assert_eq!(h.cmd("AT+QFUPL=\"a\",1"), "\\r\\n+CME ERROR: 407\\r\\n");
     assert_eq!(h.cmd("AT+QFUPL=\"UFS:a\",1"), "\\r\\n+CME ERROR: 407\\r\\n");
     assert_eq!(h.cmd("AT+QFUPL=\"../a\",1"), "\\r\\n+CME ERROR: 400\\r\\n");
@@ -320,13 +303,13 @@ fn capacity_is_truthful_and_full_writes_leave_nothing() {
         ufs_capacity: 100,
         ..Personality::default()
     };
-    let mut h = Host::new(p);
+    let mut h = host_with(p);
     assert_eq!(
         h.cmd("AT+QFLDS=\"UFS\""),
         "\\r\\n+QFLDS: 100,100\\r\\n\\r\\nOK\\r\\n"
     );
     h.cmd("AT+QFUPL=\"a\",60");
-    h.send(&[1u8; 60]);
+    h.exchange(&[1u8; 60]);
     assert_eq!(
         h.cmd("AT+QFLDS=\"UFS\""),
         "\\r\\n+QFLDS: 40,100\\r\\n\\r\\nOK\\r\\n"
@@ -336,16 +319,22 @@ fn capacity_is_truthful_and_full_writes_leave_nothing() {
     assert!(h.file("b").is_none());
     // FTP downloads are checked the same way and leave the store untouched.
     assert_eq!(
-        h.m.ufs.write_for_ftp("UFS:b", &[0u8; 41]),
+        h.module_mut().ufs.write_for_ftp("UFS:b", &[0u8; 41]),
         Err(CmeError::NoSpace)
     );
     assert!(h.file("b").is_none());
     // Replacing a file counts its old size as free.
-    assert_eq!(h.m.ufs.write_for_ftp("a", &[2u8; 100]), Ok(()));
-    assert_eq!(h.m.ufs.read_for_ftp("UFS:a").unwrap(), vec![2u8; 100]);
-    assert_eq!(h.m.ufs.read_for_ftp("zz"), Err(CmeError::FileNotFound));
+    assert_eq!(h.module_mut().ufs.write_for_ftp("a", &[2u8; 100]), Ok(()));
     assert_eq!(
-        h.m.ufs.write_for_ftp("a//b", b""),
+        h.module_mut().ufs.read_for_ftp("UFS:a").unwrap(),
+        vec![2u8; 100]
+    );
+    assert_eq!(
+        h.module_mut().ufs.read_for_ftp("zz"),
+        Err(CmeError::FileNotFound)
+    );
+    assert_eq!(
+        h.module_mut().ufs.write_for_ftp("a//b", b""),
         Err(CmeError::InvalidInput)
     );
     // QFWRITE past the free space is refused before CONNECT.
@@ -359,7 +348,7 @@ fn capacity_is_truthful_and_full_writes_leave_nothing() {
     assert_eq!(h.cmd("AT+QFSEEK=1,10,2"), "\\r\\nOK\\r\\n");
     assert_eq!(h.cmd("AT+QFWRITE=1,10"), "\\r\\nCONNECT\\r\\n");
     assert_eq!(
-        escape(&h.send(b"0123456789")),
+        escape(&h.exchange(b"0123456789")),
         "\\r\\n+QFWRITE: 10,100\\r\\n\\r\\nOK\\r\\n"
     );
 }
@@ -382,7 +371,7 @@ fn handles() {
         "\\r\\n+QFOPEN: 3\\r\\n\\r\\nOK\\r\\n"
     );
     // A reset closes every handle; the files stay.
-    h.m.ufs.reset();
+    h.module_mut().ufs.reset();
     assert_eq!(h.cmd("AT+QFOPEN?"), "\\r\\nOK\\r\\n");
     assert!(h.file("f11").is_some());
 }
@@ -391,9 +380,10 @@ fn handles() {
 fn reset_during_upload_writes_nothing() {
     let mut h = host();
     h.cmd("AT+QFUPL=\"r\",10");
-    h.send(b"abc");
-    h.m.reset(h.now);
-    while h.m.poll_output().is_some() {}
+    h.exchange(b"abc");
+    let now = h.now();
+    h.module_mut().reset(now);
+    h.take_output();
     assert!(h.file("r").is_none());
 }
 
@@ -419,17 +409,34 @@ fn a_file_and_a_folder_cannot_share_a_name() {
 
 #[test]
 fn ftp_hooks_take_folder_names() {
-    let mut h = Host::new(Personality::default());
-    assert_eq!(h.m.ufs.write_for_ftp("UFS:/security/ca.pem", b"CA"), Ok(()));
-    assert_eq!(h.m.ufs.read_for_ftp("/security/ca.pem").unwrap(), b"CA");
-    assert_eq!(h.m.ufs.read_for_ftp("security/ca.pem").unwrap(), b"CA");
-    assert_eq!(h.m.ufs.read_for_ftp("ufs:security/ca.pem").unwrap(), b"CA");
+    let mut h = host_with(Personality::default());
     assert_eq!(
-        h.m.ufs.write_for_ftp("security", b""),
+        h.module_mut()
+            .ufs
+            .write_for_ftp("UFS:/security/ca.pem", b"CA"),
+        Ok(())
+    );
+    assert_eq!(
+        h.module_mut().ufs.read_for_ftp("/security/ca.pem").unwrap(),
+        b"CA"
+    );
+    assert_eq!(
+        h.module_mut().ufs.read_for_ftp("security/ca.pem").unwrap(),
+        b"CA"
+    );
+    assert_eq!(
+        h.module_mut()
+            .ufs
+            .read_for_ftp("ufs:security/ca.pem")
+            .unwrap(),
+        b"CA"
+    );
+    assert_eq!(
+        h.module_mut().ufs.write_for_ftp("security", b""),
         Err(CmeError::WriteFailed)
     );
     assert_eq!(
-        h.m.ufs.write_for_ftp("security/ca.pem/x", b""),
+        h.module_mut().ufs.write_for_ftp("security/ca.pem/x", b""),
         Err(CmeError::WriteFailed)
     );
     for bad in [
@@ -440,12 +447,12 @@ fn ftp_hooks_take_folder_names() {
         "security/",
     ] {
         assert_eq!(
-            h.m.ufs.read_for_ftp(bad),
+            h.module_mut().ufs.read_for_ftp(bad),
             Err(CmeError::InvalidInput),
             "{bad}"
         );
         assert_eq!(
-            h.m.ufs.write_for_ftp(bad, b""),
+            h.module_mut().ufs.write_for_ftp(bad, b""),
             Err(CmeError::InvalidInput),
             "{bad}"
         );
