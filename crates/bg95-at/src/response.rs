@@ -46,6 +46,10 @@ pub struct ResponseFormat {
     pub cmee: u8,
     pub s3: u8,
     pub s4: u8,
+    /// Each information line framed on its own (`\r\n<l1>\r\n\r\n<l2>\r\n`), as some
+    /// firmwares do, instead of one block (observed-behaviour.md: both seen; a personality
+    /// setting).
+    pub frame_each_line: bool,
 }
 
 impl Default for ResponseFormat {
@@ -56,6 +60,7 @@ impl Default for ResponseFormat {
             cmee: 1,
             s3: b'\r',
             s4: b'\n',
+            frame_each_line: false,
         }
     }
 }
@@ -66,16 +71,14 @@ impl ResponseFormat {
         out.push(self.s4);
     }
 
-    /// Information text (one or more lines) as one block: `\r\n<l1>\r\n<l2>\r\n`.
+    /// Information text (one or more lines) as one block: `\r\n<l1>\r\n<l2>\r\n`, or with
+    /// `frame_each_line` each line in its own frame: `\r\n<l1>\r\n\r\n<l2>\r\n`.
     /// Under ATV0 the leading header is dropped: `<l1>\r\n<l2>\r\n`.
     pub fn info<S: AsRef<str>>(&self, lines: &[S], out: &mut Vec<u8>) {
-        if lines.is_empty() {
-            return;
-        }
-        if self.verbose {
-            self.eol(out);
-        }
-        for l in lines {
+        for (i, l) in lines.iter().enumerate() {
+            if self.verbose && (i == 0 || self.frame_each_line) {
+                self.eol(out);
+            }
             out.extend_from_slice(l.as_ref().as_bytes());
             self.eol(out);
         }
@@ -150,6 +153,13 @@ mod tests {
         let v1 = ResponseFormat::default();
         assert_eq!(fmt(v1, FinalResult::Ok), b"\r\nOK\r\n");
         assert_eq!(fmt(v1, FinalResult::Error), b"\r\nERROR\r\n");
+        let per_line = ResponseFormat {
+            frame_each_line: true,
+            ..ResponseFormat::default()
+        };
+        let mut out = Vec::new();
+        per_line.info(&["+QFLST: \"a\",1", "+QFLST: \"b\",2"], &mut out);
+        assert_eq!(out, b"\r\n+QFLST: \"a\",1\r\n\r\n+QFLST: \"b\",2\r\n");
         let v0 = ResponseFormat {
             verbose: false,
             ..v1

@@ -457,7 +457,7 @@ impl Basic {
             | C::SregTest(_)
             | C::SregSet(..)
             | C::CmeeRead
-            | C::CmeeSet(_) => run_profile(profile, view.p.max_line, name, cmd),
+            | C::CmeeSet(_) => run_profile(profile, view.p, name, cmd),
             cmd => match self.status(view, name, cmd) {
                 Ok(lines) => lines,
                 Err(e) => return e.into(),
@@ -536,7 +536,7 @@ impl Basic {
 
 /// The V.250 commands that change the profile (echo, ATV/ATQ, CMEE, S-registers, &D/&C,
 /// ATZ, AT&F, AT&W): their answer lines.
-fn run_profile(profile: Profile, max_line: usize, name: &str, cmd: BasicCommand) -> Vec<String> {
+fn run_profile(profile: Profile, p: &Personality, name: &str, cmd: BasicCommand) -> Vec<String> {
     use BasicCommand as C;
     let cfg = profile.cfg;
     match cmd {
@@ -546,7 +546,7 @@ fn run_profile(profile: Profile, max_line: usize, name: &str, cmd: BasicCommand)
             Flag::Quiet => cfg.fmt.quiet = on,
         },
         C::Restore => *cfg = profile.saved.clone(),
-        C::Factory => *cfg = Settings::factory(max_line),
+        C::Factory => *cfg = Settings::factory_for(p),
         C::Store => *profile.saved = cfg.clone(),
         C::Dtr(v) => cfg.dtr_mode = v,
         C::Dcd(v) => cfg.dcd_mode = v,

@@ -156,7 +156,7 @@ mod registration;
 impl Module {
     /// A module that powers on at `now`: the boot URCs are the first output.
     pub fn new(p: Personality, store: Box<dyn UfsStore>, now: Instant) -> Self {
-        let cfg = Settings::factory(p.max_line);
+        let cfg = Settings::factory_for(&p);
         let mut m = Module {
             ufs: crate::ufs::Ufs::new(store, p.ufs_capacity),
             power: Power::On,

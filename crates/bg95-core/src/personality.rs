@@ -35,6 +35,10 @@ pub struct Personality {
     /// A QFUPL that times out: false = `+CME ERROR: 421` (BG95), true = `+QFUPL: <n>,<sum>`
     /// and `OK` (BG96 manual wording).
     pub qfupl_timeout_reports_size: bool,
+    /// Information lines of one response each in their own frame (`\r\n<l1>\r\n\r\n<l2>\r\n`)
+    /// instead of one block (`\r\n<l1>\r\n<l2>\r\n`, the default); observed-behaviour.md
+    /// has both.
+    pub info_lines_framed: bool,
     /// A SIM is in the slot at power-on. Without one the boot URCs say `+CPIN: NOT READY`
     /// (no `+QUSIM`/`+QIND: SMS DONE`), AT+CPIN? answers `+CME ERROR: 10` and the module
     /// does not register.
@@ -76,6 +80,7 @@ impl Default for Personality {
             ufs_capacity: 2_097_152,
             max_active_pdp: 3,
             qfupl_timeout_reports_size: false,
+            info_lines_framed: false,
             sim_inserted: true,
             pdp_addresses: Default::default(),
         }

@@ -33,6 +33,14 @@ impl Settings {
         }
     }
 
+    /// The factory settings of a module with this personality (its line limit and how it
+    /// frames information lines).
+    pub fn factory_for(p: &crate::Personality) -> Self {
+        let mut s = Settings::factory(p.max_line);
+        s.fmt.frame_each_line = p.info_lines_framed;
+        s
+    }
+
     pub fn sreg(&self, n: usize) -> u8 {
         self.sregs.get(n).copied().unwrap_or(0)
     }

@@ -118,3 +118,33 @@ fn final_results_parse_from_the_error_table() {
     assert_eq!(AnswerOverride::parse_result("+CME ERROR: 9999"), None);
     assert_eq!(AnswerOverride::parse_result("FINE"), None);
 }
+
+/// `info_lines_framed`: each information line in its own frame (observed-behaviour.md has
+/// both forms); the framing is the firmware's, so AT&F and ATZ keep it; ATV0 drops headers.
+#[test]
+fn information_lines_framed_one_by_one() {
+    let mut m = Harness::with_personality(Personality {
+        info_lines_framed: true,
+        ..Personality::default()
+    });
+    m.play(
+        r#"
+> ATE0\r
+< ATE0\r\r\nOK\r\n
+> AT+CGDCONT=2,"IP","iot"\r
+< \r\nOK\r\n
+> AT+CGACT?\r
+< \r\n+CGACT: 1,1\r\n\r\n+CGACT: 2,0\r\n\r\nOK\r\n
+> AT&F\r
+< \r\nOK\r\n
+> ATE0\r
+< ATE0\r\r\nOK\r\n
+> AT+CGACT?\r
+< \r\n+CGACT: 1,1\r\n\r\n+CGACT: 2,0\r\n\r\nOK\r\n
+> ATV0\r
+< 0\r
+> AT+CGACT?\r
+< +CGACT: 1,1\r\n+CGACT: 2,0\r\n0\r
+"#,
+    );
+}

@@ -96,7 +96,8 @@ fn module(cx: &Ctx, base: &Path, m: RawModule) -> Result<ModuleSetup, ScenarioEr
     set!(manufacturer => manufacturer, model => model, revision => revision, imei => imei,
         imsi => imsi, iccid => iccid, operator => operator, qcsq => qcsq,
         boot_urcs => boot_urcs, max_line => max_line, max_active_pdp => max_active_pdp,
-        qfupl_timeout_reports_size => qfupl_timeout_reports_size);
+        qfupl_timeout_reports_size => qfupl_timeout_reports_size,
+        info_lines_framed => info_lines_framed);
     if let Some(d) = m.power_off_time {
         p.power_off_time = d.0;
     }
@@ -1069,7 +1070,7 @@ reopen = true
     fn unknown_key() {
         assert_eq!(
             err("[module]\nmodel = \"x\"\nimie = \"1\"\n"),
-            "/tmp/s.toml:3: module.imie: unknown field `imie`, expected one of `manufacturer`, `model`, `revision`, `imei`, `imsi`, `iccid`, `operator`, `signal`, `qcsq`, `ufs_size`, `boot_urcs`, `max_line`, `power_off_time`, `max_active_pdp`, `qfupl_timeout_reports_size`, `ufs`"
+            "/tmp/s.toml:3: module.imie: unknown field `imie`, expected one of `manufacturer`, `model`, `revision`, `imei`, `imsi`, `iccid`, `operator`, `signal`, `qcsq`, `ufs_size`, `boot_urcs`, `max_line`, `power_off_time`, `max_active_pdp`, `qfupl_timeout_reports_size`, `info_lines_framed`, `ufs`"
         );
         let e = err(
             "[[fault]]\non = \"time\"\nafter = \"1s\"\naction = \"sim_removed\"\nverbb = \"x\"\n",

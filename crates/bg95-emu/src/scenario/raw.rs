@@ -47,6 +47,8 @@ pub(crate) struct RawModule {
     pub power_off_time: Option<Dur>,
     pub max_active_pdp: Option<usize>,
     pub qfupl_timeout_reports_size: Option<bool>,
+    /// Each information line in its own `\r\n…\r\n` frame.
+    pub info_lines_framed: Option<bool>,
     /// UFS files present at boot: name → content.
     #[serde(default)]
     pub ufs: BTreeMap<String, Spanned<RawUfsFile>>,
