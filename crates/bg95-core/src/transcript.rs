@@ -20,10 +20,12 @@ use std::time::Duration;
 mod compare;
 mod effect;
 mod event;
+mod setup;
 
 pub use compare::Comparison;
 pub use effect::{bytes_value, digest_value, effect_line, effect_matches, fnv1a64, INLINE_LIMIT};
 pub use event::{event_line, failure_kind};
+pub use setup::{parse_setup, setup_lines, RecordedFile, Setup, UFS_INLINE_LIMIT};
 
 use crate::ftp::{Failure, FailureKind, FtpEvent, Reply};
 use crate::general::{NetworkEvent, PingEvent, ResolveFailure};
@@ -38,6 +40,9 @@ pub enum Step {
     Wait(Duration),
     Event(Completion),
     Effect(String),
+    /// `! fault …`: a scenario fault fired while recording (the text after `! fault `). A
+    /// record: runners skip it; a replay may hand it to [`Replay::on_fault`].
+    Fault(String),
 }
 
 /// A step with the line it came from.
@@ -325,8 +330,10 @@ pub fn parse(text: &str) -> Result<Vec<Line>, ParseError> {
                 Step::Wait(parse_duration(d).ok_or_else(|| err(format!("bad time step `{body}`")))?)
             }
             // A fault that fired while recording (docs/transcripts.md): a record of what
-            // happened, not an event to feed; replaying it is the scenario's business.
-            "!" if body.trim_start().starts_with("fault ") => continue,
+            // happened, not an event to feed; replaying it is the caller's business.
+            "!" if body.trim_start().starts_with("fault ") => {
+                Step::Fault(body.trim_start()["fault ".len()..].to_string())
+            }
             "!" => Step::Event(parse_event(body.trim()).map_err(err)?),
             "=" => Step::Effect(body.trim().to_string()),
             _ => return Err(err(format!("unknown line tag `{tag}`"))),
@@ -354,7 +361,12 @@ pub struct Replay<'m> {
     module: &'m mut Module,
     now: Instant,
     pending: Vec<u8>,
+    fault_hook: Option<FaultHook<'m>>,
 }
+
+/// Called with the text of each `! fault` line a comparison passes (a reference, not a box:
+/// a `Replay` has nothing to drop, so a temporary one may outlive its module's borrow).
+type FaultHook<'m> = &'m mut dyn FnMut(&mut Module, &str);
 
 impl<'m> Replay<'m> {
     pub fn new(module: &'m mut Module, now: Instant) -> Self {
@@ -362,7 +374,16 @@ impl<'m> Replay<'m> {
             module,
             now,
             pending: Vec::new(),
+            fault_hook: None,
         }
+    }
+
+    /// [`Replay::compare`] hands the text of each `! fault` line (after `! fault `) to
+    /// `hook` where the recording has it, e.g. to set a fault state that is not an event
+    /// (a full UFS).
+    pub fn on_fault(mut self, hook: &'m mut dyn FnMut(&mut Module, &str)) -> Self {
+        self.fault_hook = Some(hook);
+        self
     }
 
     fn collect(&mut self) {
@@ -403,6 +424,7 @@ impl<'m> Replay<'m> {
                     self.collect();
                 }
                 Step::Wait(d) => self.advance(*d),
+                Step::Fault(_) => {}
                 Step::Event(ev) => {
                     self.module.handle_completion(self.now, ev.clone());
                     self.collect();

@@ -149,7 +149,13 @@ fn main() -> ExitCode {
 
 /// `bg95-emu replay`: the diff on stdout, the verdict on stderr.
 fn replay(args: &ReplayArgs) -> ExitCode {
-    match bg95_emu::replay::replay_file(&args.file) {
+    let outcome = bg95_emu::replay::replay_file(&args.file);
+    if let Ok(out) = &outcome {
+        for note in &out.notes {
+            eprintln!("{}: note: {note}", args.file.display());
+        }
+    }
+    match outcome {
         Err(e) => {
             eprintln!("{e}");
             ExitCode::from(2)

@@ -26,7 +26,7 @@ use crate::ftp::{DriverConfig, FtpDriver};
 use crate::net::{ResolveError, Resolver, Traffic};
 use crate::pacer::Pacer;
 use crate::pty::VirtualPort;
-use crate::scenario::{apply_module_fault, EngineOutput, Piece, ScenarioLoop};
+use crate::scenario::{module_fault_event, override_answer, EngineOutput, Piece, ScenarioLoop};
 use crate::transcript::Recorder;
 
 /// The core's clock, read from tokio time (which tests can pause).
@@ -185,6 +185,8 @@ pub async fn run_module(
     let mut buf = vec![0u8; 4096];
     let mut link_made = false;
     let mut driver_died = false;
+    // Host bytes read but not yet handed to the module (see the tty read below).
+    let mut held_input: Option<(bg95_core::Instant, Vec<u8>)> = None;
 
     let result = loop {
         // Drain everything the module has to say or have done.
@@ -222,6 +224,13 @@ pub async fn run_module(
                     spawn_ping(resolver.clone(), net_tx.clone(), id, host, timeout, count);
                 }
             }
+        }
+        if let Some((now, bytes)) = held_input.take() {
+            if let Some(t) = transcript.as_mut() {
+                t.input(now, &bytes);
+            }
+            module.handle_input(now, &bytes);
+            continue;
         }
         if !link_made && module.accepts_at() {
             link_made = true;
@@ -283,14 +292,14 @@ pub async fn run_module(
                         complete(&mut module, &mut transcript, clock.now(), Completion::Traffic { sent, received });
                     }
                     let now = clock.now();
-                    if let Some(t) = transcript.as_mut() {
-                        t.input(now, &buf[..n]);
-                    }
                     if let Some(sc) = scenario.as_mut() {
                         sc.observe_input(module.in_command_mode(), &buf[..n]);
                         drain_engine(&mut module, sc, &clock, &mut transcript);
                     }
-                    module.handle_input(now, &buf[..n]);
+                    // Handed over once what the input's faults made the module say and ask
+                    // for is out, so a transcript has it before the input, where a replay
+                    // that feeds the fault's event then the input finds it.
+                    held_input = Some((now, buf[..n].to_vec()));
                 }
                 Err(e) => {
                     // With our own slave fd held open the master should not fail; if it
@@ -431,7 +440,11 @@ fn engine_event(
                 t.fault(clock.now(), &f);
             }
         }
-        EngineOutput::Module(m) => apply_module_fault(module, clock.now(), &m),
+        // Recorded like any event, so a replay feeds it at the same point.
+        EngineOutput::Module(m) => match module_fault_event(module, &m) {
+            Some(event) => complete(module, transcript, clock.now(), event),
+            None => override_answer(module, &m),
+        },
     }
 }
 

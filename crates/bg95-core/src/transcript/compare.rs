@@ -81,6 +81,13 @@ impl Replay<'_> {
                     recorded.effects.push(e.clone());
                     continue;
                 }
+                // Not compared (a replay fires no faults of its own); the hook may apply it.
+                Step::Fault(text) => {
+                    if let Some(hook) = self.fault_hook.as_mut() {
+                        hook(self.module, text);
+                    }
+                    continue;
+                }
             };
             self.drain_into(&mut replayed);
             recorded.write_to(&mut out.recorded);
