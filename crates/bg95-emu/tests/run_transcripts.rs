@@ -179,3 +179,52 @@ expect = "+CME ERROR: 420"
         "{diff}"
     );
 }
+
+/// The `-> action` of each `! fault` line of a recording, in order.
+fn fired_actions(transcript: &str) -> Vec<String> {
+    transcript
+        .lines()
+        .filter(|l| l.starts_with("! fault "))
+        .filter_map(|l| l.split_once(" -> ").map(|(_, a)| a.to_string()))
+        .collect()
+}
+
+/// The round trip: a shipped scenario's run is recorded (`run --transcript`), the
+/// recording is imported as a log (`import`), and the imported scenario passes `run` and
+/// fires the same faults (a 530 to PASS; a data reset after the same 307200 bytes).
+#[test]
+fn a_recorded_run_imports_to_a_scenario_that_passes_and_fires_the_same_faults() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["wrong-password", "get-reset-after-300k"] {
+        let shipped = repo().join(format!("scenarios/{name}.toml"));
+        let recorded = dir.path().join(format!("{name}.txt"));
+        let run = bg95(&[
+            "run".as_ref(),
+            "--transcript".as_ref(),
+            recorded.as_os_str(),
+            shipped.as_os_str(),
+        ]);
+        assert_eq!(run.status.code(), Some(0), "{name}: {run:?}");
+        let imported = dir.path().join(format!("imported/{name}.toml"));
+        let import = bg95(&[
+            "import".as_ref(),
+            recorded.as_os_str(),
+            "-o".as_ref(),
+            imported.as_os_str(),
+        ]);
+        assert!(import.status.success(), "{name}: {import:?}");
+        let toml = std::fs::read_to_string(&imported).unwrap();
+        let rerecorded = dir.path().join(format!("{name}.imported.txt"));
+        let run = bg95(&[
+            "run".as_ref(),
+            "--transcript".as_ref(),
+            rerecorded.as_os_str(),
+            imported.as_os_str(),
+        ]);
+        assert_eq!(run.status.code(), Some(0), "{name}: {run:?}\n{toml}");
+        let original = fired_actions(&std::fs::read_to_string(&recorded).unwrap());
+        let again = fired_actions(&std::fs::read_to_string(&rerecorded).unwrap());
+        assert!(!original.is_empty(), "{name}: no fault fired");
+        assert_eq!(original, again, "{name}:\n{toml}");
+    }
+}
