@@ -22,11 +22,13 @@ mod compare;
 mod effect;
 mod event;
 mod harness;
+mod setup;
 
 pub use compare::Comparison;
 pub use effect::{bytes_value, digest_value, effect_line, effect_matches, fnv1a64, INLINE_LIMIT};
 pub use event::{event_line, failure_kind};
-pub use harness::Harness;
+pub use harness::{FaultHook, Harness};
+pub use setup::{parse_setup, setup_lines, RecordedFile, Setup, UFS_INLINE_LIMIT};
 
 use crate::ftp::{Failure, FailureKind, FtpEvent, Reply};
 use crate::general::{NetworkEvent, PingEvent, ResolveFailure};
@@ -40,6 +42,9 @@ pub enum Step {
     Wait(Duration),
     Event(Completion),
     Effect(String),
+    /// `! fault …`: a scenario fault fired while recording (the text after `! fault `). A
+    /// record: runners skip it; a replay may hand it to [`Replay::on_fault`].
+    Fault(String),
 }
 
 /// A step with the line it came from.
@@ -327,8 +332,10 @@ pub fn parse(text: &str) -> Result<Vec<Line>, ParseError> {
                 Step::Wait(parse_duration(d).ok_or_else(|| err(format!("bad time step `{body}`")))?)
             }
             // A fault that fired while recording (docs/transcripts.md): a record of what
-            // happened, not an event to feed; replaying it is the scenario's business.
-            "!" if body.trim_start().starts_with("fault ") => continue,
+            // happened, not an event to feed; replaying it is the caller's business.
+            "!" if body.trim_start().starts_with("fault ") => {
+                Step::Fault(body.trim_start()["fault ".len()..].to_string())
+            }
             "!" => Step::Event(parse_event(body.trim()).map_err(err)?),
             "=" => Step::Effect(body.trim().to_string()),
             _ => return Err(err(format!("unknown line tag `{tag}`"))),

@@ -146,7 +146,7 @@ pub async fn run(
     let (server, tls) = start_server(&config, store.as_mut(), &mut temps).await?;
 
     let port = VirtualPort::open()?;
-    let transcript = config
+    let mut transcript = config
         .transcript
         .as_deref()
         .map(Recorder::create)
@@ -155,6 +155,10 @@ pub async fn run(
         Some(s) => s.personality(),
         None => config.personality.clone(),
     };
+    if let Some(t) = transcript.as_mut() {
+        // What a replay needs to build the same module: its personality and UFS at boot.
+        t.setup(&personality, &ufs_files(store.as_ref()));
+    }
     let born = clock.now();
     let module = Module::new(personality, store, born);
     let transcript = transcript.map(|mut t| {
@@ -192,6 +196,21 @@ pub async fn run(
     drop(server);
     drop(temps);
     result
+}
+
+/// Every file in `store` with its content (unreadable ones are left out, with a warning).
+fn ufs_files(store: &dyn UfsStore) -> Vec<(String, Vec<u8>)> {
+    let names = store.list().unwrap_or_default();
+    names
+        .into_iter()
+        .filter_map(|(name, _)| match store.read(&name) {
+            Ok(data) => Some((name, data)),
+            Err(e) => {
+                tracing::warn!(target: "bg95::emu", "transcript: UFS {name}: {e:?}");
+                None
+            }
+        })
+        .collect()
 }
 
 /// The embedded FTP server the configuration asks for (a scenario's `[ftp_server]` wins),

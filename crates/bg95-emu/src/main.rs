@@ -69,6 +69,11 @@ struct RunArgs {
     /// Draw fault probabilities from this seed instead of each file's `seed`.
     #[arg(long, value_name = "N")]
     seed: Option<u64>,
+    /// Record each scenario's session as a transcript (replay: `bg95-emu replay`). A path
+    /// with `{name}` (the scenario file's stem), or a folder (an existing one, one ending
+    /// in `/`, or any path when several files run) for `<stem>.txt` files, else one file.
+    #[arg(long, value_name = "FILE|DIR|PATTERN")]
+    transcript: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -144,7 +149,13 @@ fn main() -> ExitCode {
 
 /// `bg95-emu replay`: the diff on stdout, the verdict on stderr.
 fn replay(args: &ReplayArgs) -> ExitCode {
-    match bg95_emu::replay::replay_file(&args.file) {
+    let outcome = bg95_emu::replay::replay_file(&args.file);
+    if let Ok(out) = &outcome {
+        for note in &out.notes {
+            eprintln!("{}: note: {note}", args.file.display());
+        }
+    }
+    match outcome {
         Err(e) => {
             eprintln!("{e}");
             ExitCode::from(2)
@@ -220,7 +231,17 @@ fn run_scenarios(args: RunArgs) -> ExitCode {
     if bad {
         return ExitCode::from(2);
     }
-    let outcomes = runner::run_all(&scenarios, args.jobs, args.seed, runner::print_outcome);
+    let transcript = args
+        .transcript
+        .as_deref()
+        .map(|p| runner::TranscriptTarget::from_arg(p, scenarios.len()));
+    let outcomes = runner::run_all_recorded(
+        &scenarios,
+        args.jobs,
+        args.seed,
+        transcript.as_ref(),
+        runner::print_outcome,
+    );
     if let Some(out) = &args.junit {
         if let Err(e) = std::fs::write(out, runner::junit(&outcomes)) {
             eprintln!("bg95-emu: --junit {}: {e}", out.display());

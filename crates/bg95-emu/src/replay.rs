@@ -4,14 +4,22 @@
 //! unified diff (docs/transcripts.md).
 
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
-use bg95_core::transcript::{parse, Comparison, Harness};
+use crate::scenario::FullStore;
+
+use bg95_core::transcript::{fnv1a64, parse, parse_setup, Comparison, Harness, RecordedFile};
+use bg95_core::{MemStore, Module, UfsStore};
 
 /// The outcome of a replay: both texts and their unified diff (empty when identical).
 #[derive(Debug)]
 pub struct ReplayOutcome {
     pub comparison: Comparison,
     pub diff: String,
+    /// What the replay could not rebuild exactly (e.g. a large UFS file recorded only as a
+    /// digest), for the user to read next to a diff.
+    pub notes: Vec<String>,
 }
 
 impl ReplayOutcome {
@@ -24,7 +32,42 @@ impl ReplayOutcome {
 /// and claims the boot URCs itself; any other starts after them, like the golden runner.
 pub fn replay_text(text: &str) -> Result<ReplayOutcome, String> {
     let lines = parse(text).map_err(|e| e.to_string())?;
-    let comparison = Harness::for_transcript(text).compare(&lines);
+    let setup = parse_setup(text).map_err(|e| e.to_string())?;
+    let mut store = MemStore::new();
+    let mut notes = Vec::new();
+    for (name, content) in &setup.ufs {
+        let data = match content {
+            RecordedFile::Bytes(b) => b.clone(),
+            RecordedFile::Digest { len, fnv } => {
+                // A scenario's `size = N` filler is rebuilt exactly; anything else cannot be.
+                let filler = crate::scenario::filler(*len);
+                if fnv1a64(&filler) != *fnv {
+                    notes.push(format!(
+                        "UFS file {name:?} ({len} bytes) was recorded as a digest only: \
+                         replayed with filler of its size"
+                    ));
+                }
+                filler
+            }
+        };
+        store
+            .write(name, &data)
+            .map_err(|e| format!("UFS file {name:?}: {e:?}"))?;
+    }
+    // A `ufs_full` fault is a state of the flash, not an event: set where the recording
+    // says it fired.
+    let full = Arc::new(AtomicBool::new(false));
+    let store = FullStore::new(Box::new(store), full.clone());
+    let mut harness = Harness::powered_on(setup.personality, Box::new(store));
+    if !text.lines().any(|l| l.trim() == "#! boot") {
+        harness = harness.booted();
+    }
+    let set_full = move |_: &mut Module, text: &str| {
+        if text.ends_with("-> ufs full") {
+            full.store(true, Ordering::Release);
+        }
+    };
+    let comparison = harness.on_fault(Box::new(set_full)).compare(&lines);
     let diff = if comparison.identical() {
         String::new()
     } else {
@@ -34,7 +77,11 @@ pub fn replay_text(text: &str) -> Result<ReplayOutcome, String> {
             .header("recorded", "replayed")
             .to_string()
     };
-    Ok(ReplayOutcome { comparison, diff })
+    Ok(ReplayOutcome {
+        comparison,
+        diff,
+        notes,
+    })
 }
 
 /// Replay a transcript file; errors name the file (and line, for a bad line).

@@ -26,7 +26,7 @@ use crate::ftp::{DriverConfig, FtpDriver};
 use crate::net::{ResolveError, Resolver, Traffic};
 use crate::pacer::Pacer;
 use crate::pty::VirtualPort;
-use crate::scenario::{apply_module_fault, EngineOutput, Piece, ScenarioLoop};
+use crate::scenario::{module_fault_event, override_answer, EngineOutput, Piece, ScenarioLoop};
 use crate::transcript::Recorder;
 
 /// The core's clock, read from tokio time (which tests can pause).
@@ -160,6 +160,9 @@ pub async fn run_module(
     let mut link_made = false;
     let result = loop {
         lp.flush(&mut transcript, &mut scenario);
+        if lp.deliver_held_input(&mut transcript) {
+            continue;
+        }
         if !link_made && lp.module.accepts_at() {
             link_made = true;
             if let Some(link) = &tty_link {
@@ -265,6 +268,8 @@ struct LoopState {
     /// handed over once the boot URCs are out, so a transcript shows them in the order the
     /// module made them (a replay feeds events where the recording has them).
     network_time: Option<Completion>,
+    /// Host bytes read but not yet handed to the module (see [`LoopState::host_input`]).
+    held_input: Option<(bg95_core::Instant, Vec<u8>)>,
 }
 
 impl LoopState {
@@ -305,6 +310,7 @@ impl LoopState {
                 unix_secs: host_utc(),
                 zone_quarters: 0,
             })),
+            held_input: None,
         };
         (state, driver, net_rx)
     }
@@ -361,7 +367,10 @@ impl LoopState {
     }
 
     /// Bytes from the host: the traffic counted so far first (AT+QGDCNT? must see it), the
-    /// scenario's AT-command triggers next (a fault a command triggers applies to it).
+    /// scenario's AT-command triggers next (a fault a command triggers applies to it). The
+    /// bytes themselves wait in `held_input` until what the triggered faults made the module
+    /// say and ask for is out ([`LoopState::deliver_held_input`]), so a transcript has it
+    /// before the input, where a replay that feeds the fault's event then the input finds it.
     fn host_input(
         &mut self,
         transcript: &mut Option<Recorder>,
@@ -373,14 +382,23 @@ impl LoopState {
             self.complete(transcript, Completion::Traffic { sent, received });
         }
         let now = self.clock.now();
-        if let Some(t) = transcript.as_mut() {
-            t.input(now, bytes);
-        }
         if let Some(sc) = scenario.as_mut() {
             sc.observe_input(self.module.in_command_mode(), bytes);
             drain_engine(&mut self.module, sc, &self.clock, transcript);
         }
-        self.module.handle_input(now, bytes);
+        self.held_input = Some((now, bytes.to_vec()));
+    }
+
+    /// Hand held host bytes to the module; true if there were any.
+    fn deliver_held_input(&mut self, transcript: &mut Option<Recorder>) -> bool {
+        let Some((now, bytes)) = self.held_input.take() else {
+            return false;
+        };
+        if let Some(t) = transcript.as_mut() {
+            t.input(now, &bytes);
+        }
+        self.module.handle_input(now, &bytes);
+        true
     }
 
     /// The driver task ended (it should not): what it held is gone, the core decides what
@@ -511,7 +529,11 @@ fn engine_event(
                 t.fault(clock.now(), &f);
             }
         }
-        EngineOutput::Module(m) => apply_module_fault(module, clock.now(), &m),
+        // Recorded like any event, so a replay feeds it at the same point.
+        EngineOutput::Module(m) => match module_fault_event(module, &m) {
+            Some(event) => complete(module, transcript, clock.now(), event),
+            None => override_answer(module, &m),
+        },
     }
 }
 

@@ -89,6 +89,15 @@ impl Recorder {
         })
     }
 
+    /// The module's personality and the UFS files present at power-on, as `#! module` and
+    /// `#! ufs` headers ([`bg95_core::transcript::setup_lines`]): a replay builds the same
+    /// module from them.
+    pub fn setup(&mut self, personality: &bg95_core::Personality, files: &[(String, Vec<u8>)]) {
+        for line in bg95_core::transcript::setup_lines(personality, files) {
+            let _ = writeln!(self.out, "{line}");
+        }
+    }
+
     /// The module was created at `now`: times count from here (a replay's module starts at
     /// its clock's zero).
     pub fn start(&mut self, now: Instant) {

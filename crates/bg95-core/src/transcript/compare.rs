@@ -77,6 +77,13 @@ impl Harness {
                     recorded.effects.push(e.clone());
                     continue;
                 }
+                // Not compared (a replay fires no faults of its own); the hook may apply it.
+                Step::Fault(text) => {
+                    if let Some(hook) = self.fault_hook.as_mut() {
+                        hook(&mut self.module, text);
+                    }
+                    continue;
+                }
             };
             self.drain_into(&mut replayed);
             recorded.write_to(&mut out.recorded);

@@ -22,11 +22,16 @@ use crate::ufs::{MemStore, UfsStore};
 
 /// A module on a fake clock, driven as a runtime would drive it (module doc).
 pub struct Harness {
-    module: Module,
+    pub(super) module: Module,
     now: Instant,
     /// What the module said that no test has claimed yet.
     output: Vec<u8>,
+    /// Called with the text of each `! fault` line [`Harness::compare`] passes.
+    pub(super) fault_hook: Option<FaultHook>,
 }
+
+/// Applies a recorded `! fault` line to the module (e.g. a full UFS, which is no event).
+pub type FaultHook = Box<dyn FnMut(&mut Module, &str)>;
 
 impl Default for Harness {
     fn default() -> Self {
@@ -52,7 +57,15 @@ impl Harness {
             module: Module::new(p, store, Instant::ZERO),
             now: Instant::ZERO,
             output: Vec::new(),
+            fault_hook: None,
         }
+    }
+
+    /// [`Harness::compare`] hands the text of each `! fault` line (after `! fault `) to
+    /// `hook` where the recording has it, e.g. to set a fault state that is not an event.
+    pub fn on_fault(mut self, hook: FaultHook) -> Self {
+        self.fault_hook = Some(hook);
+        self
     }
 
     /// Drop what has been said so far (the boot URCs): tests that are not about booting
@@ -264,6 +277,8 @@ impl Harness {
                 Step::Send(bytes) => self.send(bytes),
                 Step::Wait(d) => self.advance(*d),
                 Step::Event(ev) => self.feed(ev.clone()),
+                // A record of a fault that fired; what it did is in the events around it.
+                Step::Fault(_) => {}
                 Step::Expect(want) => self.expect_output(want).map_err(|m| l.mismatch(m))?,
                 Step::Effect(want) => self.expect_effect(want).map_err(|m| l.mismatch(m))?,
             }

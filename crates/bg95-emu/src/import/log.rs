@@ -150,7 +150,7 @@ fn read_transcript(text: &str) -> (Vec<Entry>, Vec<Unplaced>) {
                         Step::Send(b) => out.push(entry(i + 1, Some(now), Dir::Host, b)),
                         Step::Expect(b) => out.push(entry(i + 1, Some(now), Dir::Module, b)),
                         Step::Wait(d) => now += d,
-                        Step::Event(_) | Step::Effect(_) => {}
+                        Step::Event(_) | Step::Effect(_) | Step::Fault(_) => {}
                     }
                 }
             }

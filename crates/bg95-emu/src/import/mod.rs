@@ -51,6 +51,10 @@ struct Builder {
     reset_waiting: Option<usize>,
     prev_at: Option<Duration>,
     overrides: usize,
+    /// A transcript's `<` bytes are exact: read as a byte stream (`pending`), so a COM
+    /// download's data is counted byte for byte, line ends included.
+    byte_exact: bool,
+    pending: Vec<u8>,
 }
 
 fn q(s: &str) -> String {
@@ -190,6 +194,9 @@ impl Builder {
 
     fn module(&mut self, e: &Entry) {
         self.wait_before(e);
+        if self.byte_exact {
+            return self.module_bytes(&e.bytes);
+        }
         let text = String::from_utf8_lossy(&e.bytes).into_owned();
         for l in text.lines() {
             let l = l.trim_end_matches('\r');
@@ -201,6 +208,36 @@ impl Builder {
                 }
                 self.last_data = self.get_data.take().unwrap_or_default();
             }
+            if l.is_empty() || self.last.as_ref().is_some_and(|(c, _)| c == l) {
+                continue;
+            }
+            self.answer(l);
+        }
+    }
+
+    /// Module bytes of a transcript: whole lines as answers; in a COM download, everything
+    /// up to the `\r\nOK\r\n` that ends it is data.
+    fn module_bytes(&mut self, bytes: &[u8]) {
+        const END: &[u8] = b"\r\nOK\r\n";
+        self.pending.extend_from_slice(bytes);
+        loop {
+            if let Some(data) = self.get_data.as_mut() {
+                let Some(pos) = self.pending.windows(END.len()).position(|w| w == END) else {
+                    // Keep what could be the start of the end marker.
+                    let keep = self.pending.len().saturating_sub(END.len() - 1);
+                    data.extend(self.pending.drain(..keep));
+                    return;
+                };
+                data.extend(self.pending.drain(..pos));
+                self.last_data = self.get_data.take().unwrap_or_default();
+                continue;
+            }
+            let Some(i) = self.pending.iter().position(|&b| b == b'\n') else {
+                return;
+            };
+            let line: Vec<u8> = self.pending.drain(..=i).collect();
+            let text = String::from_utf8_lossy(&line).into_owned();
+            let l = text.trim_end_matches(['\r', '\n']).trim_start_matches('\r');
             if l.is_empty() || self.last.as_ref().is_some_and(|(c, _)| c == l) {
                 continue;
             }
@@ -368,6 +405,7 @@ pub fn import(text: &str, source: &str) -> Imported {
     let mut b = Builder {
         rsptimeout: DEFAULT_RSPTIMEOUT,
         cwd: "/".into(),
+        byte_exact: shape == Shape::Transcript,
         ..Builder::default()
     };
     for e in &entries {

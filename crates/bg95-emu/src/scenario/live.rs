@@ -77,8 +77,20 @@ pub fn apply_module_fault(
     now: bg95_core::Instant,
     fault: &ModuleFault,
 ) {
+    match module_fault_event(module, fault) {
+        Some(event) => module.handle_completion(now, event),
+        None => override_answer(module, fault),
+    }
+}
+
+/// The core event a module fault is (a transcript records it as a `!` line, so a replay
+/// feeds the same event); `None` for an answer override, which is no event.
+pub fn module_fault_event(
+    module: &bg95_core::Module,
+    fault: &ModuleFault,
+) -> Option<bg95_core::Completion> {
     use bg95_core::{Completion, NetworkEvent, PowerEvent};
-    let event = match fault {
+    Some(match fault {
         ModuleFault::PdpLost { cid } => Completion::Network(NetworkEvent::PdpLost { cid: *cid }),
         // Lost coverage: the module searches (CEREG/CREG stat 2).
         ModuleFault::RegistrationLost => {
@@ -100,26 +112,29 @@ pub fn apply_module_fault(
         ModuleFault::PowerLoss => Completion::Power(PowerEvent::Loss {
             off_for: POWER_LOSS_OFF_FOR,
         }),
-        // Each firing replaces one answer: the next of the target command (with an
-        // at_command trigger on that command, the very line that fired it).
-        ModuleFault::AtAnswer(a) => {
-            match bg95_core::AnswerOverride::parse_result(&a.result) {
-                Some(final_result) => module.override_next_answer(
-                    &a.command,
-                    bg95_core::AnswerOverride {
-                        info: a.lines.clone(),
-                        final_result,
-                        delay: a.delay,
-                    },
-                ),
-                // The loader checks the result; a fault added through the API may not.
-                None => tracing::warn!(target: "bg95::fault",
-                    "at_answer for {}: {:?} is not a final result", a.command, a.result),
-            }
-            return;
-        }
+        ModuleFault::AtAnswer(_) => return None,
+    })
+}
+
+/// An `at_answer` fault: each firing replaces one answer, the next of the target command
+/// (with an at_command trigger on that command, the very line that fired it).
+pub fn override_answer(module: &mut bg95_core::Module, fault: &ModuleFault) {
+    let ModuleFault::AtAnswer(a) = fault else {
+        return;
     };
-    module.handle_completion(now, event);
+    match bg95_core::AnswerOverride::parse_result(&a.result) {
+        Some(final_result) => module.override_next_answer(
+            &a.command,
+            bg95_core::AnswerOverride {
+                info: a.lines.clone(),
+                final_result,
+                delay: a.delay,
+            },
+        ),
+        // The loader checks the result; a fault added through the API may not.
+        None => tracing::warn!(target: "bg95::fault",
+            "at_answer for {}: {:?} is not a final result", a.command, a.result),
+    }
 }
 
 #[cfg(test)]

@@ -35,7 +35,8 @@ pub use fault::{
     Action, AnswerOverride, DataAction, FaultSpec, FiredFault, ModuleFault, Times, Trigger,
     TriggerEvent,
 };
-pub use live::{apply_module_fault, ScenarioLoop};
+pub use live::{apply_module_fault, module_fault_event, override_answer, ScenarioLoop};
+pub(crate) use load::filler;
 pub use serial::{Piece, SerialImpairment};
 pub use ufs::FullStore;
 pub use watch::AtWatcher;

@@ -210,11 +210,68 @@ fn substitute(bytes: &[u8], vars: &[(&str, String)]) -> Vec<u8> {
     text
 }
 
+/// Where `run --transcript` records each scenario's session (docs/transcripts.md).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TranscriptTarget {
+    /// One file (a single scenario).
+    File(PathBuf),
+    /// `DIR/<file stem>.txt` for each scenario.
+    Dir(PathBuf),
+    /// A path with `{name}`, replaced by each scenario file's stem.
+    Pattern(String),
+}
+
+impl TranscriptTarget {
+    /// `--transcript PATH` for `scenarios` scenarios: a `{name}` pattern, an existing
+    /// folder (or one ending in `/`, or any path when several scenarios run) → a file per
+    /// scenario in it, else one file.
+    pub fn from_arg(path: &Path, scenarios: usize) -> TranscriptTarget {
+        let text = path.to_string_lossy();
+        if text.contains("{name}") {
+            TranscriptTarget::Pattern(text.into_owned())
+        } else if path.is_dir() || text.ends_with('/') || scenarios > 1 {
+            TranscriptTarget::Dir(path.to_path_buf())
+        } else {
+            TranscriptTarget::File(path.to_path_buf())
+        }
+    }
+
+    /// The file for `scenario` (its folder is created).
+    pub fn path_for(&self, scenario: &Scenario) -> std::io::Result<PathBuf> {
+        let stem = scenario.path.file_stem().map_or_else(
+            || scenario.name.clone(),
+            |s| s.to_string_lossy().into_owned(),
+        );
+        let path = match self {
+            TranscriptTarget::File(p) => p.clone(),
+            TranscriptTarget::Dir(d) => d.join(format!("{stem}.txt")),
+            TranscriptTarget::Pattern(p) => PathBuf::from(p.replace("{name}", &stem)),
+        };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        Ok(path)
+    }
+}
+
 /// Run one scenario on a fresh emulator.
 pub fn run_scenario(scenario: &Scenario, seed: Option<u64>) -> Outcome {
+    run_scenario_recorded(scenario, seed, None)
+}
+
+/// Run one scenario on a fresh emulator, recording its session to `transcript`
+/// (`serve --transcript`'s format) if given.
+pub fn run_scenario_recorded(
+    scenario: &Scenario,
+    seed: Option<u64>,
+    transcript: Option<&TranscriptTarget>,
+) -> Outcome {
     let start = Instant::now();
     let mut fired = Vec::new();
-    let result = run_steps(scenario, seed, &mut fired);
+    let result = match transcript.map(|t| t.path_for(scenario)).transpose() {
+        Ok(file) => run_steps(scenario, seed, file, &mut fired),
+        Err(e) => Err(format!("--transcript: {e}")),
+    };
     Outcome {
         name: scenario.name.clone(),
         path: scenario.path.clone(),
@@ -227,11 +284,15 @@ pub fn run_scenario(scenario: &Scenario, seed: Option<u64>) -> Outcome {
 fn run_steps(
     scenario: &Scenario,
     seed: Option<u64>,
+    transcript: Option<PathBuf>,
     fired: &mut Vec<FiredFault>,
 ) -> Result<(), String> {
     let mut builder = Emulator::builder().scenario(scenario.clone());
     if let Some(s) = seed {
         builder = builder.seed(s);
+    }
+    if let Some(t) = transcript {
+        builder = builder.transcript(t);
     }
     let emu = builder
         .spawn()
@@ -309,6 +370,17 @@ pub fn run_all(
     seed: Option<u64>,
     report: impl Fn(&Outcome, usize, usize) + Sync,
 ) -> Vec<Outcome> {
+    run_all_recorded(scenarios, jobs, seed, None, report)
+}
+
+/// [`run_all`], recording each scenario's session where `transcript` says.
+pub fn run_all_recorded(
+    scenarios: &[Scenario],
+    jobs: usize,
+    seed: Option<u64>,
+    transcript: Option<&TranscriptTarget>,
+    report: impl Fn(&Outcome, usize, usize) + Sync,
+) -> Vec<Outcome> {
     let queue: Mutex<VecDeque<usize>> = Mutex::new((0..scenarios.len()).collect());
     let results: Mutex<Vec<Option<Outcome>>> = Mutex::new(vec![None; scenarios.len()]);
     let done = Mutex::new(0usize);
@@ -318,7 +390,7 @@ pub fn run_all(
                 let Some(i) = queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front() else {
                     break;
                 };
-                let outcome = run_scenario(&scenarios[i], seed);
+                let outcome = run_scenario_recorded(&scenarios[i], seed, transcript);
                 let n = {
                     let mut d = done.lock().unwrap_or_else(|p| p.into_inner());
                     *d += 1;
