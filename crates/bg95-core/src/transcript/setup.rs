@@ -47,6 +47,32 @@ fn q(s: &str) -> String {
 
 /// The header lines (without the newline) for a module built from `p` with `files` in UFS.
 pub fn setup_lines(p: &Personality, files: &[(String, Vec<u8>)]) -> Vec<String> {
+    // Every field is named here, so a field added to `Personality` fails to compile until
+    // it is recorded below (and read back by `parse_setup`).
+    let Personality {
+        manufacturer: _,
+        model: _,
+        revision: _,
+        imei: _,
+        imsi: _,
+        iccid: _,
+        operator: _,
+        csq_rssi: _,
+        qcsq: _,
+        reg_stat: _,
+        tac: _,
+        cell_id: _,
+        act: _,
+        max_line: _,
+        power_off_time: _,
+        boot_urcs: _,
+        ufs_capacity: _,
+        max_active_pdp: _,
+        qfupl_timeout_reports_size: _,
+        info_lines_framed: _,
+        sim_inserted: _,
+        pdp_addresses: _,
+    } = p;
     let d = Personality::default();
     let mut out = Vec::new();
     let mut field = |name: &str, value: String| out.push(format!("#! module {name} {value}"));
@@ -76,7 +102,7 @@ pub fn setup_lines(p: &Personality, files: &[(String, Vec<u8>)]) -> Vec<String> 
         ufs_capacity,
         max_active_pdp
     );
-    plain!(qfupl_timeout_reports_size, sim_inserted);
+    plain!(qfupl_timeout_reports_size, sim_inserted, info_lines_framed);
     if p.power_off_time != d.power_off_time {
         field(
             "power_off_time",
@@ -177,7 +203,8 @@ fn module_field(p: &mut Personality, name: &str, v: &[String]) -> Result<(), Str
         ufs_capacity,
         max_active_pdp,
         qfupl_timeout_reports_size,
-        sim_inserted
+        sim_inserted,
+        info_lines_framed
     );
     Ok(())
 }
@@ -239,6 +266,7 @@ mod tests {
             power_off_time: Duration::from_millis(1500),
             boot_urcs: vec!["RDY".into(), "APP RDY".into()],
             qfupl_timeout_reports_size: true,
+            info_lines_framed: true,
             ..Personality::default()
         };
         p.pdp_addresses.insert(1, "10.1.2.3".parse().unwrap());
