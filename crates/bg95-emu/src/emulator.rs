@@ -89,7 +89,7 @@ pub fn fixtures_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures")
 }
 
-fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
+pub(crate) fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(to)?;
     for entry in std::fs::read_dir(from)? {
         let entry = entry?;
@@ -158,6 +158,9 @@ pub async fn run(
     if let Some(t) = transcript.as_mut() {
         // What a replay needs to build the same module: its personality and UFS at boot.
         t.setup(&personality, &ufs_files(store.as_ref()));
+        if let Some(server) = &server {
+            t.server(server.local_addr(), tls.is_some());
+        }
     }
     let born = clock.now();
     let module = Module::new(personality, store, born);

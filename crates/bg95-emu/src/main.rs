@@ -28,9 +28,9 @@ enum Command {
     /// scenario passed and every declared fault fired, 1 when not, 2 for a bad file.
     Run(RunArgs),
     /// Replay a recorded transcript (`--transcript`) against a fresh module whose FTP and
-    /// network sides answer from the recording: no server, a fake clock. Prints a unified
-    /// diff of what the module said versus the recording; exit 0 when identical, 1 when
-    /// not, 2 for a bad file.
+    /// network sides answer from the recording: no server, a fake clock (`--live`: against
+    /// real servers). Prints a unified diff of what the module said versus the recording;
+    /// exit 0 when identical, 1 when not, 2 for a bad file.
     Replay(ReplayArgs),
     /// Turn a log of AT traffic (terminal capture, driver debug log, Python repr, or a
     /// transcript) into a scenario that reproduces it (docs/scenarios.md). Lines that cannot
@@ -53,6 +53,22 @@ struct ReplayArgs {
     /// A transcript file (docs/transcripts.md).
     #[arg(value_name = "FILE")]
     file: PathBuf,
+    /// Replay against real servers: a real emulator's FTP driver talks to the servers the
+    /// recording's AT+QFTPOPEN lines name (start them first, or use --ftp-root).
+    #[arg(long)]
+    live: bool,
+    /// With --live: start the embedded FTP server at the recording's `#! server` address,
+    /// serving a copy of DIR.
+    #[arg(long, value_name = "DIR", requires = "live")]
+    ftp_root: Option<PathBuf>,
+    /// With --live: the password to send where the recording masks the
+    /// AT+QFTPCFG="account" password (a server you started needs the real one).
+    #[arg(long, value_name = "PASS", requires = "live")]
+    ftp_password: Option<String>,
+    /// With --live: how long, beyond the recorded time, to wait for an answer the module
+    /// has not finished giving before the next input goes anyway.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10, requires = "live")]
+    answer_wait: u64,
 }
 
 #[derive(clap::Args)]
@@ -149,7 +165,16 @@ fn main() -> ExitCode {
 
 /// `bg95-emu replay`: the diff on stdout, the verdict on stderr.
 fn replay(args: &ReplayArgs) -> ExitCode {
-    let outcome = bg95_emu::replay::replay_file(&args.file);
+    let outcome = if args.live {
+        let options = bg95_emu::replay::live::LiveOptions {
+            ftp_root: args.ftp_root.clone(),
+            password: args.ftp_password.clone(),
+            answer_wait: std::time::Duration::from_secs(args.answer_wait),
+        };
+        bg95_emu::replay::live::replay_live_file(&args.file, &options)
+    } else {
+        bg95_emu::replay::replay_file(&args.file)
+    };
     if let Ok(out) = &outcome {
         for note in &out.notes {
             eprintln!("{}: note: {note}", args.file.display());

@@ -3,6 +3,8 @@
 //! server, a fake clock, deterministic — and shows what the module said differently as a
 //! unified diff (docs/transcripts.md).
 
+pub mod live;
+
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -35,23 +37,9 @@ pub fn replay_text(text: &str) -> Result<ReplayOutcome, String> {
     let setup = parse_setup(text).map_err(|e| e.to_string())?;
     let mut store = MemStore::new();
     let mut notes = Vec::new();
-    for (name, content) in &setup.ufs {
-        let data = match content {
-            RecordedFile::Bytes(b) => b.clone(),
-            RecordedFile::Digest { len, fnv } => {
-                // A scenario's `size = N` filler is rebuilt exactly; anything else cannot be.
-                let filler = crate::scenario::filler(*len);
-                if fnv1a64(&filler) != *fnv {
-                    notes.push(format!(
-                        "UFS file {name:?} ({len} bytes) was recorded as a digest only: \
-                         replayed with filler of its size"
-                    ));
-                }
-                filler
-            }
-        };
+    for (name, data) in ufs_at_boot(&setup, &mut notes) {
         store
-            .write(name, &data)
+            .write(&name, &data)
             .map_err(|e| format!("UFS file {name:?}: {e:?}"))?;
     }
     // A `ufs_full` fault is a state of the flash, not an event: set where the recording
@@ -68,20 +56,54 @@ pub fn replay_text(text: &str) -> Result<ReplayOutcome, String> {
         }
     };
     let comparison = harness.on_fault(Box::new(set_full)).compare(&lines);
-    let diff = if comparison.identical() {
-        String::new()
-    } else {
-        similar::TextDiff::from_lines(&comparison.recorded, &comparison.replayed)
-            .unified_diff()
-            .context_radius(3)
-            .header("recorded", "replayed")
-            .to_string()
-    };
-    Ok(ReplayOutcome {
-        comparison,
-        diff,
-        notes,
-    })
+    Ok(ReplayOutcome::new(comparison, notes))
+}
+
+impl ReplayOutcome {
+    /// The outcome of `comparison`, with its unified diff.
+    pub(crate) fn new(comparison: Comparison, notes: Vec<String>) -> ReplayOutcome {
+        let diff = if comparison.identical() {
+            String::new()
+        } else {
+            similar::TextDiff::from_lines(&comparison.recorded, &comparison.replayed)
+                .unified_diff()
+                .context_radius(3)
+                .header("recorded", "replayed")
+                .to_string()
+        };
+        ReplayOutcome {
+            comparison,
+            diff,
+            notes,
+        }
+    }
+}
+
+/// The UFS files a recording's header says were there at power-on. A large file recorded
+/// only as a digest is rebuilt as a scenario's `size = N` filler (exact when it was one);
+/// any other gets a note.
+pub(crate) fn ufs_at_boot(
+    setup: &bg95_core::transcript::Setup,
+    notes: &mut Vec<String>,
+) -> Vec<(String, Vec<u8>)> {
+    let mut files = Vec::new();
+    for (name, content) in &setup.ufs {
+        let data = match content {
+            RecordedFile::Bytes(b) => b.clone(),
+            RecordedFile::Digest { len, fnv } => {
+                let filler = crate::scenario::filler(*len);
+                if fnv1a64(&filler) != *fnv {
+                    notes.push(format!(
+                        "UFS file {name:?} ({len} bytes) was recorded as a digest only: \
+                         replayed with filler of its size"
+                    ));
+                }
+                filler
+            }
+        };
+        files.push((name.clone(), data));
+    }
+    files
 }
 
 /// Replay a transcript file; errors name the file (and line, for a bad line).

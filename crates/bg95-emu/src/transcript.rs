@@ -98,6 +98,14 @@ impl Recorder {
         }
     }
 
+    /// The embedded FTP server `serve`/`run` started for this session: `#! server embedded
+    /// <addr>` (`… tls` for FTPS), so `bg95-emu replay --live --ftp-root DIR` can start one
+    /// at the same address.
+    pub fn server(&mut self, addr: std::net::SocketAddr, tls: bool) {
+        let tls = if tls { " tls" } else { "" };
+        let _ = writeln!(self.out, "#! server embedded {addr}{tls}");
+    }
+
     /// The module was created at `now`: times count from here (a replay's module starts at
     /// its clock's zero).
     pub fn start(&mut self, now: Instant) {
