@@ -109,3 +109,44 @@ fn an_unreachable_server_is_a_diff_not_a_hang() {
     // bound on a failure, not a speed measurement).
     assert!(start.elapsed() < Duration::from_secs(120), "{diff}");
 }
+
+/// The user starts the server at the recorded address (here an embedded one with the real
+/// account): the masked password needs `--ftp-password`.
+#[test]
+fn a_server_the_user_started_needs_the_real_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    write_root(&root, CONTENT);
+    let transcript = record(dir.path(), &root);
+    let text = std::fs::read_to_string(&transcript).unwrap();
+    let addr: std::net::SocketAddr = text
+        .lines()
+        .find_map(|l| l.strip_prefix("#! server embedded "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let served = dir.path().join("served");
+    write_root(&served, CONTENT);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let _server = rt
+        .block_on(bg95_emu::server::start_embedded_with(
+            addr,
+            served.clone(),
+            bg95_emu::server::ServerOptions::default(),
+        ))
+        .unwrap();
+
+    let run = replay_live(&transcript, None);
+    assert_eq!(run.status.code(), Some(1), "{run:?}");
+    let diff = String::from_utf8_lossy(&run.stdout);
+    assert!(diff.contains("+< +QFTPOPEN: 625,530\\r\\n"), "{diff}");
+
+    let run = Command::new(env!("CARGO_BIN_EXE_bg95-emu"))
+        .args(["replay", "--live", "--ftp-password", "test"])
+        .arg(&transcript)
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(0), "{run:?}");
+    // This time the upload reached the server the user runs.
+    assert_eq!(std::fs::read(served.join("up.txt")).unwrap(), b"hello");
+}
