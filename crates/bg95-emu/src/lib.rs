@@ -3,6 +3,7 @@
 
 pub mod emulator;
 pub mod ftp;
+mod host_tty;
 pub mod import;
 pub mod net;
 pub mod pacer;

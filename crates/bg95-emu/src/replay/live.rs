@@ -16,20 +16,17 @@
 //! wait has passed — never a hang), and never sooner after the previous input than the
 //! recording sent it (data-mode escapes need their guard times).
 
-use std::fs::{File, OpenOptions};
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::SocketAddr;
-use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use bg95_core::transcript::{escape, parse, parse_setup, Comparison, Line, Step};
-use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
 use super::{ufs_at_boot, ReplayOutcome};
 use crate::emulator::{Config, Emulator};
+use crate::host_tty::HostTty;
 use crate::server::{EmbeddedServer, ServerOptions, ServerTls};
 use crate::ufs_dir::DirStore;
 use bg95_core::UfsStore;
@@ -329,45 +326,14 @@ fn blocks(lines: &[Line]) -> String {
 
 /// The host end of the live emulator's tty, read on a thread.
 struct LiveHost {
-    tty: File,
-    rx: mpsc::Receiver<Vec<u8>>,
-    stop: Arc<AtomicBool>,
-    reader: Option<std::thread::JoinHandle<()>>,
+    host: HostTty,
     last_send: Instant,
 }
 
 impl LiveHost {
     fn open(path: &Path) -> Result<LiveHost, String> {
-        let tty = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(path)
-            .map_err(|e| format!(" open {}: {e}", path.display()))?;
-        let mut reader = tty.try_clone().map_err(|e| e.to_string())?;
-        let (tx, rx) = mpsc::channel();
-        let stop = Arc::new(AtomicBool::new(false));
-        let stopped = stop.clone();
-        let reader = std::thread::spawn(move || {
-            let mut buf = vec![0u8; 65536];
-            while !stopped.load(Ordering::Acquire) {
-                let mut fds = [PollFd::new(reader.as_fd(), PollFlags::POLLIN)];
-                match poll(&mut fds, PollTimeout::from(20u8)) {
-                    Ok(0) => continue,
-                    Ok(_) => {}
-                    Err(_) => break,
-                }
-                match reader.read(&mut buf) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) if tx.send(buf[..n].to_vec()).is_err() => break,
-                    Ok(_) => {}
-                }
-            }
-        });
         Ok(LiveHost {
-            tty,
-            rx,
-            stop,
-            reader: Some(reader),
+            host: HostTty::open(path).map_err(|e| format!(" {e}"))?,
             last_send: Instant::now(),
         })
     }
@@ -380,7 +346,7 @@ impl LiveHost {
             if due > now {
                 std::thread::sleep(due - now);
             }
-            if let Err(e) = self.tty.write_all(bytes) {
+            if let Err(e) = self.host.tty.write_all(bytes) {
                 tracing::warn!(target: "bg95::emu", "replay --live: tty write: {e}");
             }
             self.last_send = Instant::now();
@@ -407,21 +373,12 @@ impl LiveHost {
             } else {
                 deadline - now
             };
-            match self.rx.recv_timeout(wait) {
+            match self.host.rx.recv_timeout(wait) {
                 Ok(bytes) => got.extend_from_slice(&bytes),
                 Err(mpsc::RecvTimeoutError::Timeout) if diverged => return,
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
                 Err(mpsc::RecvTimeoutError::Disconnected) => return,
             }
-        }
-    }
-}
-
-impl Drop for LiveHost {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Release);
-        if let Some(r) = self.reader.take() {
-            let _ = r.join();
         }
     }
 }

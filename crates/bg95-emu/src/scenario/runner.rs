@@ -3,18 +3,15 @@
 //! (unless `optional`).
 
 use std::collections::VecDeque;
-use std::fs::{File, OpenOptions};
-use std::io::{IsTerminal, Read, Write};
-use std::os::fd::AsFd;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use bg95_core::transcript::escape;
-use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
 use super::{FiredFault, Scenario, Step, StepKind};
+use crate::host_tty::HostTty;
 use crate::Emulator;
 
 /// The result of one scenario.
@@ -50,63 +47,30 @@ impl Outcome {
 /// The host side of the tty: a reader thread feeds a channel, so expectations wait with a
 /// deadline.
 struct Port {
-    tty: File,
-    rx: mpsc::Receiver<Vec<u8>>,
+    host: HostTty,
     buf: Vec<u8>,
-    stop: Arc<AtomicBool>,
-    reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Port {
     fn open(path: &Path) -> Result<Port, String> {
-        let tty = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(path)
-            .map_err(|e| format!("open {}: {e}", path.display()))?;
-        let mut reader = tty.try_clone().map_err(|e| e.to_string())?;
-        let (tx, rx) = mpsc::channel();
-        let stop = Arc::new(AtomicBool::new(false));
-        let stopped = stop.clone();
-        let reader = std::thread::spawn(move || {
-            let mut b = vec![0u8; 65536];
-            while !stopped.load(Ordering::Acquire) {
-                let mut fds = [PollFd::new(reader.as_fd(), PollFlags::POLLIN)];
-                match poll(&mut fds, PollTimeout::from(20u8)) {
-                    Ok(0) => continue,
-                    Ok(_) => {}
-                    Err(_) => break,
-                }
-                match reader.read(&mut b) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => {
-                        if tx.send(b[..n].to_vec()).is_err() {
-                            break;
-                        }
-                    }
-                }
-            }
-        });
         Ok(Port {
-            tty,
-            rx,
+            host: HostTty::open(path)?,
             buf: Vec::new(),
-            stop,
-            reader: Some(reader),
         })
     }
 
     fn send(&mut self, bytes: &[u8]) -> Result<(), String> {
-        self.tty
+        self.host
+            .tty
             .write_all(bytes)
-            .and_then(|_| self.tty.flush())
+            .and_then(|_| self.host.tty.flush())
             .map_err(|e| format!("tty write: {e}"))
     }
 
     /// More bytes, or false at the deadline.
     fn pull(&mut self, until: Instant) -> bool {
         let left = until.saturating_duration_since(Instant::now());
-        match self.rx.recv_timeout(left) {
+        match self.host.rx.recv_timeout(left) {
             Ok(b) => {
                 self.buf.extend_from_slice(&b);
                 true
@@ -177,15 +141,6 @@ impl Port {
             escape(want),
             escape(&self.buf)
         ))
-    }
-}
-
-impl Drop for Port {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Release);
-        if let Some(r) = self.reader.take() {
-            let _ = r.join();
-        }
     }
 }
 
