@@ -27,7 +27,7 @@ mod setup;
 pub use compare::Comparison;
 pub use effect::{bytes_value, digest_value, effect_line, effect_matches, fnv1a64, INLINE_LIMIT};
 pub use event::{event_line, failure_kind};
-pub use harness::{FaultHook, Harness};
+pub use harness::{FaultHook, Harness, OPEN_FTP_SESSION};
 pub use setup::{parse_setup, setup_lines, RecordedFile, Setup, UFS_INLINE_LIMIT};
 
 use crate::ftp::{Failure, FailureKind, FtpEvent, Reply};

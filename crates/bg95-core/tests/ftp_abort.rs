@@ -1,20 +1,8 @@
 //! Abort paths that need a module the golden transcripts cannot build (they all run on the
 //! default personality): a download into a small UFS that outgrows it.
 
-use bg95_core::transcript::Harness;
+use bg95_core::transcript::{Harness, OPEN_FTP_SESSION as OPEN};
 use bg95_core::Personality;
-
-const OPEN: &str = r#"
-> ATE0\r
-< ATE0\r\r\nOK\r\n
-> AT+QIACT=1\r
-< \r\nOK\r\n
-> AT+QFTPOPEN="127.0.0.1"\r
-< \r\nOK\r\n
-= ftp open host=127.0.0.1 port=21 user="" pass="" type=binary mode=passive data-address=reply tls=none
-! ftp done ok
-< \r\n+QFTPOPEN: 0,0\r\n
-"#;
 
 /// A download into UFS that does not fit is abandoned through the one abort path: 619, the
 /// runtime drops the connections, nothing is written, and the rest of the download (before

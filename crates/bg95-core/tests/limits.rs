@@ -1,7 +1,7 @@
 //! The backpressure limits of `bg95_core::Limits` apply where they say they do.
 
 use bg95_core::ftp::FtpEvent;
-use bg95_core::transcript::Harness;
+use bg95_core::transcript::{Harness, OPEN_FTP_SESSION as OPEN};
 use bg95_core::{Completion, Instant, Limits, Module};
 
 /// A module with `limits` after `script`; the tests look at its own queues.
@@ -11,18 +11,6 @@ fn module(limits: Limits, script: &str) -> Module {
     h.play(script);
     h.into_module()
 }
-
-const OPEN: &str = r#"
-> ATE0\r
-< ATE0\r\r\nOK\r\n
-> AT+QIACT=1\r
-< \r\nOK\r\n
-> AT+QFTPOPEN="127.0.0.1"\r
-< \r\nOK\r\n
-= ftp open host=127.0.0.1 port=21 user="" pass="" type=binary mode=passive data-address=reply tls=none
-! ftp done ok
-< \r\n+QFTPOPEN: 0,0\r\n
-"#;
 
 /// `output_high_water` bounds the core's own queued output plus the runtime's unwritten
 /// backlog, so a download stops being fed once the host falls behind.

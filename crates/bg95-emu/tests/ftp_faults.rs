@@ -20,7 +20,7 @@ use bg95_emu::net::{
 };
 use bg95_emu::server::start_embedded;
 use bg95_emu::Emulator;
-use host::{boot_bytes, Host};
+use host::Host;
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -430,8 +430,7 @@ fn resolver_fault_reaches_the_host_as_604() {
         .unwrap();
     let port = emu.ftp_addr().unwrap().port();
     let mut h = Host::open(emu.tty_path());
-    h.expect(&boot_bytes());
-    h.chat("ATE0\r", "ATE0\r\r\nOK\r\n");
+    h.boot_echo_off();
     h.chat("AT+QIACT=1\r", "\r\nOK\r\n");
     h.chat("AT+QFTPCFG=\"account\",\"test\",\"test\"\r", "\r\nOK\r\n");
     let open = format!("AT+QFTPOPEN=\"localhost\",{port}\r");

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use bg95_emu::Emulator;
-use host::{boot_bytes, Host};
+use host::Host;
 use support::vsftpd::{self, Mode, Vsftpd};
 
 /// A guard time and a bit (S12 = 50 → 1 s).
@@ -82,8 +82,7 @@ impl Rig {
     /// Boot, echo off, 3.1 login.
     fn login(&mut self) {
         let h = &mut self.host;
-        h.expect(&boot_bytes());
-        h.chat("ATE0\r", "ATE0\r\r\nOK\r\n");
+        h.boot_echo_off();
         h.chat("AT+QICSGP=1,1,\"CMNBIOT\",\"\",\"\",1\r", "\r\nOK\r\n");
         h.chat("AT+QIACT=1\r", "\r\nOK\r\n");
         h.chat(
@@ -309,8 +308,7 @@ fn escape_pauses_and_ato_resumes_download_libunftp() {
 fn error_paths_wrong_login_dns_refused() {
     let mut rig = embedded();
     let h = &mut rig.host;
-    h.expect(&boot_bytes());
-    h.chat("ATE0\r", "ATE0\r\r\nOK\r\n");
+    h.boot_echo_off();
     h.chat("AT+QIACT=1\r", "\r\nOK\r\n");
     h.chat("AT+QFTPCFG=\"account\",\"test\",\"wrong\"\r", "\r\nOK\r\n");
     let open = format!("AT+QFTPOPEN=\"127.0.0.1\",{}\r", rig.server.port());
@@ -332,8 +330,7 @@ fn error_paths_wrong_login_dns_refused() {
 #[test]
 fn active_mode_against_vsftpd() {
     let mut rig = vsftpd();
-    rig.host.expect(&boot_bytes());
-    rig.host.chat("ATE0\r", "ATE0\r\r\nOK\r\n");
+    rig.host.boot_echo_off();
     rig.host.chat("AT+QIACT=1\r", "\r\nOK\r\n");
     rig.host
         .chat("AT+QFTPCFG=\"account\",\"test\",\"test\"\r", "\r\nOK\r\n");
@@ -364,8 +361,7 @@ fn server_dropping_an_idle_session_is_reported_on_the_next_command() {
     });
     let emu = Emulator::builder().spawn().unwrap();
     let mut h = Host::open(emu.tty_path());
-    h.expect(&boot_bytes());
-    h.chat("ATE0\r", "ATE0\r\r\nOK\r\n");
+    h.boot_echo_off();
     h.chat("AT+QIACT=1\r", "\r\nOK\r\n");
     h.chat("AT+QFTPCFG=\"account\",\"test\",\"test\"\r", "\r\nOK\r\n");
     h.chat(
@@ -494,8 +490,7 @@ fn ftps_with_the_ca_in_a_ufs_folder_against_vsftpd() {
     let certs = v.certs.as_ref().expect("FTPS certificates");
     let emu = Emulator::builder().spawn().unwrap();
     let mut h = Host::open(emu.tty_path());
-    h.expect(&boot_bytes());
-    h.chat("ATE0\r", "ATE0\r\r\nOK\r\n");
+    h.boot_echo_off();
     h.chat(
         "AT+QFDEL=\"/security/cacert.pem\"\r",
         "\r\n+CME ERROR: 405\r\n",

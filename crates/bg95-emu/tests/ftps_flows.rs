@@ -6,7 +6,7 @@ mod support;
 
 use bg95_emu::emulator::{ftps_setup_commands, FTPS_CA_UFS_NAME};
 use bg95_emu::Emulator;
-use host::{boot_bytes, Host};
+use host::Host;
 
 fn fixture() -> Vec<u8> {
     (0..3000u32).map(|i| (i * 13 % 251) as u8).collect()
@@ -26,8 +26,7 @@ fn embedded_ftps_works_out_of_the_box() {
     let ca = emu.ftp_ca_pem().expect("a CA").to_string();
     let port = emu.ftp_addr().unwrap().port();
     let mut h = Host::open(emu.tty_path());
-    h.expect(&boot_bytes());
-    h.chat("ATE0\r", "ATE0\r\r\nOK\r\n");
+    h.boot_echo_off();
     // The CA is in UFS under the printed name.
     h.chat(
         "AT+QFLST=\"*\"\r",
@@ -63,8 +62,7 @@ fn embedded_ftps_refuses_plain_login() {
         .unwrap();
     let port = emu.ftp_addr().unwrap().port();
     let mut h = Host::open(emu.tty_path());
-    h.expect(&boot_bytes());
-    h.chat("ATE0\r", "ATE0\r\r\nOK\r\n");
+    h.boot_echo_off();
     h.chat("AT+QIACT=1\r", "\r\nOK\r\n");
     h.chat("AT+QFTPCFG=\"account\",\"test\",\"test\"\r", "\r\nOK\r\n");
     h.chat(&format!("AT+QFTPOPEN=\"127.0.0.1\",{port}\r"), "\r\nOK\r\n");
@@ -127,8 +125,7 @@ fn module_with(files: &[(&str, &str)]) -> (Emulator, Host, tempfile::TempDir) {
     }
     let emu = Emulator::builder().ufs_dir(ufs.path()).spawn().unwrap();
     let mut h = Host::open(emu.tty_path());
-    h.expect(&boot_bytes());
-    h.chat("ATE0\r", "ATE0\r\r\nOK\r\n");
+    h.boot_echo_off();
     h.chat("AT+QIACT=1\r", "\r\nOK\r\n");
     h.chat("AT+QFTPCFG=\"account\",\"test\",\"test\"\r", "\r\nOK\r\n");
     (emu, h, ufs)
@@ -400,8 +397,7 @@ fn list_and_pause_resume(mut rig: FtpsRig) {
     )
     .unwrap();
     let h = &mut rig.host;
-    h.expect(&boot_bytes());
-    h.chat("ATE0\r", "ATE0\r\r\nOK\r\n");
+    h.boot_echo_off();
     h.chat("AT+QIACT=1\r", "\r\nOK\r\n");
     h.chat("AT+QFTPCFG=\"account\",\"test\",\"test\"\r", "\r\nOK\r\n");
     let ssltype = format!("AT+QFTPCFG=\"ssltype\",{}", rig.ssltype);

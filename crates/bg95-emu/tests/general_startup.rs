@@ -10,7 +10,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use bg95_emu::net::{Resolver, Traffic};
 use bg95_emu::Emulator;
-use host::{boot_bytes, Host};
+use host::Host;
 
 fn unix_now() -> i64 {
     SystemTime::now()
@@ -102,9 +102,7 @@ fn driver_start_up_then_ftp_session() {
         .unwrap();
     let port = emu.ftp_addr().unwrap().port();
     let mut h = Host::open(emu.tty_path());
-    h.expect(&boot_bytes());
-
-    h.chat("ATE0\r", "ATE0\r\r\nOK\r\n");
+    h.boot_echo_off();
     h.chat("AT+CMEE=2\r", "\r\nOK\r\n");
     h.chat("AT+CPIN?\r", "\r\n+CPIN: READY\r\n\r\nOK\r\n");
     h.chat(
@@ -174,8 +172,7 @@ fn qgdcnt_reads_what_the_network_side_counted() {
         .spawn()
         .unwrap();
     let mut h = Host::open(emu.tty_path());
-    h.expect(&boot_bytes());
-    h.chat("ATE0\r", "ATE0\r\r\nOK\r\n");
+    h.boot_echo_off();
     h.chat("AT+QGDCNT?\r", "\r\n+QGDCNT: 0,0\r\n\r\nOK\r\n");
     traffic.add_sent(1200);
     traffic.add_received(34_000);
@@ -203,8 +200,7 @@ fn qidnsgip_and_qping_use_the_one_resolver() {
         .unwrap();
     let port = emu.ftp_addr().unwrap().port();
     let mut h = Host::open(emu.tty_path());
-    h.expect(&boot_bytes());
-    h.chat("ATE0\r", "ATE0\r\r\nOK\r\n");
+    h.boot_echo_off();
     // AT+QFTPOPEN looks names up in the same resolver.
     h.chat("AT+QIACT=1\r", "\r\nOK\r\n");
     h.chat("AT+QFTPCFG=\"account\",\"test\",\"test\"\r", "\r\nOK\r\n");

@@ -34,8 +34,7 @@ root = "root"
     let emu = Emulator::builder().scenario(scenario).spawn().unwrap();
     let port = emu.ftp_addr().unwrap().port();
     let mut host = Host::open(emu.tty_path());
-    host.expect(&boot_bytes());
-    host.chat("ATE0\r", "ATE0\r\r\nOK\r\n");
+    host.boot_echo_off();
     host.chat("AT+QFTPCFG=\"account\",\"test\",\"test\"\r", "\r\nOK\r\n");
     (emu, host, port, dir)
 }

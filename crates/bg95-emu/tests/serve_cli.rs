@@ -94,8 +94,7 @@ fn tty_link_answers_at_and_is_removed_on_sigterm() {
 fn host_can_close_and_reopen_the_tty() {
     let s = serve(&["--ftp-server", "off"]);
     let mut host = Host::open(&s.tty);
-    host.expect(&boot_bytes());
-    host.chat("ATE0\r", "ATE0\r\r\nOK\r\n");
+    host.boot_echo_off();
     drop(host);
     for _ in 0..3 {
         let mut host = Host::open(&s.tty);
@@ -156,8 +155,7 @@ fn ufs_dir_persists_across_runs() {
     let ufs = dir.path().to_str().unwrap();
     let s = serve(&["--ftp-server", "off", "--ufs-dir", ufs]);
     let mut host = Host::open(&s.tty);
-    host.expect(&boot_bytes());
-    host.chat("ATE0\r", "ATE0\r\r\nOK\r\n");
+    host.boot_echo_off();
     host.chat("AT+QFUPL=\"keep.txt\",5\r", "\r\nCONNECT\r\n");
     host.send(b"hello");
     host.expect(b"\r\n+QFUPL: 5,");
@@ -196,8 +194,7 @@ fn ftp_tls_prints_the_ca_and_the_commands_that_select_it() {
         ]
     );
     let mut host = Host::open(&s.tty);
-    host.expect(&boot_bytes());
-    host.chat("ATE0\r", "ATE0\r\r\nOK\r\n");
+    host.boot_echo_off();
     host.send(b"AT+QFLST=\"ftps-ca.pem\"\r");
     host.expect(b"\r\n+QFLST: \"ftps-ca.pem\",");
     drop(host);

@@ -20,6 +20,20 @@ use crate::personality::Personality;
 use crate::time::Instant;
 use crate::ufs::{MemStore, UfsStore};
 
+/// A script for [`Harness::play`] that a test of an FTP session starts with: echo off,
+/// context 1 active, a session opened on 127.0.0.1 (plain, no account).
+pub const OPEN_FTP_SESSION: &str = r#"
+> ATE0\r
+< ATE0\r\r\nOK\r\n
+> AT+QIACT=1\r
+< \r\nOK\r\n
+> AT+QFTPOPEN="127.0.0.1"\r
+< \r\nOK\r\n
+= ftp open host=127.0.0.1 port=21 user="" pass="" type=binary mode=passive data-address=reply tls=none
+! ftp done ok
+< \r\n+QFTPOPEN: 0,0\r\n
+"#;
+
 /// A module on a fake clock, driven as a runtime would drive it (module doc).
 pub struct Harness {
     pub(super) module: Module,

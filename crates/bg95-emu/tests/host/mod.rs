@@ -127,6 +127,13 @@ impl Host {
         }
     }
 
+    /// The boot URCs, then `ATE0` (echoed once, as the module still echoes it): where most
+    /// tests start.
+    pub fn boot_echo_off(&mut self) {
+        self.expect(&boot_bytes());
+        self.chat("ATE0\r", "ATE0\r\r\nOK\r\n");
+    }
+
     pub fn expect(&mut self, want: &[u8]) {
         if let Err(e) = self.try_expect(want) {
             panic!("{e}");
