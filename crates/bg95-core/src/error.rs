@@ -141,6 +141,16 @@ impl FtpError {
     }
 }
 
+/// The application note's meaning of an `<err>` code, whichever table it is in: the FTP(S)
+/// codes 601–631, the TCP/IP codes 550–572, the `+CME ERROR` codes (the ranges do not
+/// overlap). For tools that explain a transcript (`bg95-emu view`): one table, the module's.
+pub fn meaning(code: u16) -> Option<&'static str> {
+    FtpError::from_code(code)
+        .map(FtpError::text)
+        .or_else(|| TcpError::from_code(code).map(TcpError::text))
+        .or_else(|| CmeError::from_code(code).map(CmeError::text))
+}
+
 impl From<CmeError> for FinalResult {
     fn from(e: CmeError) -> Self {
         FinalResult::Cme {
@@ -197,6 +207,25 @@ mod tests {
             assert_eq!(FtpError::from_reply(reply).code(), err, "reply {reply}");
         }
         assert_eq!(FtpError::from_reply(499), FtpError::Unknown);
+    }
+
+    #[test]
+    fn meaning_reads_every_table() {
+        assert_eq!(meaning(609), Some("timeout error"));
+        assert_eq!(meaning(565), Some("DNS parse failed"));
+        assert_eq!(meaning(10), Some("SIM not inserted"));
+        assert_eq!(meaning(403), Some("drive full"));
+        assert_eq!(meaning(0), None);
+        assert_eq!(meaning(632), None);
+        // The tables do not overlap: each code means one thing.
+        for code in 0..1000u16 {
+            let found = [
+                FtpError::from_code(code).is_some(),
+                TcpError::from_code(code).is_some(),
+                CmeError::from_code(code).is_some(),
+            ];
+            assert!(found.iter().filter(|f| **f).count() <= 1, "code {code}");
+        }
     }
 
     #[test]

@@ -15,5 +15,6 @@ pub mod scenario;
 pub mod server;
 pub mod transcript;
 pub mod ufs_dir;
+pub mod view;
 
 pub use emulator::{Config, Emulator, EmulatorBuilder};

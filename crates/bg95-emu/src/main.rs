@@ -36,6 +36,22 @@ enum Command {
     /// transcript) into a scenario that reproduces it (docs/scenarios.md). Lines that cannot
     /// be placed are listed on stderr with their numbers (and in the file).
     Import(ImportArgs),
+    /// Draw a transcript (`--transcript`) as a timeline page: one self-contained HTML file
+    /// with three lanes (host, module, FTP server), faults, errors and data bands.
+    View(ViewArgs),
+}
+
+#[derive(clap::Args)]
+struct ViewArgs {
+    /// A transcript file (docs/transcripts.md).
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+    /// The page to write.
+    #[arg(short, long, value_name = "PAGE.html")]
+    output: PathBuf,
+    /// Also replay the transcript (as `bg95-emu replay` does) and draw the diff on the page.
+    #[arg(long)]
+    replay: bool,
 }
 
 #[derive(clap::Args)]
@@ -65,6 +81,9 @@ struct ReplayArgs {
     /// AT+QFTPCFG="account" password (a server you started needs the real one).
     #[arg(long, value_name = "PASS", requires = "live")]
     ftp_password: Option<String>,
+    /// Also write a timeline page with the diff drawn on it (not with --live).
+    #[arg(long, value_name = "PAGE.html", conflicts_with = "live")]
+    html: Option<PathBuf>,
     /// With --live: how long, beyond the recorded time, to wait for an answer the module
     /// has not finished giving before the next input goes anyway.
     #[arg(long, value_name = "SECONDS", default_value_t = 10, requires = "live")]
@@ -90,6 +109,13 @@ struct RunArgs {
     /// in `/`, or any path when several files run) for `<stem>.txt` files, else one file.
     #[arg(long, value_name = "FILE|DIR|PATTERN")]
     transcript: Option<PathBuf>,
+    /// Write a timeline page (`<stem>.html`) into DIR for each failed scenario, linked from
+    /// the JUnit report.
+    #[arg(long, value_name = "DIR")]
+    html: Option<PathBuf>,
+    /// With --html: a page for every scenario, passed ones too.
+    #[arg(long, requires = "html")]
+    html_all: bool,
 }
 
 #[derive(clap::Args)]
@@ -145,6 +171,7 @@ fn main() -> ExitCode {
         Command::Run(args) => return run_scenarios(args),
         Command::Replay(args) => return replay(&args),
         Command::Import(args) => return import(&args),
+        Command::View(args) => return view(&args),
         Command::Serve(args) => args,
     };
     let scenario = match args.scenario.as_deref().map(Scenario::load).transpose() {
@@ -179,6 +206,12 @@ fn replay(args: &ReplayArgs) -> ExitCode {
         for note in &out.notes {
             eprintln!("{}: note: {note}", args.file.display());
         }
+        if let Some(page) = &args.html {
+            if let Err(e) = bg95_emu::view::replay_page(&args.file, &out.comparison, page) {
+                eprintln!("{e}");
+                return ExitCode::from(2);
+            }
+        }
     }
     match outcome {
         Err(e) => {
@@ -193,6 +226,25 @@ fn replay(args: &ReplayArgs) -> ExitCode {
             print!("{}", out.diff);
             eprintln!("{}: the module answered differently", args.file.display());
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// `bg95-emu view`: exit 0 page written (with --replay: and the replay identical), 1 the
+/// replay differs, 2 a bad file.
+fn view(args: &ViewArgs) -> ExitCode {
+    match bg95_emu::view::view_file(&args.file, &args.output, args.replay) {
+        Ok(identical) => {
+            eprintln!("{} -> {}", args.file.display(), args.output.display());
+            if identical {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::from(2)
         }
     }
 }
@@ -260,6 +312,17 @@ fn run_scenarios(args: RunArgs) -> ExitCode {
         .transcript
         .as_deref()
         .map(|p| runner::TranscriptTarget::from_arg(p, scenarios.len()));
+    let pages = match args.html.as_deref().map(|dir| {
+        bg95_emu::view::run::RunPages::new(dir, args.html_all, transcript.clone())
+    }) {
+        Some(Err(e)) => {
+            eprintln!("bg95-emu: --html: {e}");
+            return ExitCode::FAILURE;
+        }
+        Some(Ok(p)) => Some(p),
+        None => None,
+    };
+    let transcript = pages.as_ref().map(|p| p.transcript().clone()).or(transcript);
     let outcomes = runner::run_all_recorded(
         &scenarios,
         args.jobs,
@@ -267,8 +330,9 @@ fn run_scenarios(args: RunArgs) -> ExitCode {
         transcript.as_ref(),
         runner::print_outcome,
     );
+    let links = pages.map_or_else(Vec::new, |p| p.write(&scenarios, &outcomes));
     if let Some(out) = &args.junit {
-        if let Err(e) = std::fs::write(out, runner::junit(&outcomes)) {
+        if let Err(e) = std::fs::write(out, runner::junit_linked(&outcomes, &links)) {
             eprintln!("bg95-emu: --junit {}: {e}", out.display());
             return ExitCode::FAILURE;
         }

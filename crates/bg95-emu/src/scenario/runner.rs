@@ -381,6 +381,13 @@ pub fn print_outcome(outcome: &Outcome, done: usize, total: usize) {
 
 /// A JUnit XML report of `outcomes`.
 pub fn junit(outcomes: &[Outcome]) -> String {
+    junit_linked(outcomes, &[])
+}
+
+/// [`junit`], with each outcome's timeline page (`run --html`, by index) linked from its
+/// testcase: a `timeline` property and a `[[ATTACHMENT|path]]` line in its system-out (the
+/// convention CI servers read attachments from).
+pub fn junit_linked(outcomes: &[Outcome], pages: &[Option<PathBuf>]) -> String {
     let failures = outcomes.iter().filter(|o| !o.passed()).count();
     let total: f64 = outcomes.iter().map(|o| o.elapsed.as_secs_f64()).sum();
     let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
@@ -392,7 +399,7 @@ pub fn junit(outcomes: &[Outcome]) -> String {
         "  <testsuite name=\"bg95-emu scenarios\" tests=\"{}\" failures=\"{failures}\" time=\"{total:.3}\">\n",
         outcomes.len()
     );
-    for o in outcomes {
+    for (i, o) in outcomes.iter().enumerate() {
         x += &format!(
             "    <testcase name=\"{}\" classname=\"{}\" time=\"{:.3}\"",
             xml(&o.name),
@@ -400,6 +407,13 @@ pub fn junit(outcomes: &[Outcome]) -> String {
             o.elapsed.as_secs_f64()
         );
         x += ">\n";
+        let page = pages.get(i).and_then(Option::as_ref).map(|p| p.display().to_string());
+        if let Some(p) = &page {
+            x += &format!(
+                "      <properties><property name=\"timeline\" value=\"{}\"/></properties>\n",
+                xml(p)
+            );
+        }
         if let Err(e) = &o.result {
             x += &format!(
                 "      <failure message=\"{}\">{}</failure>\n",
@@ -407,9 +421,10 @@ pub fn junit(outcomes: &[Outcome]) -> String {
                 xml(e)
             );
         }
-        // The faults that fired, as transcript lines.
-        if !o.fired.is_empty() {
-            let lines: Vec<String> = o.fired.iter().map(FiredFault::transcript_line).collect();
+        // The faults that fired, as transcript lines; the page as an attachment.
+        if !o.fired.is_empty() || page.is_some() {
+            let mut lines: Vec<String> = o.fired.iter().map(FiredFault::transcript_line).collect();
+            lines.extend(page.iter().map(|p| format!("[[ATTACHMENT|{p}]]")));
             x += &format!(
                 "      <system-out>{}</system-out>\n",
                 xml(&lines.join("\n"))
