@@ -406,3 +406,6 @@ fn substituted_len(bytes: &[u8], server: Option<SocketAddr>) -> u64 {
     }
     len.max(0) as u64
 }
+
+#[cfg(test)]
+mod tests;
