@@ -102,14 +102,16 @@ impl Timeline {
     /// Highlight a failed step: a band from when the host had sent what came before the
     /// step to when the step gave up, with what was expected and what came.
     pub fn mark_failure(&mut self, f: StepFailure) {
-        let start = if f.sent_before == 0 {
-            0
+        // Right after the host input that completed what came before the step: the rows
+        // that follow are what came while the step waited.
+        let (start, row) = if f.sent_before == 0 {
+            (0, 0)
         } else {
             self.rows
                 .host_progress
                 .iter()
-                .find(|(sent, _)| *sent >= f.sent_before)
-                .map_or(self.rows.end_us, |(_, t)| *t)
+                .find(|(sent, _, _)| *sent >= f.sent_before)
+                .map_or((self.rows.end_us, usize::MAX), |(_, t, row)| (*t, *row))
         };
         let timeout = f.timeout.map_or(0, |d| d.as_micros() as u64);
         let end = self.rows.end_us.max(start + timeout);
@@ -130,7 +132,15 @@ impl Timeline {
             expected: f.expected,
             got: f.got,
         });
-        self.rows.insert(item);
+        let last_row = self.rows.items.last().map_or(0, |i| i.t_us);
+        self.rows.insert_at(row, item);
+        // Where the step gave up, when nothing else happened then.
+        if timeout > 0 && end > last_row {
+            let text = format!("the step gave up after {}", format_duration(Duration::from_micros(timeout)));
+            let mut note = Item::new(end, 0, Kind::Note, Lane::Host, Lane::Module, text);
+            note.error = true;
+            self.rows.insert(note);
+        }
     }
 
     /// Draw a replay's diff: each block (what the module said after one input) that differs
@@ -343,11 +353,12 @@ pub fn step_failure(scenario: &Scenario, message: &str, server: Option<SocketAdd
         .and_then(|rest| rest.split_once(':'))
         .and_then(|(n, _)| n.trim().parse::<usize>().ok())
         .and_then(|n| scenario.steps.iter().position(|s| s.line == n));
+    // `step at line N: expected … within …; lines seen: [...]` (or `; got "…"`): what came.
     let got = message
         .split_once(": ")
         .filter(|_| index.is_some())
-        .map_or(message, |(_, rest)| rest)
-        .to_string();
+        .map_or(message, |(_, rest)| rest);
+    let got = got.split_once("; ").map_or(got, |(_, seen)| seen).to_string();
     let end = index.unwrap_or(scenario.steps.len());
     let sent_before = scenario.steps[..end]
         .iter()

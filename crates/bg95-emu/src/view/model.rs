@@ -221,8 +221,9 @@ pub struct Rows {
     pub items: Vec<Item>,
     pub end_us: u64,
     pub totals: Totals,
-    /// (host bytes sent so far, time): where a run's failed step started.
-    pub host_progress: Vec<(u64, u64)>,
+    /// After each host input: the host bytes sent so far, the time, and how many rows
+    /// there were — where a run's failed step started.
+    pub host_progress: Vec<(u64, u64, usize)>,
     /// The time of each input (`>` line, `!` event) in order: where a replay's blocks are.
     pub input_times: Vec<u64>,
     /// Rows left out beyond [`MAX_ROWS`].
@@ -233,9 +234,14 @@ impl Rows {
     /// Add a row and keep time order (rows of one time keep the order they were added).
     pub fn insert(&mut self, item: Item) {
         let at = self.items.partition_point(|i| i.t_us <= item.t_us);
+        self.insert_at(at, item);
+    }
+
+    /// Add a row at `at` (clamped to the rows there are); the caller keeps time order.
+    pub fn insert_at(&mut self, at: usize, item: Item) {
         self.end_us = self.end_us.max(item.band.as_ref().map_or(0, |b| b.end_us));
         self.end_us = self.end_us.max(item.t_us);
-        self.items.insert(at, item);
+        self.items.insert(at.min(self.items.len()), item);
     }
 }
 
@@ -301,8 +307,16 @@ impl Builder {
 
     fn host(&mut self, line: usize, bytes: &[u8]) {
         self.rows.totals.host_bytes += bytes.len() as u64;
-        let progress = (self.rows.totals.host_bytes, self.t_us);
+        self.host_input(line, bytes);
+        let progress = (
+            self.rows.totals.host_bytes,
+            self.t_us,
+            self.rows.items.len(),
+        );
         self.rows.host_progress.push(progress);
+    }
+
+    fn host_input(&mut self, line: usize, bytes: &[u8]) {
         match self.data_mode {
             Some((row, Direction::Up)) => {
                 if let Some(b) = self.band_mut(row) {

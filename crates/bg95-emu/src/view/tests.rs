@@ -66,11 +66,17 @@ fn a_failed_step_is_a_band_from_its_start_to_its_timeout() {
     assert_eq!(timeline.rows.end_us, 2_015_000);
     let mark = failure.failure.as_ref().unwrap();
     assert_eq!(mark.expected, "a line \"+QFTPOPEN: 0,0\" within 2.0 s");
-    assert!(mark.got.starts_with("expected line"), "{}", mark.got);
+    assert_eq!(mark.got, "lines seen: [\"OK\"]");
     assert!(mark.step.starts_with(&format!("step at line {} of ", step.line)));
-    // After the rows of its start time, so the rows before it read first.
-    let last = timeline.rows.items.last().unwrap();
-    assert_eq!(last.kind, Kind::Failure);
+    // Right after the command that started its window: what came while it waited follows.
+    let kinds: Vec<Kind> = timeline.rows.items.iter().map(|i| i.kind).collect();
+    assert_eq!(
+        kinds[kinds.len() - 4..],
+        [Kind::Command, Kind::Failure, Kind::Answer, Kind::Note]
+    );
+    let gave_up = timeline.rows.items.last().unwrap();
+    assert_eq!(gave_up.t_us, 2_015_000);
+    assert_eq!(gave_up.text, "the step gave up after 2.0 s");
     let summary = timeline.summary();
     assert_eq!((summary.result_class, summary.badge.as_str()), ("fail", "failed"));
     assert_eq!(summary.faults_declared, Some(1));
