@@ -312,9 +312,11 @@ fn run_scenarios(args: RunArgs) -> ExitCode {
         .transcript
         .as_deref()
         .map(|p| runner::TranscriptTarget::from_arg(p, scenarios.len()));
-    let pages = match args.html.as_deref().map(|dir| {
-        bg95_emu::view::run::RunPages::new(dir, args.html_all, transcript.clone())
-    }) {
+    let pages = match args
+        .html
+        .as_deref()
+        .map(|dir| bg95_emu::view::run::RunPages::new(dir, args.html_all, transcript.clone()))
+    {
         Some(Err(e)) => {
             eprintln!("bg95-emu: --html: {e}");
             return ExitCode::FAILURE;
@@ -322,7 +324,10 @@ fn run_scenarios(args: RunArgs) -> ExitCode {
         Some(Ok(p)) => Some(p),
         None => None,
     };
-    let transcript = pages.as_ref().map(|p| p.transcript().clone()).or(transcript);
+    let transcript = pages
+        .as_ref()
+        .map(|p| p.transcript().clone())
+        .or(transcript);
     let outcomes = runner::run_all_recorded(
         &scenarios,
         args.jobs,

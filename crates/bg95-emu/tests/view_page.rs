@@ -45,8 +45,11 @@ fn failing_reset_scenario() -> Scenario {
 fn failing_page(dir: &Path) -> PathBuf {
     let scenario = failing_reset_scenario();
     let transcript = dir.join("get-reset.txt");
-    let outcome =
-        runner::run_scenario_recorded(&scenario, None, Some(&TranscriptTarget::File(transcript.clone())));
+    let outcome = runner::run_scenario_recorded(
+        &scenario,
+        None,
+        Some(&TranscriptTarget::File(transcript.clone())),
+    );
     assert!(!outcome.passed(), "{outcome:?}");
     let text = std::fs::read_to_string(&transcript).unwrap();
     let timeline = bg95_emu::view::run_timeline(&scenario, &outcome, &text).unwrap();
@@ -66,9 +69,15 @@ fn chromium() -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// Run headless Chromium on `page` with `extra` arguments (a fresh profile, no network
-/// services); its stdout and stderr. Killed after 60 s.
-fn run_chromium(chromium: &Path, page: &Path, extra: &[String]) -> (String, String) {
+/// Run headless Chromium on `page` (with a `#fragment` when not empty) with `extra`
+/// arguments (a fresh profile, no network services); its stdout and stderr. Killed after
+/// 60 s.
+fn run_chromium(
+    chromium: &Path,
+    page: &Path,
+    fragment: &str,
+    extra: &[String],
+) -> (String, String) {
     let profile = tempfile::tempdir().unwrap();
     let mut child = Command::new(chromium)
         .args([
@@ -86,7 +95,7 @@ fn run_chromium(chromium: &Path, page: &Path, extra: &[String]) -> (String, Stri
         ])
         .arg(format!("--user-data-dir={}", profile.path().display()))
         .args(extra)
-        .arg(format!("file://{}", page.display()))
+        .arg(format!("file://{}{fragment}", page.display()))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -154,7 +163,7 @@ fn chromium_loads_the_page_of_a_failed_run_with_lanes_fault_and_failed_step() {
         );
         return;
     };
-    let (dom, log) = run_chromium(&chromium, &page, &["--dump-dom".into()]);
+    let (dom, log) = run_chromium(&chromium, &page, "", &["--dump-dom".into()]);
     let console: Vec<&str> = log.lines().filter(|l| l.contains(":CONSOLE")).collect();
     assert!(console.is_empty(), "console messages: {console:#?}");
     // The page's own error catcher marks the root element.
@@ -175,7 +184,31 @@ fn chromium_loads_the_page_of_a_failed_run_with_lanes_fault_and_failed_step() {
     let rows = tags_with(&dom, "class=\"row ");
     let tops: Vec<f64> = rows.iter().filter_map(|t| style_px(t, "top")).collect();
     assert_eq!(tops.len(), laid, "every visible row has a place");
-    assert!(tops.windows(2).all(|w| w[0] < w[1]), "rows go down in time order: {tops:?}");
+    assert!(
+        tops.windows(2).all(|w| w[0] < w[1]),
+        "rows go down in time order: {tops:?}"
+    );
+    // Idle gaps compressed (the default): the failed step's 500 ms wait is a marked break.
+    assert_eq!(tags_with(&dom, "class=\"gap\"").len(), 1, "{dom}");
+    assert!(dom.contains("500 ms quiet"));
+    assert!(tops[tops.len() - 1] < 2000.0, "{tops:?}");
+
+    // Zoomed in to 10 px/ms without compression (the view in the address): the wait is
+    // drawn to scale.
+    let (zoomed, log) = run_chromium(
+        &chromium,
+        &page,
+        "#zoom=10&compress=0",
+        &["--dump-dom".into()],
+    );
+    assert!(!log.contains(":CONSOLE"), "{log}");
+    assert!(tags_with(&zoomed, "class=\"gap\"").is_empty());
+    let zoomed_tops: Vec<f64> = tags_with(&zoomed, "class=\"row ")
+        .iter()
+        .filter_map(|t| style_px(t, "top"))
+        .collect();
+    let (n, last) = (zoomed_tops.len(), zoomed_tops[zoomed_tops.len() - 1]);
+    assert!(last - zoomed_tops[n - 2] >= 4_900.0, "{zoomed_tops:?}");
 
     // The three lanes.
     for lane in ["host", "module", "server"] {
@@ -184,7 +217,10 @@ fn chromium_loads_the_page_of_a_failed_run_with_lanes_fault_and_failed_step() {
             1,
             "lane {lane}"
         );
-        assert_eq!(tags_with(&dom, &format!("class=\"lifeline {lane}\"")).len(), 1);
+        assert_eq!(
+            tags_with(&dom, &format!("class=\"lifeline {lane}\"")).len(),
+            1
+        );
     }
     // The fault marker, with its name, trigger and action.
     let faults = tags_with(&dom, "class=\"row k-fault");
@@ -199,7 +235,11 @@ fn chromium_loads_the_page_of_a_failed_run_with_lanes_fault_and_failed_step() {
     for kind in ["k-datamode", "k-dataconnection", "k-failure"] {
         let bands = tags_with(&dom, &format!("class=\"bandbg {kind}"));
         assert_eq!(bands.len(), 1, "{kind}");
-        assert!(style_px(bands[0], "height").is_some_and(|h| h > 10.0), "{}", bands[0]);
+        assert!(
+            style_px(bands[0], "height").is_some_and(|h| h > 10.0),
+            "{}",
+            bands[0]
+        );
     }
     assert!(dom.contains("class=\"failure-card\""));
     assert!(dom.contains("a line \"+QFTPLEN: 0,409600\" within 500 ms"));
@@ -211,13 +251,18 @@ fn chromium_loads_the_page_of_a_failed_run_with_lanes_fault_and_failed_step() {
     run_chromium(
         &chromium,
         &page,
+        "",
         &[
             "--window-size=1400,1440".into(),
             format!("--screenshot={}", shot.display()),
         ],
     );
     let png = std::fs::read(&shot).expect("a screenshot");
-    assert!(png.starts_with(b"\x89PNG") && png.len() > 20_000, "{} bytes", png.len());
+    assert!(
+        png.starts_with(b"\x89PNG") && png.len() > 20_000,
+        "{} bytes",
+        png.len()
+    );
     eprintln!("screenshot: {}", shot.display());
     if std::env::var_os("BG95_DOCS_SCREENSHOT").is_some() {
         std::fs::copy(&shot, repo().join("docs/images/timeline.png")).unwrap();
@@ -257,12 +302,21 @@ fn run_html_writes_pages_for_failed_scenarios_linked_from_junit() {
     let page = pages.join("wrong-csq.html");
     let html = std::fs::read_to_string(&page).unwrap();
     assert!(html.contains("class=\"failure-card\""));
-    assert!(html.contains("a line &quot;+CSQ: 99,99&quot; within 300 ms"), "{html}");
+    assert!(
+        html.contains("a line &quot;+CSQ: 99,99&quot; within 300 ms"),
+        "{html}"
+    );
     assert!(html.contains("AT+CSQ"));
-    assert!(!pages.join("wrong-password.html").exists(), "passed: no page by default");
+    assert!(
+        !pages.join("wrong-password.html").exists(),
+        "passed: no page by default"
+    );
     let xml = std::fs::read_to_string(&junit).unwrap();
     let link = page.display().to_string();
-    assert!(xml.contains(&format!("<property name=\"timeline\" value=\"{link}\"/>")), "{xml}");
+    assert!(
+        xml.contains(&format!("<property name=\"timeline\" value=\"{link}\"/>")),
+        "{xml}"
+    );
     assert!(xml.contains(&format!("[[ATTACHMENT|{link}]]")), "{xml}");
 
     // --html-all: the passed one too, with its fault marker.
@@ -292,7 +346,12 @@ fn view_and_replay_write_pages_from_a_recording() {
     ]);
     assert_eq!(run.status.code(), Some(0), "{run:?}");
     let page = dir.path().join("view.html");
-    let view = bg95(&["view".as_ref(), rec.as_os_str(), "-o".as_ref(), page.as_os_str()]);
+    let view = bg95(&[
+        "view".as_ref(),
+        rec.as_os_str(),
+        "-o".as_ref(),
+        page.as_os_str(),
+    ]);
     assert_eq!(view.status.code(), Some(0), "{view:?}");
     let html = std::fs::read_to_string(&page).unwrap();
     assert!(html.contains("fault “pass-530”"));
@@ -328,7 +387,15 @@ fn view_and_replay_write_pages_from_a_recording() {
     // A bad file: exit 2, the line named.
     let bad = dir.path().join("bad.txt");
     std::fs::write(&bad, "? what\n").unwrap();
-    let view = bg95(&["view".as_ref(), bad.as_os_str(), "-o".as_ref(), page.as_os_str()]);
+    let view = bg95(&[
+        "view".as_ref(),
+        bad.as_os_str(),
+        "-o".as_ref(),
+        page.as_os_str(),
+    ]);
     assert_eq!(view.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&view.stderr).contains("bad.txt:line 1"), "{view:?}");
+    assert!(
+        String::from_utf8_lossy(&view.stderr).contains("bad.txt:line 1"),
+        "{view:?}"
+    );
 }

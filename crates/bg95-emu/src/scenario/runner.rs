@@ -407,7 +407,10 @@ pub fn junit_linked(outcomes: &[Outcome], pages: &[Option<PathBuf>]) -> String {
             o.elapsed.as_secs_f64()
         );
         x += ">\n";
-        let page = pages.get(i).and_then(Option::as_ref).map(|p| p.display().to_string());
+        let page = pages
+            .get(i)
+            .and_then(Option::as_ref)
+            .map(|p| p.display().to_string());
         if let Some(p) = &page {
             x += &format!(
                 "      <properties><property name=\"timeline\" value=\"{}\"/></properties>\n",

@@ -136,7 +136,10 @@ impl Timeline {
         self.rows.insert_at(row, item);
         // Where the step gave up, when nothing else happened then.
         if timeout > 0 && end > last_row {
-            let text = format!("the step gave up after {}", format_duration(Duration::from_micros(timeout)));
+            let text = format!(
+                "the step gave up after {}",
+                format_duration(Duration::from_micros(timeout))
+            );
             let mut note = Item::new(end, 0, Kind::Note, Lane::Host, Lane::Module, text);
             note.error = true;
             self.rows.insert(note);
@@ -326,7 +329,11 @@ pub fn write_page(timeline: &Timeline, page: &Path) -> Result<(), String> {
 }
 
 /// The page of one `run` outcome from its transcript's text.
-pub fn run_timeline(scenario: &Scenario, outcome: &Outcome, text: &str) -> Result<Timeline, String> {
+pub fn run_timeline(
+    scenario: &Scenario,
+    outcome: &Outcome,
+    text: &str,
+) -> Result<Timeline, String> {
     let info = PageInfo {
         title: scenario.name.clone(),
         source: scenario.path.display().to_string(),
@@ -358,7 +365,10 @@ pub fn step_failure(scenario: &Scenario, message: &str, server: Option<SocketAdd
         .split_once(": ")
         .filter(|_| index.is_some())
         .map_or(message, |(_, rest)| rest);
-    let got = got.split_once("; ").map_or(got, |(_, seen)| seen).to_string();
+    let got = got
+        .split_once("; ")
+        .map_or(got, |(_, seen)| seen)
+        .to_string();
     let end = index.unwrap_or(scenario.steps.len());
     let sent_before = scenario.steps[..end]
         .iter()

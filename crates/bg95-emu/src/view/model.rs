@@ -125,7 +125,8 @@ impl Band {
     fn add(&mut self, bytes: &[u8]) {
         self.bytes += bytes.len() as u64;
         let room = FIRST_BYTES.saturating_sub(self.first.len());
-        self.first.extend_from_slice(&bytes[..bytes.len().min(room)]);
+        self.first
+            .extend_from_slice(&bytes[..bytes.len().min(room)]);
     }
 
     fn close(&mut self, t_us: u64, failed: bool) {
@@ -417,7 +418,14 @@ impl Builder {
         let text = escape(trimmed);
         let t = self.t_us;
         if self.awaiting_final && text == self.last_command {
-            self.push(Item::new(t, line, Kind::Echo, Lane::Module, Lane::Host, text));
+            self.push(Item::new(
+                t,
+                line,
+                Kind::Echo,
+                Lane::Module,
+                Lane::Host,
+                text,
+            ));
             return;
         }
         let final_result = is_final(&text);

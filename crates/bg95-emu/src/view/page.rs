@@ -33,7 +33,11 @@ fn x(lane: Lane) -> u8 {
 }
 
 fn place(item: &Item) -> (&'static str, &'static str) {
-    let seg = match (item.kind, x(item.from).min(x(item.to)), x(item.from).max(x(item.to))) {
+    let seg = match (
+        item.kind,
+        x(item.from).min(x(item.to)),
+        x(item.from).max(x(item.to)),
+    ) {
         (Kind::Fault | Kind::Note, _, _) => "all",
         (Kind::Power, _, _) => "mod",
         (Kind::Diff, _, _) => "diff",
@@ -54,7 +58,7 @@ fn group(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push('\u{2009}');
         }
         out.push(c);

@@ -66,10 +66,7 @@ impl RunPages {
     }
 
     fn page(&self, scenario: &Scenario, outcome: &Outcome) -> Result<PathBuf, String> {
-        let transcript = self
-            .target
-            .path_for(scenario)
-            .map_err(|e| e.to_string())?;
+        let transcript = self.target.path_for(scenario).map_err(|e| e.to_string())?;
         let text = std::fs::read_to_string(&transcript)
             .map_err(|e| format!("{}: {e}", transcript.display()))?;
         let timeline = super::run_timeline(scenario, outcome, &text)

@@ -67,7 +67,9 @@ fn a_failed_step_is_a_band_from_its_start_to_its_timeout() {
     let mark = failure.failure.as_ref().unwrap();
     assert_eq!(mark.expected, "a line \"+QFTPOPEN: 0,0\" within 2.0 s");
     assert_eq!(mark.got, "lines seen: [\"OK\"]");
-    assert!(mark.step.starts_with(&format!("step at line {} of ", step.line)));
+    assert!(mark
+        .step
+        .starts_with(&format!("step at line {} of ", step.line)));
     // Right after the command that started its window: what came while it waited follows.
     let kinds: Vec<Kind> = timeline.rows.items.iter().map(|i| i.kind).collect();
     assert_eq!(
@@ -78,7 +80,10 @@ fn a_failed_step_is_a_band_from_its_start_to_its_timeout() {
     assert_eq!(gave_up.t_us, 2_015_000);
     assert_eq!(gave_up.text, "the step gave up after 2.0 s");
     let summary = timeline.summary();
-    assert_eq!((summary.result_class, summary.badge.as_str()), ("fail", "failed"));
+    assert_eq!(
+        (summary.result_class, summary.badge.as_str()),
+        ("fail", "failed")
+    );
     assert_eq!(summary.faults_declared, Some(1));
     assert_eq!(summary.duration, "2.0 s");
     let html = timeline.render().unwrap();
@@ -93,7 +98,10 @@ fn a_message_without_a_step_is_placed_after_the_last_step() {
     assert_eq!(f.step, "after the last step");
     assert_eq!(f.got, "faults that never fired: x");
     // Unsubstituted: the variables' own length.
-    assert_eq!(f.sent_before, 5 + "AT+QFTPOPEN=\"${ftp_host}\",${ftp_port}\r".len() as u64);
+    assert_eq!(
+        f.sent_before,
+        5 + "AT+QFTPOPEN=\"${ftp_host}\",${ftp_port}\r".len() as u64
+    );
 }
 
 #[test]
@@ -118,7 +126,11 @@ fn a_replays_diff_is_drawn_at_its_inputs_time() {
     let mark = diffs[0].diff.as_ref().unwrap();
     assert_eq!(mark.recorded, vec!["< +CSQ: 1,1\\r\\n".to_string()]);
     assert_eq!(mark.replayed.len(), 1);
-    assert!(mark.replayed[0].starts_with("< +CSQ: "), "{:?}", mark.replayed);
+    assert!(
+        mark.replayed[0].starts_with("< +CSQ: "),
+        "{:?}",
+        mark.replayed
+    );
     let summary = timeline.summary();
     assert_eq!(summary.badge, "replay differs");
     assert_eq!(summary.verdict, "replay differs in 1 place");
@@ -136,7 +148,10 @@ fn the_page_is_escaped_and_self_contained() {
     };
     let html = Timeline::from_text(text, info).unwrap().render().unwrap();
     assert!(!html.contains("<script>alert"));
-    assert!(html.contains("&lt;script&gt;alert(1)&lt;&#x2f;script&gt;"), "{html}");
+    assert!(
+        html.contains("&lt;script&gt;alert(1)&lt;&#x2f;script&gt;"),
+        "{html}"
+    );
     assert!(!html.contains("<b>title</b>"));
     // Nothing is fetched: no external scripts, styles, images or fonts.
     for needle in ["http://", "https://", "src=", "<link"] {

@@ -15,7 +15,10 @@ const BOOT: &str = r#"#! boot
 "#;
 
 fn kinds(rows: &Rows) -> Vec<(Kind, &str)> {
-    rows.items.iter().map(|i| (i.kind, i.text.as_str())).collect()
+    rows.items
+        .iter()
+        .map(|i| (i.kind, i.text.as_str()))
+        .collect()
 }
 
 #[test]
@@ -78,7 +81,10 @@ fn errors_are_red_with_the_application_notes_meaning() {
 "#;
     let rows = rows(text).unwrap();
     let reply = &rows.items[3];
-    assert_eq!((reply.kind, reply.text.as_str()), (Kind::Reply, "fail reply 530"));
+    assert_eq!(
+        (reply.kind, reply.text.as_str()),
+        (Kind::Reply, "fail reply 530")
+    );
     assert!(reply.error);
     assert_eq!(reply.meaning.as_deref(), Some("→ <err> 625: not logged in"));
     let urc = &rows.items[4];
@@ -122,7 +128,10 @@ fn a_download_to_com_is_a_data_mode_band_and_a_data_connection_band() {
         kinds(&rows),
         vec![
             (Kind::Command, "AT+QFTPGET=\"hello.txt\",\"COM:\""),
-            (Kind::Request, "download file \"hello.txt\" offset=0 limit=none"),
+            (
+                Kind::Request,
+                "download file \"hello.txt\" offset=0 limit=none"
+            ),
             (Kind::DataConnection, "data connection: server → module"),
             (Kind::Reply, "ready"),
             (Kind::Answer, "CONNECT"),
@@ -173,9 +182,18 @@ fn a_broken_transfer_ends_its_bands_as_failed() {
     assert_eq!(rows.totals.faults_fired, 1);
     let bands: Vec<&Band> = rows.items.iter().filter_map(|i| i.band.as_ref()).collect();
     assert_eq!(bands.len(), 2);
-    assert!(bands.iter().all(|b| b.failed && !b.open && b.end_us == 3_000));
-    let fail = rows.items.iter().find(|i| i.kind == Kind::Reply && i.error).unwrap();
-    assert_eq!(fail.meaning.as_deref(), Some("→ <err> 607: data connection closed"));
+    assert!(bands
+        .iter()
+        .all(|b| b.failed && !b.open && b.end_us == 3_000));
+    let fail = rows
+        .items
+        .iter()
+        .find(|i| i.kind == Kind::Reply && i.error)
+        .unwrap();
+    assert_eq!(
+        fail.meaning.as_deref(),
+        Some("→ <err> 607: data connection closed")
+    );
     let urc = rows.items.last().unwrap();
     assert_eq!(urc.text, "+QFTPGET: 607,0");
     assert_eq!(urc.meaning.as_deref(), Some("607: data connection closed"));
@@ -196,16 +214,27 @@ fn an_upload_from_com_counts_the_hosts_data_and_the_recorded_digests() {
 < \r\nOK\r\n\r\n+QFTPPUT: 0,4099\r\n
 "#;
     let rows = rows(text).unwrap();
-    let mode = rows.items.iter().find(|i| i.kind == Kind::DataMode).unwrap();
+    let mode = rows
+        .items
+        .iter()
+        .find(|i| i.kind == Kind::DataMode)
+        .unwrap();
     let band = mode.band.as_ref().unwrap();
     assert_eq!(band.direction, Direction::Up);
     assert_eq!(band.bytes, 7);
     assert_eq!(band.first_text, "abc\\xff+++");
-    let conn = rows.items.iter().find(|i| i.kind == Kind::DataConnection).unwrap();
+    let conn = rows
+        .items
+        .iter()
+        .find(|i| i.kind == Kind::DataConnection)
+        .unwrap();
     assert_eq!(conn.band.as_ref().unwrap().bytes, 4099);
     assert_eq!(rows.totals.ftp_up, 4099);
     // The data is not read as commands; the module's answer after it is.
-    assert!(!rows.items.iter().any(|i| i.kind == Kind::Command && i.text.contains("abc")));
+    assert!(!rows
+        .items
+        .iter()
+        .any(|i| i.kind == Kind::Command && i.text.contains("abc")));
     assert_eq!(rows.items.last().unwrap().text, "+QFTPPUT: 0,4099");
     assert!(rows.items.iter().any(|i| i.text == "upload-end close=1"));
 }
@@ -233,7 +262,9 @@ fn a_transcript_that_stops_mid_transfer_leaves_its_bands_open() {
     let rows = rows(text).unwrap();
     let bands: Vec<&Band> = rows.items.iter().filter_map(|i| i.band.as_ref()).collect();
     assert_eq!(bands.len(), 2);
-    assert!(bands.iter().all(|b| b.open && b.end_us == 2_000_000 && b.bytes == 1));
+    assert!(bands
+        .iter()
+        .all(|b| b.open && b.end_us == 2_000_000 && b.bytes == 1));
 }
 
 #[test]
@@ -242,7 +273,9 @@ fn hostile_input_is_bounded_and_bad_lines_are_errors() {
     let rows = rows(&long).unwrap();
     assert!(rows.items[0].text.chars().count() <= MAX_TEXT + 1);
     assert!(rows.items[0].text.ends_with('…'));
-    let many: String = (0..MAX_ROWS + 10).map(|_| "< \\r\\n+X: 1\\r\\n\n").collect();
+    let many: String = (0..MAX_ROWS + 10)
+        .map(|_| "< \\r\\n+X: 1\\r\\n\n")
+        .collect();
     let rows = super::rows(&many).unwrap();
     assert_eq!(rows.items.len(), MAX_ROWS + 1);
     assert_eq!(rows.dropped, 10);
