@@ -266,18 +266,7 @@ fn changed_lines(recorded: &[String], replayed: &[String]) -> (Vec<String>, Vec<
 /// `bg95-emu view FILE -o PAGE` (with `replay`: the fake-clock replay's diff drawn on it).
 /// Returns whether the replay was identical (always true without `replay`).
 pub fn view_file(file: &Path, page: &Path, replay: bool) -> Result<bool, String> {
-    let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
-    let title = file
-        .file_name()
-        .map_or_else(|| "transcript".into(), |n| n.to_string_lossy().into_owned());
-    let info = PageInfo {
-        title,
-        source: file.display().to_string(),
-        verdict: "recorded".into(),
-        ..PageInfo::default()
-    };
-    let mut timeline =
-        Timeline::from_text(&text, info).map_err(|e| format!("{}:{e}", file.display()))?;
+    let mut timeline = file_timeline(file)?;
     let mut identical = true;
     if replay {
         let outcome = crate::replay::replay_file(file)?;
@@ -291,6 +280,13 @@ pub fn view_file(file: &Path, page: &Path, replay: bool) -> Result<bool, String>
 
 /// `bg95-emu replay FILE --html PAGE`: the recording's timeline with the replay's diff.
 pub fn replay_page(file: &Path, comparison: &Comparison, page: &Path) -> Result<(), String> {
+    let mut timeline = file_timeline(file)?;
+    timeline.apply_replay(comparison);
+    write_page(&timeline, page).map_err(|e| format!("{}: {e}", page.display()))
+}
+
+/// The timeline of a transcript file, titled by its name (errors name the file and line).
+fn file_timeline(file: &Path) -> Result<Timeline, String> {
     let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
     let title = file
         .file_name()
@@ -298,12 +294,10 @@ pub fn replay_page(file: &Path, comparison: &Comparison, page: &Path) -> Result<
     let info = PageInfo {
         title,
         source: file.display().to_string(),
+        verdict: "recorded".into(),
         ..PageInfo::default()
     };
-    let mut timeline =
-        Timeline::from_text(&text, info).map_err(|e| format!("{}:{e}", file.display()))?;
-    timeline.apply_replay(comparison);
-    write_page(&timeline, page).map_err(|e| format!("{}: {e}", page.display()))
+    Timeline::from_text(&text, info).map_err(|e| format!("{}:{e}", file.display()))
 }
 
 impl Timeline {
