@@ -296,3 +296,51 @@ fn formats() {
         "0000  30 31 32 33 34 35 36 37 38 39 61 62 63 64 65 66  0123456789abcdef\n0010  58 59 0a                                         XY.\n"
     );
 }
+
+mod random {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A transcript line of any tag with any body (most are not valid).
+    fn line() -> impl Strategy<Value = String> {
+        let tag = prop::sample::select(vec![
+            "> ", "< ", "= ftp ", "! ftp ", "! fault ", "@+", "! net ",
+        ]);
+        let body = prop::sample::select(vec![
+            "AT+QFTPGET=\\\"a\\\",\\\"COM:\\\"\\r".to_string(),
+            "\\r\\nCONNECT\\r\\n".to_string(),
+            "download file \"a\" offset=0 limit=none".to_string(),
+            "upload \"a\" offset=0 append=0".to_string(),
+            "upload-data 12B/fnv=00".to_string(),
+            "ready".to_string(),
+            "data \"xy\"".to_string(),
+            "done ok".to_string(),
+            "fail reply 550".to_string(),
+            "\\r\\n+QFTPGET: 627,550\\r\\n".to_string(),
+            "AT+QFTPPUT=\\\"a\\\",\\\"COM:\\\",0\\r".to_string(),
+            "+++".to_string(),
+            "5ms".to_string(),
+            "\"x\" at 1ms on y -> z".to_string(),
+            "reg 0".to_string(),
+        ]);
+        (tag, body, "[ -~]{0,12}").prop_map(|(t, b, noise)| format!("{t}{b}{noise}"))
+    }
+
+    proptest! {
+        /// Whatever the lines, building rows never panics, keeps time order, and every
+        /// band ends no earlier than it starts.
+        #[test]
+        fn rows_of_any_lines(lines in prop::collection::vec(line(), 0..40)) {
+            let text = lines.join("\n");
+            if let Ok(rows) = rows(&text) {
+                prop_assert!(rows.items.windows(2).all(|w| w[0].t_us <= w[1].t_us));
+                for item in &rows.items {
+                    if let Some(b) = &item.band {
+                        prop_assert!(b.end_us >= item.t_us);
+                        prop_assert!(b.shown <= FIRST_BYTES);
+                    }
+                }
+            }
+        }
+    }
+}
