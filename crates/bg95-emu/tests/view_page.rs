@@ -38,6 +38,9 @@ fn failing_reset_scenario() -> Scenario {
         line: "+QFTPLEN: 0,409600".into(),
         timeout: Duration::from_millis(500),
     };
+    // Shown in the page (its folders were resolved when it loaded): as a reader of the
+    // README types it from the repository's root, not this machine's absolute path.
+    scenario.path = PathBuf::from("scenarios/get-reset-after-300k.toml");
     scenario
 }
 
