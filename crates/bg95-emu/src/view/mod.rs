@@ -335,12 +335,12 @@ pub fn run_timeline(
         passed: Some(outcome.passed()),
         verdict: match &outcome.result {
             Ok(()) => "passed".into(),
-            Err(e) => format!("FAILED: {e}"),
+            Err(e) => format!("FAILED: {}", mask_passwords(e)),
         },
     };
     let mut timeline = Timeline::from_text(text, info)?;
     if let Err(message) = &outcome.result {
-        let failure = step_failure(scenario, message, timeline.server);
+        let failure = step_failure(scenario, &mask_passwords(message), timeline.server);
         timeline.mark_failure(failure);
     }
     Ok(timeline)
@@ -404,6 +404,23 @@ pub fn step_failure(scenario: &Scenario, message: &str, server: Option<SocketAdd
         sent_before,
         timeout,
     }
+}
+
+/// The password of `AT+QFTPCFG="account","<user>","<password>"` in a runner's message (its
+/// lines are quoted, so their quotes may be escaped) as one `*` per character, as the
+/// transcript has it: a page never shows a password.
+pub fn mask_passwords(text: &str) -> String {
+    static ACCOUNT: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let re = ACCOUNT.get_or_init(|| {
+        regex::Regex::new(
+            r#"(?i)(QFTPCFG=\\?"account\\?",\\?"(?:[^"\\]|\\[^"])*\\?",\\?")((?:[^"\\]|\\[^"])*)"#,
+        )
+        .expect("a valid pattern")
+    });
+    re.replace_all(text, |c: &regex::Captures| {
+        format!("{}{}", &c[1], "*".repeat(c[2].chars().count()))
+    })
+    .into_owned()
 }
 
 /// The length of a `send` after `${ftp_port}`/`${ftp_host}` were replaced by the

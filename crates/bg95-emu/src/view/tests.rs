@@ -158,3 +158,20 @@ fn the_page_is_escaped_and_self_contained() {
         assert!(!html.contains(needle), "{needle}");
     }
 }
+
+#[test]
+fn a_runners_message_shows_no_password() {
+    let message = r#"step at line 9: expected line "OK" within 1s; lines seen: ["AT+QFTPCFG=\"account\",\"test\",\"s3cret\"", "ERROR"]"#;
+    assert_eq!(
+        mask_passwords(message),
+        r#"step at line 9: expected line "OK" within 1s; lines seen: ["AT+QFTPCFG=\"account\",\"test\",\"******\"", "ERROR"]"#
+    );
+    assert_eq!(
+        mask_passwords(r#"got "at+qftpcfg="Account","u","pw"\r""#),
+        r#"got "at+qftpcfg="Account","u","**"\r""#
+    );
+    assert_eq!(
+        mask_passwords("AT+QFTPCFG=\"contextid\",1"),
+        "AT+QFTPCFG=\"contextid\",1"
+    );
+}
