@@ -51,7 +51,8 @@ use rustls::client::{
 };
 use rustls::crypto::cipher::{
     AeadKey, InboundOpaqueMessage, InboundPlainMessage, KeyBlockShape, MessageDecrypter,
-    MessageEncrypter, OutboundOpaqueMessage, OutboundPlainMessage, Tls12AeadAlgorithm,
+    MessageEncrypter, OutboundOpaqueMessage, OutboundPlainMessage, PrefixedPayload,
+    Tls12AeadAlgorithm,
     UnsupportedOperationError,
 };
 use rustls::crypto::ring::cipher_suite as ring_suites;
@@ -202,8 +203,8 @@ const OFFER_ONLY_CODES: [(u16, bool); 12] = [
 ];
 
 /// A suite that can be offered in a ClientHello but not run: the selected code goes on the
-/// wire as the module would send it, and if a server picks it the handshake ends with an
-/// error at the first record that needs its cipher (or earlier, at the RSA key exchange
+/// wire as the module would send it, and if a server picks it the handshake ends at the
+/// Finished messages, the first that need its cipher (or earlier, at the RSA key exchange
 /// messages rustls does not expect). Built once per process (twelve small values).
 fn offer_only(code: u16) -> Option<SupportedCipherSuite> {
     static SUITES: OnceLock<Vec<Tls12CipherSuite>> = OnceLock::new();
@@ -240,8 +241,8 @@ fn offer_only(code: u16) -> Option<SupportedCipherSuite> {
         .map(SupportedCipherSuite::Tls12)
 }
 
-/// The record protection of an [`offer_only`] suite: every record fails, so a handshake
-/// that reaches its Finished message ends there.
+/// The record protection of an [`offer_only`] suite: nothing is readable either way, so a
+/// handshake that reaches its Finished messages ends there.
 struct NotImplemented;
 
 impl Tls12AeadAlgorithm for NotImplemented {
@@ -276,12 +277,19 @@ fn not_implemented() -> rustls::Error {
 }
 
 impl MessageEncrypter for NotImplemented {
+    /// rustls cannot take an error here (it unwraps), so the record goes out with zeros in
+    /// place of the cipher text: the server cannot authenticate it and ends the handshake
+    /// with an alert, which is then the failure the session sees. Nothing of the plain
+    /// text leaves.
     fn encrypt(
         &mut self,
-        _msg: OutboundPlainMessage<'_>,
+        msg: OutboundPlainMessage<'_>,
         _seq: u64,
     ) -> Result<OutboundOpaqueMessage, rustls::Error> {
-        Err(not_implemented())
+        let len = msg.payload.len();
+        let mut payload = PrefixedPayload::with_capacity(len);
+        payload.extend_from_slice(&vec![0; len]);
+        Ok(OutboundOpaqueMessage::new(msg.typ, msg.version, payload))
     }
 
     fn encrypted_payload_len(&self, payload_len: usize) -> usize {
