@@ -125,7 +125,9 @@ impl Pacer {
             let now = Instant::now();
             let mut burst = self.burst_at(now);
             // Every byte that starts before the timer can wake us again goes now.
-            let due = burst.started_by(now + TICK, baud).saturating_sub(burst.sent);
+            let due = burst
+                .started_by(now + TICK, baud)
+                .saturating_sub(burst.sent);
             if due == 0 {
                 // The next byte starts more than a tick from now: wake a tick before it
                 // (the timer may fire up to a tick late).

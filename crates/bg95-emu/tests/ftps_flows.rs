@@ -601,7 +601,12 @@ fn the_selected_cipher_suite_is_negotiated_with_vsftpd() {
     h.chat("AT+QFTPCLOSE\r", "\r\nOK\r\n");
     h.expect(b"\r\n+QFTPCLOSE: 0,0\r\n");
     let gcm = "ECDHE-RSA-AES128-GCM-SHA256".to_string();
-    assert_eq!(ciphers_logged(&v, 0), vec![gcm.clone(), gcm.clone()], "{}", v.log());
+    assert_eq!(
+        ciphers_logged(&v, 0),
+        vec![gcm.clone(), gcm.clone()],
+        "{}",
+        v.log()
+    );
 
     let from = v.log().len();
     let all = ["AT+QSSLCFG=\"ciphersuite\",0,0XFFFF"];

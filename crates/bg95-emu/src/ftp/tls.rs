@@ -52,8 +52,7 @@ use rustls::client::{
 use rustls::crypto::cipher::{
     AeadKey, InboundOpaqueMessage, InboundPlainMessage, KeyBlockShape, MessageDecrypter,
     MessageEncrypter, OutboundOpaqueMessage, OutboundPlainMessage, PrefixedPayload,
-    Tls12AeadAlgorithm,
-    UnsupportedOperationError,
+    Tls12AeadAlgorithm, UnsupportedOperationError,
 };
 use rustls::crypto::ring::cipher_suite as ring_suites;
 use rustls::crypto::{CipherSuiteCommon, KeyExchangeAlgorithm, WebPkiSupportedAlgorithms};

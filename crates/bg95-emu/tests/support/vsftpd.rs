@@ -138,7 +138,9 @@ struct TlsExtras {
 /// `openssl` command (rcgen on ring cannot generate RSA keys).
 fn rsa_self_signed(cert: &Path, key: &Path) {
     let status = Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"])
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+        ])
         .args(["-subj", "/CN=127.0.0.1", "-keyout"])
         .arg(key)
         .arg("-out")
