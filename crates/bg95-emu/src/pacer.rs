@@ -273,7 +273,11 @@ mod tests {
         assert_eq!(arrivals[1], (Duration::from_secs(1), 12));
         // Then one slice per tick, 11 or 12 bytes each (11.52 bytes per ms).
         assert!(arrivals[1..].iter().all(|&(_, n)| n <= 12));
-        assert!(arrivals.len() - 1 >= 1000 / 12 && arrivals.len() - 1 <= 1000 / 11 + 1);
+        let slices = arrivals.len() - 1;
+        assert!(
+            (1000 / 12..=1000 / 11 + 1).contains(&slices),
+            "{slices} slices"
+        );
         let total = arrivals.last().unwrap().0 - Duration::from_secs(1);
         assert_on_time(total, line_time(999, 115_200));
     }
