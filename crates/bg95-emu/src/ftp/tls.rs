@@ -165,6 +165,13 @@ fn provider_for(
             .retain(|c| u16::from(c.suite()) == s.ciphersuite);
         if provider.cipher_suites.is_empty() {
             provider.cipher_suites.extend(offer_only(s.ciphersuite));
+            if !provider.cipher_suites.is_empty() {
+                tracing::info!(
+                    target: "bg95::ftp",
+                    "cipher suite 0X{:04X} is offered alone, but rustls cannot run it: the handshake fails (631) whether or not the server has it",
+                    s.ciphersuite
+                );
+            }
         }
         let Some(suite) = provider.cipher_suites.first() else {
             return Err(tls_failure(&format!(
@@ -209,11 +216,16 @@ fn offer_only(code: u16) -> Option<SupportedCipherSuite> {
     static SUITES: OnceLock<Vec<Tls12CipherSuite>> = OnceLock::new();
     let suites = SUITES.get_or_init(|| {
         let tls12 = |s: SupportedCipherSuite| match s {
-            SupportedCipherSuite::Tls12(s) => s,
-            SupportedCipherSuite::Tls13(_) => unreachable!("a TLS 1.2 suite"),
+            SupportedCipherSuite::Tls12(s) => Some(s),
+            SupportedCipherSuite::Tls13(_) => None,
         };
-        let sha256 = tls12(ring_suites::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256);
-        let sha384 = tls12(ring_suites::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384);
+        // Both are ring's TLS 1.2 suites; were they not, no code could be offered.
+        let (Some(sha256), Some(sha384)) = (
+            tls12(ring_suites::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256),
+            tls12(ring_suites::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384),
+        ) else {
+            return Vec::new();
+        };
         OFFER_ONLY_CODES
             .iter()
             .map(|&(code, uses_sha384)| {
