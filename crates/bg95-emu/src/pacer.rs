@@ -6,7 +6,7 @@
 //! - The timer ticks in [`TICK`] (tokio: 1 ms). At each wake-up the pacer writes every byte
 //!   that a UART would start sending before the next tick — a byte's start time being
 //!   `start + index * 10 / baud` — and sleeps until one tick before the next byte's start.
-//!   A slice is therefore about one tick of line time (11–12 bytes at 115200, 92 at 921600,
+//!   A slice is therefore about one tick of line time (11–12 bytes at 115200, 92–93 at 921600,
 //!   one byte at 9600 and below), no byte leaves more than one tick before its time on the
 //!   line, and no gap between writes is longer than one tick plus one byte time, however
 //!   late within its tick each wake-up is. A response shorter than a tick's worth of bytes
