@@ -65,7 +65,7 @@ enum WriterMsg {
 }
 
 /// The task that writes module output to the PTY master at the module's pace (a
-/// [`Pacer`]: UART line rate in slices of a few milliseconds).
+/// [`Pacer`]: UART line rate in slices of one timer tick).
 struct Writer {
     tx: mpsc::UnboundedSender<WriterMsg>,
     in_flight: Arc<AtomicUsize>,
@@ -575,7 +575,7 @@ fn make_link(link: &std::path::Path, target: &std::path::Path) -> std::io::Resul
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pacer::line_time;
+    use crate::pacer::{line_time, TICK};
 
     /// The writer task paces at the baud rate, applies a baud change after the bytes sent
     /// before it, and releases backpressure (in-flight count, `drained`) as bytes leave.
@@ -600,19 +600,13 @@ mod tests {
         }
         let done = t0.elapsed();
         assert_eq!(&got[..6], b"\r\nOK\r\n");
-        // The OK took its 9600-baud line time; the data then went at 115200.
+        // The OK took its 9600-baud line time; the data then went at 115200. Each slice
+        // leaves at most one timer tick before its first byte's time on the line.
         let ok_end = line_time(6, 9600);
         let first = first_after_ok.unwrap();
-        assert!(
-            first >= ok_end && first < ok_end + Duration::from_millis(1),
-            "{first:?}"
-        );
-        let last_slice = line_time(4096 - 4096 % 23, 115_200);
-        assert!(done >= ok_end + last_slice, "{done:?}");
-        assert!(
-            done < ok_end + last_slice + Duration::from_millis(2),
-            "{done:?}"
-        );
+        assert!(first <= ok_end && first + TICK >= ok_end, "{first:?}");
+        let last_byte = ok_end + line_time(4095, 115_200);
+        assert!(done <= last_byte && done + TICK >= last_byte, "{done:?}");
         // Backpressure is released once the bytes have left.
         tokio::time::timeout(Duration::from_secs(1), async {
             while writer.in_flight.load(Ordering::Acquire) != 0 {

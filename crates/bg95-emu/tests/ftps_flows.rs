@@ -555,3 +555,93 @@ fn sni_is_sent_only_when_enabled() {
     assert_eq!(sni_seen(1).as_deref(), Some("localhost"));
     assert_eq!(sni_seen(0), None);
 }
+
+/// A module pointed at an RSA vsftpd, seclevel 0 on both contexts and `cmds` sent; the
+/// `+QFTPOPEN:` values.
+fn open_rsa_vsftpd(h: &mut Host, v: &Vsftpd, cmds: &[&str]) -> String {
+    let mut all = vec![
+        "AT+QFTPCFG=\"ssltype\",2",
+        "AT+QSSLCFG=\"seclevel\",0,0",
+        "AT+QSSLCFG=\"seclevel\",1,0",
+    ];
+    all.extend_from_slice(cmds);
+    open(h, "127.0.0.1", v.addr.port(), &all).0
+}
+
+/// The vsftpd log lines naming a TLS connection's cipher, after the first `from` bytes.
+fn ciphers_logged(v: &Vsftpd, from: usize) -> Vec<String> {
+    let log = v.log();
+    log.get(from..)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.split("SSL cipher: ").nth(1))
+        .map(|rest| rest.split(',').next().unwrap_or_default().to_string())
+        .collect()
+}
+
+/// The suite a host selects is the one negotiated with a real server: vsftpd (OpenSSL,
+/// `ssl_ciphers=HIGH`, an RSA certificate) logs the cipher of each TLS connection.
+/// 0XC02F is negotiated on the control and the data connection (each context set); with
+/// 0XFFFF the server picks another (TLS 1.3); codes rustls cannot run end in 631, whether
+/// vsftpd has them (0X0035, 0XC013: vsftpd picks them, the emulator cannot go on) or not
+/// (0X0005, RC4), and the module stays usable.
+#[test]
+fn the_selected_cipher_suite_is_negotiated_with_vsftpd() {
+    let v = Vsftpd::start_rsa(Mode::Explicit);
+    v.put("test.txt", &fixture());
+    let (_e, mut h, _u) = module_with(&[]);
+    let c02f = [
+        "AT+QSSLCFG=\"ciphersuite\",0,0xc02f",
+        "AT+QSSLCFG=\"ciphersuite\",1,0XC02F",
+    ];
+    assert_eq!(open_rsa_vsftpd(&mut h, &v, &c02f), "0,0");
+    h.chat("AT+QFTPGET=\"test.txt\",\"COM:\"\r", "\r\nCONNECT\r\n");
+    assert_eq!(h.read_exact(fixture().len()), fixture());
+    h.expect(format!("\r\nOK\r\n\r\n+QFTPGET: 0,{}\r\n", fixture().len()).as_bytes());
+    h.chat("AT+QFTPCLOSE\r", "\r\nOK\r\n");
+    h.expect(b"\r\n+QFTPCLOSE: 0,0\r\n");
+    let gcm = "ECDHE-RSA-AES128-GCM-SHA256".to_string();
+    assert_eq!(
+        ciphers_logged(&v, 0),
+        vec![gcm.clone(), gcm.clone()],
+        "{}",
+        v.log()
+    );
+
+    let from = v.log().len();
+    let all = ["AT+QSSLCFG=\"ciphersuite\",0,0XFFFF"];
+    assert_eq!(open_rsa_vsftpd(&mut h, &v, &all), "0,0");
+    h.chat("AT+QFTPCLOSE\r", "\r\nOK\r\n");
+    h.expect(b"\r\n+QFTPCLOSE: 0,0\r\n");
+    let other = ciphers_logged(&v, from);
+    assert_eq!(other.len(), 1, "{}", v.log());
+    assert_ne!(other[0], gcm);
+
+    for code in ["0X0035", "0xc013", "0X0005"] {
+        let from = v.log().len();
+        let cmd = format!("AT+QSSLCFG=\"ciphersuite\",0,{code}");
+        assert_eq!(open_rsa_vsftpd(&mut h, &v, &[&cmd]), "631,0", "{code}");
+        assert!(ciphers_logged(&v, from).is_empty(), "{code}: {}", v.log());
+        h.chat("AT+QFTPSTAT\r", "\r\nOK\r\n\r\n+QFTPSTAT: 0,4\r\n");
+    }
+    assert_eq!(open_rsa_vsftpd(&mut h, &v, &c02f), "0,0");
+}
+
+/// The embedded FTPS server's certificate is ECDSA (rcgen on ring makes no RSA keys), so the
+/// one ECDHE_RSA suite rustls runs, 0XC02F, finds no certificate there: 631, as a module
+/// selecting a suite the server cannot serve; 0XFFFF works (docs/ftp.md).
+#[test]
+fn embedded_ftps_serves_no_rsa_suite() {
+    let s = tls_server(&Pki::generate("ecdsa CA", &["127.0.0.1"]).unwrap());
+    let (_e, mut h, _u) = module_with(&[]);
+    let base = [
+        "AT+QFTPCFG=\"ssltype\",2",
+        "AT+QSSLCFG=\"seclevel\",0,0",
+        "AT+QSSLCFG=\"seclevel\",1,0",
+    ];
+    let mut c02f = base.to_vec();
+    c02f.push("AT+QSSLCFG=\"ciphersuite\",0,0XC02F");
+    assert_eq!(open(&mut h, "127.0.0.1", s.addr.port(), &c02f).0, "631,0");
+    let all = ["AT+QSSLCFG=\"ciphersuite\",0,0XFFFF"];
+    assert_eq!(open(&mut h, "127.0.0.1", s.addr.port(), &all).0, "0,0");
+}

@@ -235,6 +235,10 @@ pub struct SslContext {
     pub negotiatetime: u16,
     pub sni: u8,
     pub checkhost: u8,
+    /// `"session"`, 0/1: stored and read back; no effect on FTP(S) (docs/ftp.md).
+    pub session: u8,
+    /// `"dtls"`, 0/1: stored and read back; FTP(S) runs over TCP, so DTLS never applies.
+    pub dtls: u8,
 }
 
 impl Default for SslContext {
@@ -250,18 +254,23 @@ impl Default for SslContext {
             negotiatetime: 300,
             sni: 0,
             checkhost: 0,
+            session: 0,
+            dtls: 0,
         }
     }
 }
 
 pub const SSL_CONTEXTS: usize = 6;
 
-/// Cipher suites AT+QSSLCFG accepts: of the module's list (the BG96 list in the test
-/// response), the ones the emulator's TLS stack (rustls) really has, so that a suite that
-/// is set is also the suite the handshake uses. rustls has no CBC, RC4 or 3DES suites and no
-/// RSA key exchange: 0X0035, 0X002F, 0X0005, 0X0004, 0X000A, 0X003D, 0XC011, 0XC012, 0XC013,
-/// 0XC014, 0XC027 and 0XC028 answer `ERROR` (docs/ftp.md). 0XFFFF = all.
-pub const CIPHERSUITES: [u16; 2] = [0xC02F, 0xFFFF];
+/// Cipher suites AT+QSSLCFG accepts: the module's list, as its test response gives it
+/// (companion-commands.md §2); 0XFFFF = all. The suite selected is the only one the
+/// handshake offers. Of these, rustls can complete a handshake only with 0XC02F; with any
+/// other code the ClientHello still offers exactly that code, and the handshake fails (631)
+/// whether or not the server has the suite (docs/ftp.md, `bg95_emu::ftp::tls`).
+pub const CIPHERSUITES: [u16; 14] = [
+    0x0035, 0x002F, 0x0005, 0x0004, 0x000A, 0x003D, 0xC011, 0xC012, 0xC013, 0xC014, 0xC027, 0xC028,
+    0xC02F, 0xFFFF,
+];
 
 /// A QSSLCFG item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -276,6 +285,8 @@ pub(crate) enum SslItem {
     Checkhost,
     Ignorelocaltime,
     Negotiatetime,
+    Session,
+    Dtls,
 }
 
 /// What values an item takes.
@@ -317,6 +328,10 @@ pub(crate) const SSL_ITEMS: &[SslRow] = &[
     ssl("checkhost", SslItem::Checkhost, "+QSSLCFG: \"checkhost\",(0-5),(0,1)", SslValues::Number(0, 1)),
     ssl("ignorelocaltime", SslItem::Ignorelocaltime, "+QSSLCFG: \"ignorelocaltime\",(0-5),(0,1)", SslValues::Number(0, 1)),
     ssl("negotiatetime", SslItem::Negotiatetime, "+QSSLCFG: \"negotiatetime\",(0-5),(10-300)", SslValues::Number(10, 300)),
+    // BG95 items (observed-behaviour.md, "SSL") absent from the BG96 capture; their ranges
+    // are the 0/1 switches of the spec's sources (docs/ftp.md).
+    ssl("session", SslItem::Session, "+QSSLCFG: \"session\",(0-5),(0,1)", SslValues::Number(0, 1)),
+    ssl("dtls", SslItem::Dtls, "+QSSLCFG: \"dtls\",(0-5),(0,1)", SslValues::Number(0, 1)),
 ];
 
 /// A value for a QSSLCFG item, checked against the item's values.
@@ -341,9 +356,12 @@ pub(crate) enum SslCommand {
     },
 }
 
+/// A cipher suite code: `0X` or `0x`, then one to four hex digits in either case.
 fn parse_hex(s: &str) -> Option<u16> {
     let digits = s.strip_prefix("0X").or_else(|| s.strip_prefix("0x"))?;
-    u16::from_str_radix(digits, 16).ok()
+    // from_str_radix alone would also take a sign (`0X+35`).
+    let hex = (1..=4).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_hexdigit());
+    hex.then(|| u16::from_str_radix(digits, 16).ok()).flatten()
 }
 
 /// Parse AT+QSSLCFG's Write form; `None` answers `ERROR` (the SSL note gives no CME code
@@ -419,6 +437,8 @@ pub(crate) fn run_qsslcfg(
                 SslItem::Negotiatetime => c.negotiatetime.to_string(),
                 SslItem::Sni => c.sni.to_string(),
                 SslItem::Checkhost => c.checkhost.to_string(),
+                SslItem::Session => c.session.to_string(),
+                SslItem::Dtls => c.dtls.to_string(),
             };
             info.push(format!("{name}: \"{item_name}\",{ctx},{v}"));
         }
@@ -435,6 +455,8 @@ pub(crate) fn run_qsslcfg(
                 (SslItem::Negotiatetime, SslValue::Number(v)) => c.negotiatetime = v as u16,
                 (SslItem::Sni, SslValue::Number(v)) => c.sni = v as u8,
                 (SslItem::Checkhost, SslValue::Number(v)) => c.checkhost = v as u8,
+                (SslItem::Session, SslValue::Number(v)) => c.session = v as u8,
+                (SslItem::Dtls, SslValue::Number(v)) => c.dtls = v as u8,
                 // parse_qsslcfg pairs every item with its kind of value.
                 _ => {}
             }

@@ -17,8 +17,13 @@
 //!   TLS 1.0/1.1, so 0, 1 and 2 fail before the handshake with a `Tls` failure (631), as a
 //!   module whose only version the server refuses would.
 //! - ciphersuite: one IANA code restricts the handshake to that suite (and to the versions
-//!   it belongs to); 0xFFFF offers every suite rustls has. The core accepts only codes
-//!   rustls has (`bg95_core::ftp::CIPHERSUITES`).
+//!   it belongs to): the ClientHello offers that code and no other; 0xFFFF offers every
+//!   suite rustls has. Of the module's list (`bg95_core::ftp::CIPHERSUITES`) rustls
+//!   implements only 0xC02F. The others (CBC, RC4, 3DES, RSA key exchange) are offered
+//!   through [`offer_only`] suites: the server sees exactly the suite the host selected; a
+//!   server without it refuses the handshake (631, as on a real module); a server that
+//!   picks it gets an alert, since rustls cannot run it (631 too, where a real module would
+//!   go on; docs/ftp.md).
 //!
 //! Control and data connections share one session store, so data connections resume the
 //! control connection's session (vsftpd `require_ssl_reuse=YES`).
@@ -31,7 +36,7 @@
 //! session tells a refused `AUTH TLS` (connector never called) from a failed handshake.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use suppaftp::tokio::{AsyncRustlsStream, AsyncTlsConnector};
@@ -44,11 +49,18 @@ use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, Server
 use rustls::client::{
     ClientSessionMemoryCache, ClientSessionStore, Resumption, WebPkiServerVerifier,
 };
-use rustls::crypto::WebPkiSupportedAlgorithms;
+use rustls::crypto::cipher::{
+    AeadKey, InboundOpaqueMessage, InboundPlainMessage, KeyBlockShape, MessageDecrypter,
+    MessageEncrypter, OutboundOpaqueMessage, OutboundPlainMessage, PrefixedPayload,
+    Tls12AeadAlgorithm, UnsupportedOperationError,
+};
+use rustls::crypto::ring::cipher_suite as ring_suites;
+use rustls::crypto::{CipherSuiteCommon, KeyExchangeAlgorithm, WebPkiSupportedAlgorithms};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{
-    CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
+    CertificateError, CipherSuite, ClientConfig, ConnectionTrafficSecrets, DigitallySignedStruct,
+    RootCertStore, SignatureScheme, SupportedCipherSuite, Tls12CipherSuite,
 };
 
 fn tls_failure(what: &str) -> Failure {
@@ -151,6 +163,16 @@ fn provider_for(
         provider
             .cipher_suites
             .retain(|c| u16::from(c.suite()) == s.ciphersuite);
+        if provider.cipher_suites.is_empty() {
+            provider.cipher_suites.extend(offer_only(s.ciphersuite));
+            if !provider.cipher_suites.is_empty() {
+                tracing::info!(
+                    target: "bg95::ftp",
+                    "cipher suite 0X{:04X} is offered alone, but rustls cannot run it: the handshake fails (631) whether or not the server has it",
+                    s.ciphersuite
+                );
+            }
+        }
         let Some(suite) = provider.cipher_suites.first() else {
             return Err(tls_failure(&format!(
                 "cipher suite 0X{:04X} is not available",
@@ -167,6 +189,133 @@ fn provider_for(
         }
     }
     Ok((provider, versions))
+}
+
+/// The module's TLS 1.2 suites that rustls does not implement (companion-commands.md §2).
+/// The SHA-384 one derives its keys with SHA-384, the others with SHA-256 (RFC 5246 §5).
+const OFFER_ONLY_CODES: [(u16, bool); 12] = [
+    (0x0035, false),
+    (0x002F, false),
+    (0x0005, false),
+    (0x0004, false),
+    (0x000A, false),
+    (0x003D, false),
+    (0xC011, false),
+    (0xC012, false),
+    (0xC013, false),
+    (0xC014, false),
+    (0xC027, false),
+    (0xC028, true),
+];
+
+/// A suite that can be offered in a ClientHello but not run: the selected code goes on the
+/// wire as the module would send it, and if a server picks it the handshake ends at the
+/// Finished messages, the first that need its cipher (or earlier, at the RSA key exchange
+/// messages rustls does not expect). Built once per process (twelve small values).
+fn offer_only(code: u16) -> Option<SupportedCipherSuite> {
+    static SUITES: OnceLock<Vec<Tls12CipherSuite>> = OnceLock::new();
+    let suites = SUITES.get_or_init(|| {
+        let tls12 = |s: SupportedCipherSuite| match s {
+            SupportedCipherSuite::Tls12(s) => Some(s),
+            SupportedCipherSuite::Tls13(_) => None,
+        };
+        // Both are ring's TLS 1.2 suites; were they not, no code could be offered.
+        let (Some(sha256), Some(sha384)) = (
+            tls12(ring_suites::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256),
+            tls12(ring_suites::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384),
+        ) else {
+            return Vec::new();
+        };
+        OFFER_ONLY_CODES
+            .iter()
+            .map(|&(code, uses_sha384)| {
+                let base = if uses_sha384 { sha384 } else { sha256 };
+                Tls12CipherSuite {
+                    common: CipherSuiteCommon {
+                        suite: CipherSuite::from(code),
+                        hash_provider: base.common.hash_provider,
+                        confidentiality_limit: base.common.confidentiality_limit,
+                    },
+                    prf_provider: base.prf_provider,
+                    // rustls has no RSA key exchange: for those suites the server's
+                    // ServerHelloDone arrives where rustls waits for a key exchange.
+                    kx: KeyExchangeAlgorithm::ECDHE,
+                    sign: base.sign,
+                    aead_alg: &NotImplemented,
+                }
+            })
+            .collect()
+    });
+    suites
+        .iter()
+        .find(|s| u16::from(s.common.suite) == code)
+        .map(SupportedCipherSuite::Tls12)
+}
+
+/// The record protection of an [`offer_only`] suite: nothing is readable either way, so a
+/// handshake that reaches its Finished messages ends there.
+struct NotImplemented;
+
+impl Tls12AeadAlgorithm for NotImplemented {
+    fn encrypter(&self, _key: AeadKey, _iv: &[u8], _extra: &[u8]) -> Box<dyn MessageEncrypter> {
+        Box::new(NotImplemented)
+    }
+
+    fn decrypter(&self, _key: AeadKey, _iv: &[u8]) -> Box<dyn MessageDecrypter> {
+        Box::new(NotImplemented)
+    }
+
+    fn key_block_shape(&self) -> KeyBlockShape {
+        KeyBlockShape {
+            enc_key_len: 16,
+            fixed_iv_len: 4,
+            explicit_nonce_len: 8,
+        }
+    }
+
+    fn extract_keys(
+        &self,
+        _key: AeadKey,
+        _iv: &[u8],
+        _explicit: &[u8],
+    ) -> Result<ConnectionTrafficSecrets, UnsupportedOperationError> {
+        Err(UnsupportedOperationError)
+    }
+}
+
+fn not_implemented() -> rustls::Error {
+    rustls::Error::General("the negotiated cipher suite is not implemented by the emulator".into())
+}
+
+impl MessageEncrypter for NotImplemented {
+    /// rustls cannot take an error here (it unwraps), so the record goes out with zeros in
+    /// place of the cipher text: the server cannot authenticate it and ends the handshake
+    /// with an alert, which is then the failure the session sees. Nothing of the plain
+    /// text leaves.
+    fn encrypt(
+        &mut self,
+        msg: OutboundPlainMessage<'_>,
+        _seq: u64,
+    ) -> Result<OutboundOpaqueMessage, rustls::Error> {
+        let len = msg.payload.len();
+        let mut payload = PrefixedPayload::with_capacity(len);
+        payload.extend_from_slice(&vec![0; len]);
+        Ok(OutboundOpaqueMessage::new(msg.typ, msg.version, payload))
+    }
+
+    fn encrypted_payload_len(&self, payload_len: usize) -> usize {
+        payload_len
+    }
+}
+
+impl MessageDecrypter for NotImplemented {
+    fn decrypt<'a>(
+        &mut self,
+        _msg: InboundOpaqueMessage<'a>,
+        _seq: u64,
+    ) -> Result<InboundPlainMessage<'a>, rustls::Error> {
+        Err(not_implemented())
+    }
 }
 
 /// One side's connector and its handshake deadline (`negotiatetime`).
@@ -260,10 +409,25 @@ impl FtpTls {
                 .map_err(|_| FtpError::SecureError("TLS handshake timed out".into()))?,
             None => connect.await,
         };
-        tls.map(AsyncRustlsStream::from).map_err(|e| {
-            tracing::info!(target: "bg95::ftp", "TLS handshake: {e}");
-            FtpError::SecureError(e.to_string())
-        })
+        match tls {
+            Ok(stream) => {
+                let conn = stream.get_ref().1;
+                if let Some(suite) = conn.negotiated_cipher_suite() {
+                    tracing::info!(
+                        target: "bg95::ftp",
+                        "TLS handshake done: {:?}, cipher suite 0X{:04X} ({:?})",
+                        conn.protocol_version(),
+                        u16::from(suite.suite()),
+                        suite.suite()
+                    );
+                }
+                Ok(AsyncRustlsStream::from(stream))
+            }
+            Err(e) => {
+                tracing::info!(target: "bg95::ftp", "TLS handshake: {e}");
+                Err(FtpError::SecureError(e.to_string()))
+            }
+        }
     }
 }
 
@@ -445,11 +609,58 @@ mod tests {
         assert_eq!(v, vec![&rustls::version::TLS12]);
         // A TLS 1.3 suite cannot be had with TLS 1.2 only.
         assert!(provider_for(&settings(3, 0x1301)).is_err());
-        // A suite rustls does not have.
-        assert!(provider_for(&settings(4, 0x0035)).is_err());
-        // Every suite the core accepts exists here.
+        // A code neither rustls nor the module's list has.
+        assert!(provider_for(&settings(4, 0x1234)).is_err());
+        // Every suite the core accepts can be offered, with TLS 1.2 (all of them are 1.2
+        // suites), whichever of 3 and 4 sslversion is.
         for code in bg95_core::ftp::CIPHERSUITES {
-            assert!(provider_for(&settings(4, code)).is_ok(), "{code:04X}");
+            for version in [3, 4] {
+                let (p, v) = provider_for(&settings(version, code)).unwrap();
+                if code != 0xFFFF {
+                    assert_eq!(p.cipher_suites.len(), 1, "{code:04X}");
+                    assert_eq!(v, vec![&rustls::version::TLS12], "{code:04X}");
+                }
+            }
         }
+    }
+
+    /// The cipher suites of the ClientHello a configuration sends, as a server reads them
+    /// (rustls' `Acceptor`, in memory), without the renegotiation SCSV rustls always adds.
+    fn offered(s: &TlsSettings) -> Vec<u16> {
+        let config = client_config(s, session_store()).unwrap();
+        let name = ServerName::try_from("localhost").unwrap();
+        let mut client = rustls::ClientConnection::new(config, name).unwrap();
+        let mut hello = Vec::new();
+        client.write_tls(&mut hello).unwrap();
+        let mut acceptor = rustls::server::Acceptor::default();
+        acceptor.read_tls(&mut &hello[..]).unwrap();
+        let accepted = acceptor.accept().map_err(|(e, _)| e).unwrap().unwrap();
+        accepted
+            .client_hello()
+            .cipher_suites()
+            .iter()
+            .map(|&c| u16::from(c))
+            .filter(|&c| c != 0x00FF)
+            .collect()
+    }
+
+    #[test]
+    fn the_client_hello_offers_the_selected_suite_and_no_other() {
+        for code in bg95_core::ftp::CIPHERSUITES {
+            if code == 0xFFFF {
+                continue;
+            }
+            assert_eq!(offered(&settings(4, code)), vec![code], "{code:04X}");
+        }
+        // 0XFFFF: every suite rustls runs, none of the offer-only ones.
+        let all = offered(&settings(4, 0xFFFF));
+        let ring: Vec<u16> = rustls::crypto::ring::default_provider()
+            .cipher_suites
+            .iter()
+            .map(|c| u16::from(c.suite()))
+            .collect();
+        assert_eq!(all, ring);
+        assert!(all.contains(&0xC02F));
+        assert!(!all.contains(&0x0035));
     }
 }

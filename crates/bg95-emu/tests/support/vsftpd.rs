@@ -127,22 +127,64 @@ fn pasv_range() -> (u16, u16) {
     (base, base + 39)
 }
 
+/// TLS variations of an instance.
+#[derive(Debug, Clone, Copy, Default)]
+struct TlsExtras {
+    require_client_cert: bool,
+    rsa_self_signed: bool,
+}
+
+/// Replace the server's certificate and key with a self-signed RSA pair made by the
+/// `openssl` command (rcgen on ring cannot generate RSA keys).
+fn rsa_self_signed(cert: &Path, key: &Path) {
+    let status = Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+        ])
+        .args(["-subj", "/CN=127.0.0.1", "-keyout"])
+        .arg(key)
+        .arg("-out")
+        .arg(cert)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("run openssl (apt-get install -y openssl)");
+    assert!(status.success(), "openssl req failed");
+}
+
 impl Vsftpd {
     pub fn start(mode: Mode) -> Vsftpd {
         Vsftpd::start_with(Options::new(mode))
     }
 
     pub fn start_with(options: Options) -> Vsftpd {
-        Vsftpd::start_full(options, false)
+        Vsftpd::start_full(options, TlsExtras::default())
     }
 
     /// FTPS that requires a client certificate signed by the test CA.
     pub fn start_requiring_client_cert(mode: Mode) -> Vsftpd {
         assert_ne!(mode, Mode::Plain, "client certificates need FTPS");
-        Vsftpd::start_full(Options::new(mode), true)
+        let extras = TlsExtras {
+            require_client_cert: true,
+            ..TlsExtras::default()
+        };
+        Vsftpd::start_full(Options::new(mode), extras)
     }
 
-    fn start_full(options: Options, require_client_cert: bool) -> Vsftpd {
+    /// FTPS with a self-signed RSA certificate for `127.0.0.1` instead of the test CA's
+    /// (ECDSA) one, so that ECDHE_RSA suites can be negotiated, and `debug_ssl=YES`, so the
+    /// log names each session's negotiated cipher ([`Vsftpd::log`]). Verify nothing
+    /// (seclevel 0) against it.
+    pub fn start_rsa(mode: Mode) -> Vsftpd {
+        assert_ne!(mode, Mode::Plain, "an RSA certificate needs FTPS");
+        let extras = TlsExtras {
+            rsa_self_signed: true,
+            ..TlsExtras::default()
+        };
+        Vsftpd::start_full(Options::new(mode), extras)
+    }
+
+    fn start_full(options: Options, extras: TlsExtras) -> Vsftpd {
         ensure_user();
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
@@ -155,6 +197,9 @@ impl Vsftpd {
             .expect("chmod root");
         let log_file = dir.path().join("vsftpd.log");
         let certs = (options.mode != Mode::Plain).then(|| certs::generate(dir.path()));
+        if let (Some(c), true) = (&certs, extras.rsa_self_signed) {
+            rsa_self_signed(&c.server_cert_file, &c.server_key_file);
+        }
         let port = free_port();
         let (pasv_min, pasv_max) = pasv_range();
         let mut conf = format!(
@@ -180,7 +225,10 @@ impl Vsftpd {
                 certs.server_cert_file.display(),
                 certs.server_key_file.display(),
             ));
-            if require_client_cert {
+            if extras.rsa_self_signed {
+                conf.push_str("debug_ssl=YES\n");
+            }
+            if extras.require_client_cert {
                 conf.push_str(&format!(
                     "require_cert=YES\nvalidate_cert=YES\nca_certs_file={}\n",
                     certs.ca_file.display()
