@@ -297,7 +297,10 @@ mod tests {
             ..Personality::default()
         };
         p.pdp_addresses.insert(1, "10.1.2.3".parse().unwrap());
-        p.start_commands = vec!["AT+QIACT=1".into(), "AT+QFTPCFG=\"account\",\"u\",\"p\"".into()];
+        p.start_commands = vec![
+            "AT+QIACT=1".into(),
+            "AT+QFTPCFG=\"account\",\"u\",\"p\"".into(),
+        ];
         let big = vec![7u8; UFS_INLINE_LIMIT + 1];
         let files = vec![
             ("a b.txt".to_string(), b"x \"y\"\r\n\xff".to_vec()),
@@ -314,7 +317,10 @@ mod tests {
             "defaults are left out"
         );
         assert!(
-            lines.contains(&"#! module start_command \"AT+QFTPCFG=\\\"account\\\",\\\"u\\\",\\\"*\\\"\"".to_string()),
+            lines.contains(
+                &"#! module start_command \"AT+QFTPCFG=\\\"account\\\",\\\"u\\\",\\\"*\\\"\""
+                    .to_string()
+            ),
             "the start state's password is masked: {lines:?}"
         );
         let text = lines.join("\n");
