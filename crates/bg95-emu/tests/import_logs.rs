@@ -27,7 +27,7 @@ fn import_cli(log: &Path, out: &Path, extra: &[&str]) -> Output {
         "-o".as_ref(),
         out.as_os_str(),
     ];
-    args.extend(extra.iter().map(|a| std::ffi::OsStr::new(a)));
+    args.extend(extra.iter().map(std::ffi::OsStr::new));
     bg95(&args)
 }
 

@@ -342,7 +342,7 @@ pub fn scores(sample: &[(usize, String)]) -> Vec<(Shape, usize)> {
         })
         .collect();
     // Stable: ties keep the more specific format first.
-    out.sort_by(|a, b| b.1.cmp(&a.1));
+    out.sort_by_key(|s| std::cmp::Reverse(s.1));
     out
 }
 
