@@ -99,7 +99,13 @@ pub(super) struct ServerFile {
 /// The data of a COM transfer being shown.
 enum DataRun {
     /// A download: its exact bytes, or the lines a text log showed.
-    Get { exact: Vec<u8>, lines: Vec<String> },
+    /// `text` holds a text log's lines joined by LF (`lines` of them): the line end the
+    /// module sent is chosen once the size is known, without a second copy per line.
+    Get {
+        exact: Vec<u8>,
+        text: Vec<u8>,
+        lines: usize,
+    },
     /// A listing (LIST/NLST/MLSD) of this folder.
     List {
         dir: String,
@@ -413,12 +419,22 @@ impl Builder {
 
     /// One line of module text (a text log: line ends not shown).
     fn module_line(&mut self, l: &str) {
-        if let Some(DataRun::Get { lines, .. } | DataRun::List { lines, .. }) = self.data.as_mut() {
-            if l != "OK" && !l.starts_with("+QFTP") {
+        let data_line = l != "OK" && !l.starts_with("+QFTP");
+        match self.data.as_mut() {
+            Some(DataRun::Get { text, lines, .. }) if data_line => {
+                if *lines > 0 {
+                    text.push(b'\n');
+                }
+                text.extend_from_slice(l.as_bytes());
+                *lines += 1;
+                return;
+            }
+            Some(DataRun::List { lines, .. }) if data_line => {
                 lines.push(l.to_string());
                 return;
             }
-            self.end_data();
+            Some(_) => self.end_data(),
+            None => {}
         }
         if !l.is_empty() {
             self.answer(l);
@@ -563,7 +579,8 @@ impl Builder {
         self.data = match name {
             "+QFTPGET" => Some(DataRun::Get {
                 exact: Vec::new(),
-                lines: Vec::new(),
+                text: Vec::new(),
+                lines: 0,
             }),
             "+QFTPLIST" | "+QFTPNLST" | "+QFTPMLSD" => {
                 let dir = match args.first().map(String::as_str) {
@@ -733,7 +750,7 @@ impl Builder {
         let n = match &self.last_data {
             Some(DataRun::Get { exact, .. }) if self.transcript || !exact.is_empty() => exact.len(),
             // A text log: lines joined by the CR LF the log did not show.
-            Some(DataRun::Get { lines, .. }) => lines.join("\r\n").len(),
+            Some(DataRun::Get { text, lines, .. }) => text.len() + lines.saturating_sub(1),
             _ => 0,
         };
         let direction = if e == 607 { "download" } else { "upload" };
@@ -778,7 +795,9 @@ impl Builder {
         };
         let p = self.path(&f);
         let content = match self.last_data.take() {
-            Some(DataRun::Get { exact, lines }) if from == "+QFTPGET" => data_of(exact, &lines, n),
+            Some(DataRun::Get { exact, text, lines }) if from == "+QFTPGET" => {
+                data_of(exact, text, lines, n)
+            }
             _ => None,
         };
         let slot = self.files.entry(p).or_default();
@@ -790,16 +809,31 @@ impl Builder {
     }
 }
 
-/// A download's bytes: exact when the log showed bytes; from text lines, the line end
-/// (CR LF or LF) that makes the size the module reported.
-fn data_of(exact: Vec<u8>, lines: &[String], n: u64) -> Option<Vec<u8>> {
-    if !exact.is_empty() || lines.is_empty() {
+/// A download's bytes: exact when the log showed bytes; from text lines (`text`, joined by
+/// LF), the line end (CR LF or LF) that makes the size the module reported. A driver that
+/// logs lines drops the empty line a trailing line end leaves, so that one may be added.
+fn data_of(exact: Vec<u8>, text: Vec<u8>, lines: usize, n: u64) -> Option<Vec<u8>> {
+    if !exact.is_empty() || lines == 0 {
         return (exact.len() as u64 == n && n > 0).then_some(exact);
     }
-    // A driver that logs lines drops the empty line a trailing line end leaves.
-    ["\r\n", "\n"]
-        .iter()
-        .flat_map(|sep| [lines.join(sep), lines.join(sep) + sep])
-        .map(String::into_bytes)
-        .find(|d| d.len() as u64 == n && n > 0)
+    let lf = text.len() as u64;
+    let crlf = lf + lines as u64 - 1;
+    let (cr, trailing) = match n {
+        _ if n == crlf => (true, false),
+        _ if n == crlf + 2 => (true, true),
+        _ if n == lf => (false, false),
+        _ if n == lf + 1 => (false, true),
+        _ => return None,
+    };
+    let mut out = Vec::with_capacity(n as usize);
+    for (i, line) in text.split(|&b| b == b'\n').enumerate() {
+        if i > 0 {
+            out.extend_from_slice(if cr { b"\r\n" } else { b"\n" });
+        }
+        out.extend_from_slice(line);
+    }
+    if trailing {
+        out.extend_from_slice(if cr { b"\r\n" } else { b"\n" });
+    }
+    (n > 0).then_some(out)
 }
