@@ -219,13 +219,15 @@ impl Builder {
         }
     }
 
+    /// A server path from a name in the log, relative to the log's current folder; `.`,
+    /// `..` and empty parts are dropped, so no path leaves the server's root.
     fn path(&self, name: &str) -> String {
-        let p = if name.starts_with('/') {
+        let full = if name.starts_with('/') {
             name.to_string()
         } else {
-            format!("{}/{name}", self.cwd.trim_end_matches('/'))
+            format!("{}/{name}", self.cwd)
         };
-        p.trim_start_matches('/').to_string()
+        clean_path(&full)
     }
 
     fn wait_before(&mut self, e: &Entry) {
@@ -809,6 +811,15 @@ impl Builder {
     }
 }
 
+/// `a/./b/../c` → `a/b/c`: no empty, `.` or `..` part.
+fn clean_path(full: &str) -> String {
+    let parts: Vec<&str> = full
+        .split('/')
+        .filter(|p| !p.is_empty() && *p != "." && *p != "..")
+        .collect();
+    parts.join("/")
+}
+
 /// A download's bytes: exact when the log showed bytes; from text lines (`text`, joined by
 /// LF), the line end (CR LF or LF) that makes the size the module reported. A driver that
 /// logs lines drops the empty line a trailing line end leaves, so that one may be added.
@@ -836,4 +847,37 @@ fn data_of(exact: Vec<u8>, text: Vec<u8>, lines: usize, n: u64) -> Option<Vec<u8
         out.extend_from_slice(if cr { b"\r\n" } else { b"\n" });
     }
     (n > 0).then_some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::import;
+
+    /// What answers teach: a LIST's files and folders with their sizes, a path that tries to
+    /// leave the root, open errors as their faults, an echo of an unlogged command.
+    #[test]
+    fn answers_become_files_faults_and_commands() {
+        let log = "\
+>> AT+QFTPOPEN=\"h.example\",21
+<< +QFTPOPEN: 606,0
+>> AT+QFTPOPEN=\"h.example\",21
+<< +QFTPOPEN: 0,0
+>> AT+QFTPLIST=\".\",\"COM:\"
+<< CONNECT
+<< -rw-r--r-- 1 ftp ftp 65536 Nov 03 10:00 fw.bin
+<< drwxr-xr-x 2 ftp ftp 4096 Nov 03 10:00 logs
+<< OK
+<< +QFTPLIST: 0,120
+>> AT+QFTPSIZE=\"../../etc/passwd\"
+<< +QFTPSIZE: 0,10
+<< AT+QFTPCLOSE
+";
+        let out = import(log, "t.log");
+        let t = &out.toml;
+        assert!(t.contains("\"fw.bin\" = { size = 65536 }"), "{t}");
+        assert!(t.contains("\"logs/.keep\""), "{t}");
+        assert!(t.contains("\"etc/passwd\" = { size = 10 }"), "{t}");
+        assert!(t.contains("nth = 1\naction = \"connect_refused\""), "{t}");
+        assert!(t.contains("line = \"AT+QFTPCLOSE\""), "{t}");
+    }
 }
