@@ -18,7 +18,8 @@ fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     p
 }
 
-/// The module answers from the start state as from state the host had set: AT+QIACT?
+/// The module answers from the start state as from state the host had set: AT+CEREG? says
+/// roaming at once (no timeline to race), AT+QIACT?
 /// shows the address, AT+QFTPCFG queries the values, and the session the setup opened
 /// (against the scenario's server, with the account of `[module.qftpcfg]`) takes AT+QFTPPWD
 /// and AT+QFTPSIZE. The setup's own answers are not seen by the steps.
@@ -32,6 +33,7 @@ fn a_scenario_starts_with_contexts_config_and_an_open_session() {
         r#"
 [module]
 active_contexts = { 1 = "10.44.12.7" }
+registration = "roaming"
 [module.qftpcfg]
 account = ["meter", "m3ter"]
 rsptimeout = 30
@@ -49,6 +51,10 @@ line = 'AT+QFTPOPEN="${ftp_host}",${ftp_port}'
 [[setup]]
 expect = "+QFTPOPEN: 0,0"
 
+[[step]]
+line = "AT+CEREG?"
+[[step]]
+expect_bytes = "\r\n+CEREG: 0,5\r\n\r\nOK\r\n"
 [[step]]
 line = "AT+QIACT?"
 [[step]]
@@ -98,6 +104,10 @@ fn bad_start_states_are_file_errors() {
         (
             "[module]\nactive_contexts = { 1 = \"10.1.2.3\" }\n[network.pdp]\n1 = \"10.9.9.9\"\n",
             "module.active_contexts: context 1 is active with 10.1.2.3, but [network.pdp] gives it 10.9.9.9",
+        ),
+        (
+            "[module]\nregistration = \"searching\"\n",
+            ":2: module.registration: \"searching\": the module starts registered, \"home\" or \"roaming\"",
         ),
         (
             "[[setup]]\nline = \"AT\"\nexpect = \"OK\"\n",

@@ -122,6 +122,9 @@ pub(super) struct Start {
     pub qftpcfg: BTreeMap<String, String>,
     /// An FTP session was open: `[[setup]]` opens one.
     pub session: bool,
+    /// The registration state the first AT+CREG?/CGREG?/CEREG? answer showed, when not the
+    /// default home (`[network] registration` at 0 s).
+    pub registration: Option<&'static str>,
 }
 
 #[derive(Default)]
@@ -159,6 +162,7 @@ pub(super) struct Builder {
     pending: Vec<u8>,
     activated: BTreeSet<u8>,
     set_cfg: BTreeSet<String>,
+    seen_registration: bool,
     opened: bool,
     /// Host data (an upload's) not yet a step.
     host_data: Vec<u8>,
@@ -626,7 +630,34 @@ impl Builder {
             }
         } else if let Some(rest) = l.strip_prefix("+QFTPCFG: ") {
             self.queried_cfg(rest);
+        } else if let Some(state) = self.registration_answer(l) {
+            self.seen_registration = true;
+            self.start.registration = (state != "home").then_some(state);
         }
+    }
+
+    /// The state of the first answer to a registration query (`+CEREG: <n>,<stat>`).
+    fn registration_answer(&self, l: &str) -> Option<&'static str> {
+        if self.seen_registration {
+            return None;
+        }
+        let (name, rest) = l.split_once(": ")?;
+        let asked = self
+            .last
+            .as_ref()
+            .is_some_and(|(c, n)| n == name && c.ends_with('?'));
+        if !asked || !["+CREG", "+CGREG", "+CEREG"].contains(&name) {
+            return None;
+        }
+        let stat = rest.split(',').nth(1)?.trim().parse::<u8>().ok()?;
+        Some(match stat {
+            0 => "not_registered",
+            1 => "home",
+            2 => "searching",
+            3 => "denied",
+            5 => "roaming",
+            _ => "unknown",
+        })
     }
 
     fn queried_cfg(&mut self, rest: &str) {

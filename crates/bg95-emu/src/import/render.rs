@@ -127,6 +127,14 @@ fn start_report(b: &Builder) -> Vec<String> {
         };
         out.push(format!("start state: QFTPCFG {item} already set ({v})"));
     }
+    if let Some(state) = b.start.registration {
+        let key = if state == "roaming" {
+            "[module] registration"
+        } else {
+            "[network] registration at 0s"
+        };
+        out.push(format!("start state: registration {state} ({key})"));
+    }
     if b.start.session {
         out.push("start state: the log starts inside an FTP session; [[setup]] opens one".into());
     }
@@ -148,11 +156,17 @@ fn password_report(b: &Builder) -> Vec<String> {
 }
 
 fn module_section(b: &Builder, s: &mut String) {
-    if b.start.contexts.is_empty() && b.start.qftpcfg.is_empty() {
+    let roaming = b.start.registration == Some("roaming");
+    if b.start.contexts.is_empty() && b.start.qftpcfg.is_empty() && !roaming {
         return;
     }
-    if !b.start.contexts.is_empty() {
+    if !b.start.contexts.is_empty() || roaming {
         let _ = writeln!(s, "\n[module]");
+    }
+    if roaming {
+        let _ = writeln!(s, "registration = \"roaming\"");
+    }
+    if !b.start.contexts.is_empty() {
         let ctx: Vec<String> = b
             .start
             .contexts
@@ -170,7 +184,11 @@ fn module_section(b: &Builder, s: &mut String) {
 }
 
 fn network_section(b: &Builder, s: &mut String) {
-    let _ = writeln!(s, "\n[network]\ndns_exclusive = true\n[network.dns]");
+    let _ = writeln!(s, "\n[network]\ndns_exclusive = true");
+    if let Some(state) = b.start.registration.filter(|s| *s != "roaming") {
+        let _ = writeln!(s, "registration = [{{ at = \"0s\", state = \"{state}\" }}]");
+    }
+    let _ = writeln!(s, "[network.dns]");
     for h in &b.hosts {
         let _ = writeln!(s, "{} = \"127.0.0.1\"", q(h));
     }

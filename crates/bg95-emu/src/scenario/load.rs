@@ -1078,7 +1078,7 @@ reopen = true
     fn unknown_key() {
         assert_eq!(
             err("[module]\nmodel = \"x\"\nimie = \"1\"\n"),
-            "/tmp/s.toml:3: module.imie: unknown field `imie`, expected one of `manufacturer`, `model`, `revision`, `imei`, `imsi`, `iccid`, `operator`, `signal`, `qcsq`, `ufs_size`, `boot_urcs`, `max_line`, `power_off_time`, `max_active_pdp`, `qfupl_timeout_reports_size`, `info_lines_framed`, `ufs`"
+            "/tmp/s.toml:3: module.imie: unknown field `imie`, expected one of `manufacturer`, `model`, `revision`, `imei`, `imsi`, `iccid`, `operator`, `signal`, `qcsq`, `ufs_size`, `boot_urcs`, `max_line`, `power_off_time`, `max_active_pdp`, `qfupl_timeout_reports_size`, `info_lines_framed`, `active_contexts`, `qftpcfg`, `registration`, `ufs`"
         );
         let e = err(
             "[[fault]]\non = \"time\"\nafter = \"1s\"\naction = \"sim_removed\"\nverbb = \"x\"\n",

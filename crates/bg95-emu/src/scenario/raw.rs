@@ -57,6 +57,8 @@ pub(crate) struct RawModule {
     pub active_contexts: BTreeMap<String, Spanned<String>>,
     #[serde(default)]
     pub qftpcfg: BTreeMap<String, Spanned<toml::Value>>,
+    /// Registered at power-on as `home` or `roaming`.
+    pub registration: Option<Spanned<String>>,
     /// UFS files present at boot: name → content.
     #[serde(default)]
     pub ufs: BTreeMap<String, Spanned<RawUfsFile>>,

@@ -18,6 +18,7 @@ use super::error::{line_of, ScenarioError};
 pub(crate) struct RawStart {
     pub active_contexts: BTreeMap<String, Spanned<String>>,
     pub qftpcfg: BTreeMap<String, Spanned<toml::Value>>,
+    pub registration: Option<Spanned<String>>,
 }
 
 /// The checked start state.
@@ -27,6 +28,8 @@ pub struct StartState {
     pub active_contexts: BTreeMap<u8, Ipv4Addr>,
     /// The command lines that set it, in order.
     pub commands: Vec<String>,
+    /// `<stat>` when registered at power-on (1 home, 5 roaming).
+    pub reg_stat: Option<u8>,
 }
 
 /// QFTPCFG items the start state may set (the AT command's own names).
@@ -83,6 +86,16 @@ pub(crate) fn parse(path: &Path, text: &str, raw: RawStart) -> Result<StartState
         }
         let args = qftpcfg_args(item, value.get_ref()).map_err(|m| err(value.span(), &key, m))?;
         start.commands.push(format!("AT+QFTPCFG=\"{item}\",{args}"));
+    }
+    if let Some(r) = &raw.registration {
+        start.reg_stat = Some(match r.get_ref().as_str() {
+            "home" | "registered" => 1,
+            "roaming" => 5,
+            other => {
+                let msg = format!("{other:?}: the module starts registered, \"home\" or \"roaming\" (a module that starts unregistered: [network] registration at \"0s\")");
+                return Err(err(r.span(), "module.registration", msg));
+            }
+        });
     }
     check_with_the_core(&start).map_err(|(i, answer)| {
         let line = &start.commands[i];
@@ -162,6 +175,9 @@ pub(crate) fn apply(
         }
     }
     module.personality.start_commands = start.commands;
+    if let Some(stat) = start.reg_stat {
+        module.personality.reg_stat = stat;
+    }
     Ok(())
 }
 
@@ -171,6 +187,7 @@ impl RawStart {
         RawStart {
             active_contexts: std::mem::take(&mut m.active_contexts),
             qftpcfg: std::mem::take(&mut m.qftpcfg),
+            registration: m.registration.take(),
         }
     }
 }
