@@ -11,6 +11,8 @@ use super::log::{starts_with_at, Dir, Entry};
 
 /// Default AT+QFTPCFG "rsptimeout" (seconds).
 const DEFAULT_RSPTIMEOUT: u64 = 90;
+/// Exact bytes without a line end are held at most this long.
+const MAX_LINE_BYTES: usize = 64 * 1024;
 /// Host pauses shorter than this are not written as waits.
 const MIN_WAIT: Duration = Duration::from_millis(50);
 /// Longer pauses are shortened to this (a log spanning hours need not run for hours).
@@ -262,10 +264,8 @@ impl Builder {
                 let piece: Vec<u8> = self.host_pending.drain(..=i).collect();
                 self.host_piece(e, &piece);
             }
-            if !self.host_pending.is_empty()
-                && !starts_with_at(&self.host_pending)
-                && self.host_pending.len() >= 2
-            {
+            let long = self.host_pending.len() > MAX_LINE_BYTES;
+            if long || (!starts_with_at(&self.host_pending) && self.host_pending.len() >= 2) {
                 let data = std::mem::take(&mut self.host_pending);
                 self.host_data.extend_from_slice(&data);
             }
@@ -467,6 +467,13 @@ impl Builder {
                 continue;
             }
             let Some(i) = self.pending.iter().position(|&b| b == b'\n') else {
+                if self.pending.len() > MAX_LINE_BYTES {
+                    // No line end for this long: not a line a module writes; placed as one
+                    // so the buffer (and the search for its end) stays bounded.
+                    let text =
+                        String::from_utf8_lossy(&std::mem::take(&mut self.pending)).into_owned();
+                    self.answer(text.trim());
+                }
                 return;
             };
             let line: Vec<u8> = self.pending.drain(..=i).collect();
@@ -910,5 +917,18 @@ mod tests {
         assert!(t.contains("\"etc/passwd\" = { size = 10 }"), "{t}");
         assert!(t.contains("nth = 1\naction = \"connect_refused\""), "{t}");
         assert!(t.contains("line = \"AT+QFTPCLOSE\""), "{t}");
+    }
+
+    /// Module bytes that never end a line are placed once they pass the line limit: the
+    /// buffer stays bounded, the import finishes.
+    #[test]
+    fn bytes_without_a_line_end_stay_bounded() {
+        let mut log = String::from("b'AT\\r'\n");
+        for _ in 0..300 {
+            log.push_str(&format!("b'{}'\n", "x".repeat(1000)));
+        }
+        let out = import(&log, "t.log");
+        assert_eq!(out.host_commands, 1);
+        assert!(out.steps <= 6, "{}", out.steps);
     }
 }
