@@ -11,6 +11,8 @@ use super::log::{starts_with_at, Dir, Entry};
 
 /// Default AT+QFTPCFG "rsptimeout" (seconds).
 const DEFAULT_RSPTIMEOUT: u64 = 90;
+/// More steps than this get a note (the runner's memory grows with them).
+const MANY_STEPS: usize = 100_000;
 /// Exact bytes without a line end are held at most this long.
 const MAX_LINE_BYTES: usize = 64 * 1024;
 /// Host pauses shorter than this are not written as waits.
@@ -214,6 +216,12 @@ impl Builder {
         if self.data.is_some() {
             self.notes
                 .push("the log ends inside a COM transfer's data".into());
+        }
+        let steps = self.step_count();
+        if steps > MANY_STEPS {
+            self.notes.push(format!(
+                "{steps} steps: `bg95-emu run` holds every step of a scenario in memory (a 4.2 M-step import took 7 GB to load, docs/import.md); cut the log to the part around the failure"
+            ));
         }
         if self.shortened_waits > 0 {
             self.notes.push(format!(
