@@ -578,7 +578,9 @@ impl Builder {
         if l.starts_with("+QFTP") && l.contains(": ") && !l.starts_with("+QFTPCFG:") {
             return self.ftp_urc(l, &name);
         }
-        let failed = l == "ERROR" || l.starts_with("+CME ERROR:");
+        // Only a result the core's answer override can give (a code of its error table).
+        let failed = (l == "ERROR" || l.starts_with("+CME ERROR:"))
+            && bg95_core::AnswerOverride::parse_result(l).is_some();
         if failed && name == "+CPIN" && l == "+CME ERROR: 10" {
             self.fault(&name, "action = \"sim_removed\"".into());
         } else if failed && !name.is_empty() {
@@ -622,27 +624,13 @@ impl Builder {
     /// Answers that show the state the module had: a context's address, a QFTPCFG value
     /// the log never set.
     fn learn_state(&mut self, l: &str) {
-        if let Some(rest) = l.strip_prefix("+QIACT: ") {
-            let parts: Vec<&str> = rest.split(',').collect();
-            if let (Some(cid), Some(ip)) = (
-                parts.first().and_then(|c| c.trim().parse::<u8>().ok()),
-                quoted_args(rest).first(),
-            ) {
-                self.pdp_addresses.insert(cid, ip.clone());
-                if !self.activated.contains(&cid) {
-                    self.start.contexts.insert(cid, ip.clone());
-                }
+        if let Some((cid, ip)) = l.strip_prefix("+QIACT: ").and_then(context_address) {
+            self.pdp_addresses.insert(cid, ip.clone());
+            if !self.activated.contains(&cid) {
+                self.start.contexts.insert(cid, ip);
             }
-        } else if let Some(rest) = l.strip_prefix("+CGPADDR: ") {
-            let cid = rest
-                .split(',')
-                .next()
-                .and_then(|c| c.trim().parse::<u8>().ok());
-            if let (Some(cid), Some(ip)) = (cid, quoted_args(rest).first()) {
-                if ip.parse::<std::net::Ipv4Addr>().is_ok() {
-                    self.pdp_addresses.insert(cid, ip.clone());
-                }
-            }
+        } else if let Some((cid, ip)) = l.strip_prefix("+CGPADDR: ").and_then(context_address) {
+            self.pdp_addresses.insert(cid, ip);
         } else if let Some(rest) = l.strip_prefix("+QFTPCFG: ") {
             self.queried_cfg(rest);
         } else if let Some(state) = self.registration_answer(l) {
@@ -697,6 +685,7 @@ impl Builder {
             .rsplit(',')
             .next()
             .and_then(|v| v.trim().parse::<u64>().ok())
+            .filter(|v| cfg_in_range(&item, *v))
         {
             if item == "rsptimeout" {
                 self.rsptimeout = v;
@@ -705,8 +694,19 @@ impl Builder {
         }
     }
 
-    /// A fault on the nth time the last command was sent.
+    /// A fault on the nth time the last command was sent (none for an answer that follows
+    /// no command the scenario can name).
     fn fault(&mut self, name: &str, action: String) {
+        let nameable = name.len() > 1
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"+&#$%^*_".contains(&b));
+        if !nameable {
+            self.notes.push(format!(
+                "no fault for an answer after {name:?}: not a command a fault can name"
+            ));
+            return;
+        }
         let nth = self.counts.get(name).copied().unwrap_or(1);
         self.faults.push(format!(
             "on = \"at_command\"\ncommand = {}\nnth = {nth}\n{action}",
@@ -728,6 +728,9 @@ impl Builder {
         let (err, proto) = (nums.next().flatten(), nums.next().flatten());
         let nth = self.counts.get(name).copied().unwrap_or(1);
         let mut exact = true;
+        // Only the command's own URC says how it went (an open's URC after AT+CSQ is a log
+        // the scenario cannot make a fault of).
+        let err = err.filter(|_| urc == name);
         match (urc, err, proto) {
             ("+QFTPOPEN", Some(0), _) => self.passes += 1,
             ("+QFTPOPEN", Some(604), _) => self.fault(name, "action = \"dns_failure\"".into()),
@@ -775,8 +778,8 @@ impl Builder {
         if exact {
             self.expect(l, true);
         } else {
-            let re = format!("^\\{urc}: {},\\d+$", err.unwrap_or(0));
-            self.steps.push(format!("expect_regex = '{re}'"));
+            let re = format!("^{}: {},\\d+$", regex::escape(urc), err.unwrap_or(0));
+            self.steps.push(format!("expect_regex = {}", q(&re)));
             self.steps
                 .push(format!("timeout = \"{}s\"", self.rsptimeout + 10));
         }
@@ -855,6 +858,27 @@ impl Builder {
             slot.content = content;
         }
     }
+}
+
+/// `<cid>,…,"<IPv4>"` of AT+QIACT? and AT+CGPADDR: a context id and its IPv4 address.
+fn context_address(rest: &str) -> Option<(u8, String)> {
+    let cid = rest.split(',').next()?.trim().parse::<u8>().ok()?;
+    let ip = quoted_args(rest).into_iter().next()?;
+    ((1..=16).contains(&cid) && ip.parse::<std::net::Ipv4Addr>().is_ok()).then_some((cid, ip))
+}
+
+/// A QFTPCFG value the module accepts (application note 2.1): an answer the emulator could
+/// not give is not made a start state.
+fn cfg_in_range(item: &str, v: u64) -> bool {
+    let (lo, hi) = match item {
+        "filetype" | "transmode" | "data_address" => (0, 1),
+        "contextid" => (1, 16),
+        "rsptimeout" => (20, 180),
+        "ssltype" => (0, 2),
+        "sslctxid" | "data_sslctxid" => (0, 5),
+        _ => return false,
+    };
+    (lo..=hi).contains(&v)
 }
 
 /// `a/./b/../c` → `a/b/c`: no empty, `.` or `..` part.
