@@ -468,4 +468,12 @@ fn a_large_download_becomes_a_file_not_steps() {
     );
     let run = bg95(&["run".as_ref(), out.as_os_str()]);
     assert_eq!(run.status.code(), Some(0), "{run:?}");
+    // A data file already there is not replaced without --force either.
+    std::fs::remove_file(&out).unwrap();
+    let run = import_cli(&log, &out, &[]);
+    assert_eq!(run.status.code(), Some(1), "{run:?}");
+    assert!(
+        String::from_utf8_lossy(&run.stderr).contains("dump.csv: exists; use --force"),
+        "{run:?}"
+    );
 }

@@ -109,6 +109,12 @@ fn write(cmd: &ImportCommand, out: &super::Imported) -> std::io::Result<()> {
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(std::path::Path::new("."));
     std::fs::create_dir_all(dir.join("ftp-root"))?;
+    for (rel, _) in &out.data_files {
+        let path = dir.join(rel);
+        if let Some(why) = refuse_output(&cmd.log, &path, cmd.force) {
+            return Err(std::io::Error::other(format!("{}: {why}", path.display())));
+        }
+    }
     for (rel, bytes) in &out.data_files {
         replace_file(&dir.join(rel), bytes)?;
     }
