@@ -477,3 +477,23 @@ fn a_large_download_becomes_a_file_not_steps() {
         "{run:?}"
     );
 }
+
+/// A COM: upload in a text log: its lines are one `send` step, and the `+++` that ends it is
+/// sent with the guard time around it; the module answers as the log did.
+#[test]
+fn an_upload_ends_with_a_guarded_escape() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("up.log");
+    std::fs::write(
+        &log,
+        ">> AT+QFTPOPEN=\"ftp.up.example\",21\n<< OK\n<< +QFTPOPEN: 0,0\n>> AT+QFTPPUT=\"up.txt\",\"COM:\",0\n<< CONNECT\n>> hello world\n>> +++\n<< OK\n<< +QFTPPUT: 0,13\n",
+    )
+    .unwrap();
+    let out = dir.path().join("up.toml");
+    let run = import_cli(&log, &out, &[]);
+    assert_eq!(run.status.code(), Some(0), "{run:?}");
+    let toml = std::fs::read_to_string(&out).unwrap();
+    assert!(toml.contains("hello world\\r\n\"\"\"\n[[step]]\nwait = \"1100ms\"\n[[step]]\nsend = \"+++\"\n[[step]]\nwait = \"1100ms\""), "{toml}");
+    let run = bg95(&["run".as_ref(), out.as_os_str()]);
+    assert_eq!(run.status.code(), Some(0), "{run:?}\n{toml}");
+}

@@ -11,6 +11,8 @@ use super::log::{starts_with_at, Dir, Entry};
 
 /// Default AT+QFTPCFG "rsptimeout" (seconds).
 const DEFAULT_RSPTIMEOUT: u64 = 90;
+/// A little more than the default escape guard time (S12 = 50 → 1 s).
+const GUARD: Duration = Duration::from_millis(1100);
 /// More steps than this get a note (the runner's memory grows with them).
 const MANY_STEPS: usize = 100_000;
 /// Exact bytes without a line end are held at most this long.
@@ -261,6 +263,9 @@ impl Builder {
     }
 
     fn host(&mut self, e: &Entry) {
+        if e.bytes.trim_ascii() == b"+++" {
+            return self.escape();
+        }
         if e.exact {
             // Exact bytes may split a command line (a hex dump's rows): lines end at CR.
             self.host_pending.extend_from_slice(&e.bytes);
@@ -302,6 +307,17 @@ impl Builder {
         self.flush_host_data();
         self.wait_before(e);
         self.host_line(line);
+    }
+
+    /// `+++` ends a COM: upload (or pauses a download) only with the guard time of silence
+    /// before and after it (S12, 1 s by default).
+    fn escape(&mut self) {
+        self.flush_host_data();
+        self.steps
+            .push(format!("wait = \"{}ms\"", GUARD.as_millis()));
+        self.steps.push("send = \"+++\"".into());
+        self.steps
+            .push(format!("wait = \"{}ms\"", GUARD.as_millis()));
     }
 
     fn flush_host_data(&mut self) {
