@@ -497,3 +497,64 @@ fn an_upload_ends_with_a_guarded_escape() {
     let run = bg95(&["run".as_ref(), out.as_os_str()]);
     assert_eq!(run.status.code(), Some(0), "{run:?}\n{toml}");
 }
+
+/// A recording of a scenario with a start state and its own module (personality, UFS file,
+/// no SIM-default boot URCs) imports to a scenario that boots the same module from the
+/// transcript's `#!` header: the imported run passes, boot URCs and start state included.
+#[test]
+fn a_transcript_header_becomes_the_module_and_its_start_state() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("root")).unwrap();
+    let source = dir.path().join("src.toml");
+    std::fs::write(
+        &source,
+        r#"
+[module]
+model = "BG95-M1"
+boot_urcs = ["RDY", "APP RDY"]
+active_contexts = { 1 = "10.44.12.7" }
+registration = "roaming"
+[module.ufs]
+"cfg.txt" = { text = "apn=iot" }
+[module.qftpcfg]
+rsptimeout = 30
+[ftp_server]
+root = "root"
+[[step]]
+expect_bytes = "\r\nRDY\r\n\r\nAPP RDY\r\n"
+[[step]]
+line = "AT+CGMM;+CEREG?;+QIACT?;+QFLST"
+[[step]]
+expect = "OK"
+[[step]]
+line = 'AT+QFTPCFG="rsptimeout"'
+[[step]]
+expect = '+QFTPCFG: "rsptimeout",30'
+"#,
+    )
+    .unwrap();
+    let recorded = dir.path().join("rec.txt");
+    let run = bg95(&[
+        "run".as_ref(),
+        "--transcript".as_ref(),
+        recorded.as_os_str(),
+        source.as_os_str(),
+    ]);
+    assert_eq!(run.status.code(), Some(0), "{run:?}");
+    let imported = dir.path().join("imported/rec.toml");
+    let run = import_cli(&recorded, &imported, &[]);
+    assert_eq!(run.status.code(), Some(0), "{run:?}");
+    let toml = std::fs::read_to_string(&imported).unwrap();
+    for want in [
+        "model = \"BG95-M1\"",
+        "boot_urcs = [\"RDY\", \"APP RDY\"]",
+        "registration = \"roaming\"",
+        "active_contexts = { 1 = \"10.44.12.7\" }",
+        "\"cfg.txt\" = { text = \"apn=iot\" }",
+        "rsptimeout = 30",
+    ] {
+        assert!(toml.contains(want), "want {want:?} in\n{toml}");
+    }
+    let run = bg95(&["run".as_ref(), imported.as_os_str()]);
+    assert_eq!(run.status.code(), Some(0), "{run:?}\n{toml}");
+}

@@ -679,7 +679,9 @@ impl Builder {
         })
     }
 
-    fn queried_cfg(&mut self, rest: &str) {
+    /// A QFTPCFG value the module already had (a query's answer, or a recorded start
+    /// command): `"item",value` or `"account","user","****"`.
+    pub(super) fn queried_cfg(&mut self, rest: &str) {
         let args = quoted_args(rest);
         let Some(item) = args.first().map(|a| a.to_ascii_lowercase()) else {
             return;

@@ -13,10 +13,13 @@ pub mod clean;
 pub mod cli;
 pub mod input;
 pub mod log;
+mod recorded;
 mod render;
 
 use log::{Placed, Reader, Shape, Unplaced};
 
+/// A transcript's `#!` header kept for its module (inline UFS files are at most 64 KiB each).
+const MAX_HEADER: usize = 8 * 1024 * 1024;
 /// How many lines choose the format.
 const SAMPLE_LINES: usize = 2000;
 /// How many unplaced lines are listed (the rest are counted).
@@ -88,7 +91,21 @@ pub fn import_lines(lines: impl Iterator<Item = String>, source: &str, opts: &Op
     let mut b = build::Builder::new(shape == Shape::Transcript);
     let mut unplaced = Vec::new();
     let mut unplaced_total = 0;
+    let mut header = String::new();
+    let mut recorded = None;
     for (n, l) in sample.into_iter().chain(lines) {
+        if shape == Shape::Transcript && recorded.is_none() {
+            if l.starts_with("#! module ") || l.starts_with("#! ufs ") {
+                if header.len() < MAX_HEADER {
+                    header.push_str(&l);
+                    header.push('\n');
+                }
+                continue;
+            }
+            if l.starts_with("> ") || l.starts_with("< ") {
+                recorded = Some(recorded::apply(&mut b, &header));
+            }
+        }
         match reader.place(n, &l) {
             Placed::Entries(entries) => entries.iter().for_each(|e| b.entry(e)),
             Placed::Consumed => {}
@@ -100,6 +117,7 @@ pub fn import_lines(lines: impl Iterator<Item = String>, source: &str, opts: &Op
             }
         }
     }
+    let recorded = recorded.unwrap_or_else(|| recorded::apply(&mut b, &header));
     b.finish();
     let rendered = render::render(
         &mut b,
@@ -110,6 +128,7 @@ pub fn import_lines(lines: impl Iterator<Item = String>, source: &str, opts: &Op
             unplaced: &unplaced,
             unplaced_total,
             data_dir: &opts.data_dir,
+            recorded: &recorded,
         },
     );
     Imported {

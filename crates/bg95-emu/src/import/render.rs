@@ -21,6 +21,7 @@ pub(super) struct Header<'a> {
     pub unplaced: &'a [Unplaced],
     pub unplaced_total: usize,
     pub data_dir: &'a str,
+    pub recorded: &'a super::recorded::Recorded,
 }
 
 pub(super) struct Rendered {
@@ -72,7 +73,7 @@ pub(super) fn render(b: &mut Builder, h: &Header) -> Rendered {
         let _ = writeln!(s, "# … and {} more", h.unplaced_total - h.unplaced.len());
     }
     let _ = writeln!(s, "name = {}", q(&format!("imported from {}", h.source)));
-    module_section(b, &mut s);
+    module_section(b, h.recorded, &mut s);
     network_section(b, &mut s);
     let (user, pass) = b.user.clone().unwrap_or(("test".into(), "test".into()));
     let _ = writeln!(s, "\n[ftp_server]\nroot = \"ftp-root\"");
@@ -155,13 +156,13 @@ fn password_report(b: &Builder) -> Vec<String> {
     }]
 }
 
-fn module_section(b: &Builder, s: &mut String) {
+fn module_section(b: &Builder, rec: &super::recorded::Recorded, s: &mut String) {
     let roaming = b.start.registration == Some("roaming");
-    if b.start.contexts.is_empty() && b.start.qftpcfg.is_empty() && !roaming {
-        return;
-    }
-    if !b.start.contexts.is_empty() || roaming {
+    if !b.start.contexts.is_empty() || roaming || !rec.module_keys.is_empty() {
         let _ = writeln!(s, "\n[module]");
+    }
+    for key in &rec.module_keys {
+        let _ = writeln!(s, "{key}");
     }
     if roaming {
         let _ = writeln!(s, "registration = \"roaming\"");
@@ -174,6 +175,12 @@ fn module_section(b: &Builder, s: &mut String) {
             .map(|(c, ip)| format!("{c} = {}", q(ip)))
             .collect();
         let _ = writeln!(s, "active_contexts = {{ {} }}", ctx.join(", "));
+    }
+    if !rec.ufs.is_empty() {
+        let _ = writeln!(s, "\n[module.ufs]");
+        for f in &rec.ufs {
+            let _ = writeln!(s, "{f}");
+        }
     }
     if !b.start.qftpcfg.is_empty() {
         let _ = writeln!(s, "\n[module.qftpcfg]");
