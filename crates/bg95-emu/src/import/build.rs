@@ -135,7 +135,7 @@ pub(super) struct Start {
 
 #[derive(Default)]
 pub(super) struct Builder {
-    pub steps: Vec<String>,
+    pub steps: super::steps::StepLog,
     pub setup: Vec<String>,
     pub faults: Vec<String>,
     pub files: BTreeMap<String, ServerFile>,
@@ -188,10 +188,7 @@ impl Builder {
     }
 
     pub fn step_count(&self) -> usize {
-        self.steps
-            .iter()
-            .filter(|s| !s.starts_with("timeout = "))
-            .count()
+        self.steps.count()
     }
 
     pub fn entry(&mut self, e: &Entry) {

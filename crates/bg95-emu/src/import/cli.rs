@@ -87,6 +87,10 @@ pub fn run(cmd: &ImportCommand) -> u8 {
             out.overrides
         );
     }
+    if let Some(why) = &out.failed {
+        eprintln!("{log}: {why}");
+        return 1;
+    }
     if let Err(e) = write(cmd, &out) {
         eprintln!("{}: {e}", cmd.output.display());
         return 1;

@@ -15,6 +15,7 @@ pub mod input;
 pub mod log;
 mod recorded;
 mod render;
+mod steps;
 
 use log::{Placed, Reader, Shape, Unplaced};
 
@@ -62,6 +63,8 @@ pub struct Imported {
     pub report: Vec<String>,
     /// Server files too large to inline: (path relative to the scenario's folder, bytes).
     pub data_files: Vec<(String, Vec<u8>)>,
+    /// Why the scenario is incomplete, if it is (the CLI then writes nothing, exit 1).
+    pub failed: Option<String>,
     /// Commands the host sent (0: the log holds no AT traffic).
     pub host_commands: usize,
     pub steps: usize,
@@ -140,6 +143,7 @@ pub fn import_lines(lines: impl Iterator<Item = String>, source: &str, opts: &Op
         overrides: b.overrides,
         report: rendered.report,
         data_files: rendered.data_files,
+        failed: rendered.failed,
         host_commands: b.host_commands,
         steps: b.step_count(),
     }

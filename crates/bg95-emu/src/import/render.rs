@@ -28,6 +28,8 @@ pub(super) struct Rendered {
     pub toml: String,
     pub report: Vec<String>,
     pub data_files: Vec<(String, Vec<u8>)>,
+    /// The scenario is incomplete (it must not be written).
+    pub failed: Option<String>,
 }
 
 pub(super) fn render(b: &mut Builder, h: &Header) -> Rendered {
@@ -89,11 +91,16 @@ pub(super) fn render(b: &mut Builder, h: &Header) -> Rendered {
         let _ = writeln!(s, "\n[[fault]]\nname = \"imported-{}\"\n{f}", i + 1);
     }
     steps(&mut s, "setup", &b.setup);
-    steps(&mut s, "step", &b.steps);
+    let failed = b
+        .steps
+        .write_into(&mut s)
+        .err()
+        .map(|e| format!("the steps' temporary file could not be read back: {e}"));
     Rendered {
         toml: s,
         report,
         data_files,
+        failed,
     }
 }
 
