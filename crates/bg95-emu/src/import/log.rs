@@ -420,6 +420,32 @@ mod tests {
     }
 
     #[test]
+    fn every_marker_gives_its_direction() {
+        let cases = [
+            ("W: AT", Dir::Host),
+            ("R: OK", Dir::Module),
+            ("[TX] AT", Dir::Host),
+            ("recv: OK", Dir::Module),
+            ("-> AT", Dir::Host),
+            ("<- OK", Dir::Module),
+            ("> AT", Dir::Host),
+            ("< OK", Dir::Module),
+            ("sendline: AT", Dir::Host),
+            ("generic_command command AT", Dir::Host),
+        ];
+        for (text, dir) in cases {
+            let (d, rest) = find_marker(text).unwrap_or_else(|| panic!("{text}"));
+            assert_eq!(
+                (d, rest),
+                (dir, if dir == Dir::Host { "AT" } else { "OK" }),
+                "{text}"
+            );
+        }
+        assert_eq!(find_marker("RDY"), None);
+        assert_eq!(find_marker("+QFTPOPEN: 0,0"), None);
+    }
+
+    #[test]
     fn an_echo_in_a_repr_is_the_module_s() {
         let (_, entries, _) = read("b'ATE0\\r'\nb'ATE0\\r\\r\\nOK\\r\\n'\n");
         assert_eq!(entries[0].dir, Dir::Host);
