@@ -181,7 +181,23 @@ impl Module {
         m.general.attach.sim_present = m.p.sim_inserted;
         m.ufs.timeout_reports_size = m.p.qfupl_timeout_reports_size;
         m.boot(now);
+        m.run_start_commands(now);
         m
+    }
+
+    /// [`Personality::start_commands`]: each line runs as the host had run it before the
+    /// module was first observed; what it answered is not part of what the host reads.
+    fn run_start_commands(&mut self, now: Instant) {
+        let boot_output = self.out.len();
+        for line in self.p.start_commands.clone() {
+            if let Some(body) = strip_prefix(line.as_bytes()) {
+                self.execute(now, body);
+            }
+            if !self.out[boot_output..].ends_with(b"OK\r\n") {
+                tracing::warn!(target: "bg95::core", "start command {line:?} did not answer OK");
+            }
+            self.out.truncate(boot_output);
+        }
     }
 
     pub fn personality(&self) -> &Personality {

@@ -46,6 +46,12 @@ pub struct Personality {
     /// The IPv4 address the network gives each context (cid → address); contexts not listed
     /// get `10.7.157.<cid>`. AT+QIACT?, AT+CGPADDR and AT+CGDCONT? show it.
     pub pdp_addresses: std::collections::BTreeMap<u8, core::net::Ipv4Addr>,
+    /// The state the module is in when it is first observed (a field log that starts after
+    /// boot: a scenario's `[module] active_contexts` and `[module.qftpcfg]`): command lines
+    /// it had already run, in order (`AT+QIACT=1`, `AT+QFTPCFG="contextid",1`). They run
+    /// through its own command path right after the first power-on, their answers unseen;
+    /// a reset later loses what they set, as it loses what the host set.
+    pub start_commands: Vec<String>,
 }
 
 impl Default for Personality {
@@ -83,6 +89,7 @@ impl Default for Personality {
             info_lines_framed: false,
             sim_inserted: true,
             pdp_addresses: Default::default(),
+            start_commands: Vec::new(),
         }
     }
 }

@@ -58,6 +58,43 @@ fn pdp_addresses_per_context() {
     );
 }
 
+/// A start state (a field log that begins after boot): the commands the module had run
+/// leave their state — context 1 active with the network's address, QFTPCFG values set —
+/// and none of their answers; the boot URCs are all the host reads. A reset loses it.
+#[test]
+fn start_commands_leave_their_state_and_no_output() {
+    let started = Personality {
+        pdp_addresses: [(1, "10.44.12.7".parse().unwrap())].into_iter().collect(),
+        start_commands: vec![
+            "AT+QIACT=1".into(),
+            "AT+QFTPCFG=\"rsptimeout\",30".into(),
+            "AT+QFTPCFG=\"account\",\"u\",\"pw\"".into(),
+        ],
+        ..Personality::default()
+    };
+    let mut m = Harness::powered_on(started, Box::new(MemStore::new()));
+    assert_eq!(
+        m.take_text(),
+        "\r\nRDY\r\n\r\n+CFUN: 1\r\n\r\n+CPIN: READY\r\n\r\n+QUSIM: 1\r\n\r\n+QIND: SMS DONE\r\n\r\nAPP RDY\r\n"
+    );
+    m.play(
+        r#"
+> ATE0\r
+< ATE0\r\r\nOK\r\n
+> AT+QIACT?\r
+< \r\n+QIACT: 1,1,1,"10.44.12.7"\r\n\r\nOK\r\n
+> AT+QFTPCFG="rsptimeout"\r
+< \r\n+QFTPCFG: "rsptimeout",30\r\n\r\nOK\r\n
+> AT+QFTPCFG="account"\r
+< \r\n+QFTPCFG: "account","u","**"\r\n\r\nOK\r\n
+> AT+CFUN=1,1\r
+< \r\nOK\r\n\r\nRDY\r\n\r\n+CFUN: 1\r\n\r\n+CPIN: READY\r\n\r\n+QUSIM: 1\r\n\r\n+QIND: SMS DONE\r\n\r\nAPP RDY\r\n
+> AT+QIACT?\r
+< AT+QIACT?\r\r\nOK\r\n
+"#,
+    );
+}
+
 /// An override replaces a command's answer (information lines and final result), at once
 /// or after its delay; a one-shot override is used once; errors print as AT+CMEE says.
 #[test]

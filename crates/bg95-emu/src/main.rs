@@ -62,6 +62,16 @@ struct ImportArgs {
     /// The scenario file to write; its folder gets an `ftp-root` if it has none.
     #[arg(short, long, value_name = "FILE.toml")]
     output: PathBuf,
+    /// Replace FILE.toml if it exists (never the log itself).
+    #[arg(long)]
+    force: bool,
+    /// Exit 1 when a line of the log could not be placed.
+    #[arg(long)]
+    strict: bool,
+    /// Read the log in this format (transcript, python-repr, hexdump, marked, terminal)
+    /// instead of the best-scoring one.
+    #[arg(long, value_name = "NAME")]
+    format: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -249,47 +259,17 @@ fn view(args: &ViewArgs) -> ExitCode {
     }
 }
 
-/// `bg95-emu import`.
+/// `bg95-emu import` (docs/import.md).
 fn import(args: &ImportArgs) -> ExitCode {
-    let text = match std::fs::read(&args.log) {
-        Ok(b) => String::from_utf8_lossy(&b).into_owned(),
-        Err(e) => {
-            eprintln!("{}: {e}", args.log.display());
-            return ExitCode::from(2);
-        }
-    };
-    let source = args
-        .log
-        .file_name()
-        .map_or("log".into(), |n| n.to_string_lossy().into_owned());
-    let out = bg95_emu::import::import(&text, &source);
-    for u in &out.unplaced {
-        eprintln!("{}:{}: not placed: {}", args.log.display(), u.line, u.text);
-    }
-    if out.overrides > 0 {
-        eprintln!(
-            "note: {} fault(s) replace an AT answer (action = \"at_answer\")",
-            out.overrides
-        );
-    }
-    let root = args
-        .output
-        .parent()
-        .unwrap_or(std::path::Path::new("."))
-        .join("ftp-root");
-    if let Err(e) =
-        std::fs::create_dir_all(&root).and_then(|()| std::fs::write(&args.output, &out.toml))
-    {
-        eprintln!("{}: {e}", args.output.display());
-        return ExitCode::FAILURE;
-    }
-    eprintln!(
-        "{}: {:?} log -> {}",
-        args.log.display(),
-        out.shape,
-        args.output.display()
-    );
-    ExitCode::SUCCESS
+    ExitCode::from(bg95_emu::import::cli::run(
+        &bg95_emu::import::cli::ImportCommand {
+            log: args.log.clone(),
+            output: args.output.clone(),
+            force: args.force,
+            strict: args.strict,
+            format: args.format.clone(),
+        },
+    ))
 }
 
 /// `bg95-emu run`: every file is checked before any runs (a bad file → exit 2).

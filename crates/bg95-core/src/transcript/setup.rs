@@ -72,6 +72,7 @@ pub fn setup_lines(p: &Personality, files: &[(String, Vec<u8>)]) -> Vec<String> 
         info_lines_framed: _,
         sim_inserted: _,
         pdp_addresses: _,
+        start_commands: _,
     } = p;
     let d = Personality::default();
     let mut out = Vec::new();
@@ -116,6 +117,9 @@ pub fn setup_lines(p: &Personality, files: &[(String, Vec<u8>)]) -> Vec<String> 
     for (cid, ip) in &p.pdp_addresses {
         field("pdp_address", format!("{cid} {ip}"));
     }
+    for line in &p.start_commands {
+        field("start_command", q(&masked_account(line)));
+    }
     for (name, data) in files {
         let value = if data.len() <= UFS_INLINE_LIMIT {
             format!("\"{}\"", escape(data).replace('"', "\\\""))
@@ -125,6 +129,28 @@ pub fn setup_lines(p: &Personality, files: &[(String, Vec<u8>)]) -> Vec<String> 
         out.push(format!("#! ufs {} {value}", q(name)));
     }
     out
+}
+
+/// A start command with the password of `AT+QFTPCFG="account","<user>","<password>"` as
+/// one `*` per character, as the transcript writes the host's own account line.
+fn masked_account(line: &str) -> String {
+    let upper = line.to_ascii_uppercase();
+    if !upper.replace(' ', "").starts_with("AT+QFTPCFG=\"ACCOUNT\"") {
+        return line.to_string();
+    }
+    let mut quotes = 0;
+    line.chars()
+        .map(|c| {
+            if c == '"' {
+                quotes += 1;
+                c
+            } else if quotes == 5 {
+                '*'
+            } else {
+                c
+            }
+        })
+        .collect()
 }
 
 /// Split a header value into words; a quoted word is unescaped.
@@ -175,6 +201,7 @@ fn module_field(p: &mut Personality, name: &str, v: &[String]) -> Result<(), Str
                 p.power_off_time = Duration::from_millis(ms.parse().map_err(|_| "bad ms")?);
             }
             "boot_urcs" => p.boot_urcs = v.to_vec(),
+            "start_command" => p.start_commands.push(one(v)?),
             "pdp_address" => match v {
                 [cid, ip] => {
                     let cid = cid.parse().map_err(|_| "bad cid")?;
@@ -270,6 +297,10 @@ mod tests {
             ..Personality::default()
         };
         p.pdp_addresses.insert(1, "10.1.2.3".parse().unwrap());
+        p.start_commands = vec![
+            "AT+QIACT=1".into(),
+            "AT+QFTPCFG=\"account\",\"u\",\"p\"".into(),
+        ];
         let big = vec![7u8; UFS_INLINE_LIMIT + 1];
         let files = vec![
             ("a b.txt".to_string(), b"x \"y\"\r\n\xff".to_vec()),
@@ -285,8 +316,16 @@ mod tests {
             !lines.iter().any(|l| l.contains("imei")),
             "defaults are left out"
         );
+        assert!(
+            lines.contains(
+                &"#! module start_command \"AT+QFTPCFG=\\\"account\\\",\\\"u\\\",\\\"*\\\"\""
+                    .to_string()
+            ),
+            "the start state's password is masked: {lines:?}"
+        );
         let text = lines.join("\n");
         let setup = parse_setup(&text).unwrap();
+        p.start_commands[1] = "AT+QFTPCFG=\"account\",\"u\",\"*\"".into();
         assert_eq!(setup.personality, p);
         assert_eq!(
             setup.ufs,

@@ -35,11 +35,18 @@ impl Ctx<'_> {
 }
 
 pub(super) fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
-    let raw: RawScenario = toml::from_str(text).map_err(|e| from_toml(path, text, &e))?;
+    let mut raw: RawScenario = toml::from_str(text).map_err(|e| from_toml(path, text, &e))?;
     let cx = Ctx { path, text };
     let base = path.parent().unwrap_or(Path::new("."));
-    let module = module(&cx, base, raw.module)?;
-    let network = network(&cx, raw.network)?;
+    let start = super::start::parse(path, text, super::start::RawStart::take(&mut raw.module))?;
+    let mut module = module(&cx, base, raw.module)?;
+    let mut network = network(&cx, raw.network)?;
+    super::start::apply(path, start, &mut module, &mut network)?;
+    let setup = raw
+        .setup
+        .into_iter()
+        .map(|s| step(&cx, s))
+        .collect::<Result<_, _>>()?;
     let serial = serial(&cx, raw.serial)?;
     let ftp_server = raw
         .ftp_server
@@ -84,6 +91,7 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> 
         serial,
         ftp_server,
         faults,
+        setup,
         steps,
     })
 }
@@ -1070,7 +1078,7 @@ reopen = true
     fn unknown_key() {
         assert_eq!(
             err("[module]\nmodel = \"x\"\nimie = \"1\"\n"),
-            "/tmp/s.toml:3: module.imie: unknown field `imie`, expected one of `manufacturer`, `model`, `revision`, `imei`, `imsi`, `iccid`, `operator`, `signal`, `qcsq`, `ufs_size`, `boot_urcs`, `max_line`, `power_off_time`, `max_active_pdp`, `qfupl_timeout_reports_size`, `info_lines_framed`, `ufs`"
+            "/tmp/s.toml:3: module.imie: unknown field `imie`, expected one of `manufacturer`, `model`, `revision`, `imei`, `imsi`, `iccid`, `operator`, `signal`, `qcsq`, `ufs_size`, `boot_urcs`, `max_line`, `power_off_time`, `max_active_pdp`, `qfupl_timeout_reports_size`, `info_lines_framed`, `active_contexts`, `qftpcfg`, `registration`, `ufs`"
         );
         let e = err(
             "[[fault]]\non = \"time\"\nafter = \"1s\"\naction = \"sim_removed\"\nverbb = \"x\"\n",

@@ -18,6 +18,7 @@ mod load;
 mod raw;
 pub mod runner;
 mod serial;
+mod start;
 mod ufs;
 mod watch;
 
@@ -38,6 +39,7 @@ pub use fault::{
 pub use live::{apply_module_fault, module_fault_event, override_answer, ScenarioLoop};
 pub(crate) use load::filler;
 pub use serial::{Piece, SerialImpairment};
+pub use start::StartState;
 pub use ufs::FullStore;
 pub use watch::AtWatcher;
 
@@ -57,6 +59,9 @@ pub struct Scenario {
     pub ftp_server: Option<FtpServerSetup>,
     /// Declared faults, plus those `[network] registration` and `regain_after` imply.
     pub faults: Vec<FaultSpec>,
+    /// `[[setup]]`: steps that bring the module to the start state before `steps`; what the
+    /// module says during them is not part of what the steps compare.
+    pub setup: Vec<Step>,
     pub steps: Vec<Step>,
 }
 

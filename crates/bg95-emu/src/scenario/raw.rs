@@ -26,6 +26,9 @@ pub(crate) struct RawScenario {
     pub fault: Vec<Spanned<RawFault>>,
     #[serde(default)]
     pub step: Vec<Spanned<RawStep>>,
+    /// Steps run before `step`, to bring the module to the start state (scenario/start.rs).
+    #[serde(default)]
+    pub setup: Vec<Spanned<RawStep>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -49,6 +52,13 @@ pub(crate) struct RawModule {
     pub qfupl_timeout_reports_size: Option<bool>,
     /// Each information line in its own `\r\n…\r\n` frame.
     pub info_lines_framed: Option<bool>,
+    /// The start state (scenario/start.rs): contexts active at boot, QFTPCFG values set.
+    #[serde(default)]
+    pub active_contexts: BTreeMap<String, Spanned<String>>,
+    #[serde(default)]
+    pub qftpcfg: BTreeMap<String, Spanned<toml::Value>>,
+    /// Registered at power-on as `home` or `roaming`.
+    pub registration: Option<Spanned<String>>,
     /// UFS files present at boot: name → content.
     #[serde(default)]
     pub ufs: BTreeMap<String, Spanned<RawUfsFile>>,

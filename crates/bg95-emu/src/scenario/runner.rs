@@ -125,6 +125,12 @@ impl Port {
         ))
     }
 
+    /// Forget what the module said so far (after `[[setup]]`: not part of what steps see).
+    fn discard(&mut self) {
+        self.buf.clear();
+        while self.host.rx.try_recv().is_ok() {}
+    }
+
     fn expect_bytes(&mut self, want: &[u8], timeout: Duration) -> Result<(), String> {
         let until = Instant::now() + timeout;
         while self.buf.len() < want.len() && want.starts_with(&self.buf) {
@@ -261,7 +267,18 @@ fn run_steps(
     };
     let mut port = Port::open(emu.tty_path())?;
     let mut result = Ok(());
-    for step in &scenario.steps {
+    for step in &scenario.setup {
+        if let Err(e) = run_step(&mut port, emu.tty_path(), step, &vars) {
+            result = Err(format!("setup step at line {}: {e}", step.line));
+            break;
+        }
+    }
+    if !scenario.setup.is_empty() {
+        // What the module said during the setup is not the steps' to compare; without a
+        // setup, nothing is discarded (the boot URCs are the steps' to expect).
+        port.discard();
+    }
+    for step in scenario.steps.iter().filter(|_| result.is_ok()) {
         if let Err(e) = run_step(&mut port, emu.tty_path(), step, &vars) {
             result = Err(format!("step at line {}: {e}", step.line));
             break;
