@@ -12,6 +12,7 @@ use super::error::{from_toml, line_of, ScenarioError};
 use super::fault::{
     Action, AnswerOverride, DataAction, FaultSpec, ModuleFault, Times, Trigger, TriggerEvent,
 };
+use super::paths::{LoadOptions, Paths, MAX_DATA_BYTES, MAX_SCENARIO_FILE, MAX_SERVER_BYTES};
 use super::raw::*;
 use super::*;
 use crate::net::{Conn, ConnectFault, Direction, ReplyFault, ResolveError};
@@ -22,6 +23,7 @@ const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
 struct Ctx<'a> {
     path: &'a Path,
     text: &'a str,
+    paths: Paths,
 }
 
 impl Ctx<'_> {
@@ -34,17 +36,67 @@ impl Ctx<'_> {
     }
 }
 
-pub(super) fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
+/// A scenario file's text: a regular file of at most [`MAX_SCENARIO_FILE`] bytes, UTF-8
+/// without control characters (TOML allows none but tab and line ends), so binary garbage
+/// is named by the byte offset where it starts.
+pub(super) fn read_text(path: &Path) -> Result<String, ScenarioError> {
+    use std::io::Read;
+    let err = |line, msg: String| ScenarioError::new(path, line, "file", msg);
+    let meta = std::fs::metadata(path).map_err(|e| err(0, format!("cannot read: {e}")))?;
+    if !meta.is_file() {
+        return Err(err(0, "not a regular file (a FIFO, a device or a folder is never read)".into()));
+    }
+    let too_big = || err(0, format!("more than {MAX_SCENARIO_FILE} bytes (the limit of a scenario file)"));
+    if meta.len() > MAX_SCENARIO_FILE {
+        return Err(too_big());
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_SCENARIO_FILE + 1).read_to_end(&mut bytes))
+        .map_err(|e| err(0, format!("cannot read: {e}")))?;
+    if bytes.len() as u64 > MAX_SCENARIO_FILE {
+        return Err(too_big());
+    }
+    let text = match String::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            let off = e.utf8_error().valid_up_to();
+            let b = e.as_bytes()[off];
+            let line = line_of(&String::from_utf8_lossy(&e.as_bytes()[..off]), off);
+            return Err(err(line, format!("not UTF-8 text: byte 0x{b:02x} at byte offset {off}")));
+        }
+    };
+    if let Some((off, c)) = text
+        .char_indices()
+        .find(|(_, c)| c.is_control() && !matches!(c, '\t' | '\r' | '\n') && (*c as u32) < 0x80)
+    {
+        return Err(err(
+            line_of(&text, off),
+            format!("binary data: byte 0x{:02x} at byte offset {off}", c as u32),
+        ));
+    }
+    Ok(text)
+}
+
+pub(super) fn parse(
+    path: &Path,
+    text: &str,
+    options: LoadOptions,
+) -> Result<Scenario, ScenarioError> {
     let raw: RawScenario = toml::from_str(text).map_err(|e| from_toml(path, text, &e))?;
-    let cx = Ctx { path, text };
-    let base = path.parent().unwrap_or(Path::new("."));
-    let module = module(&cx, base, raw.module)?;
+    let base = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let cx = Ctx {
+        path,
+        text,
+        paths: Paths::new(base, options),
+    };
+    let module = module(&cx, raw.module)?;
     let network = network(&cx, raw.network)?;
     let serial = serial(&cx, raw.serial)?;
-    let ftp_server = raw
-        .ftp_server
-        .map(|s| ftp_server(&cx, base, s))
-        .transpose()?;
+    let ftp_server = raw.ftp_server.map(|s| ftp_server(&cx, s)).transpose()?;
     let mut faults = faults(&cx, raw.fault)?;
     for (i, r) in network.registration.iter().enumerate() {
         faults.push(FaultSpec {
@@ -64,10 +116,11 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> 
             line: 0,
         });
     }
+    let vars = step_vars(ftp_server.is_some());
     let steps = raw
         .step
         .into_iter()
-        .map(|s| step(&cx, s))
+        .map(|s| step(&cx, s, &vars))
         .collect::<Result<_, _>>()?;
     let name = raw.name.unwrap_or_else(|| {
         path.file_stem()
@@ -88,7 +141,7 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> 
     })
 }
 
-fn module(cx: &Ctx, base: &Path, m: RawModule) -> Result<ModuleSetup, ScenarioError> {
+fn module(cx: &Ctx, m: RawModule) -> Result<ModuleSetup, ScenarioError> {
     let mut p = bg95_core::Personality::default();
     macro_rules! set {
         ($($field:ident => $target:ident),*) => {$( if let Some(v) = m.$field { p.$target = v; } )*};
@@ -125,7 +178,7 @@ fn module(cx: &Ctx, base: &Path, m: RawModule) -> Result<ModuleSetup, ScenarioEr
         if name.is_empty() || name.contains('/') || name.starts_with('.') || name.len() > 80 {
             return Err(cx.err(f.span(), &key, format!("{name:?} is not a UFS file name")));
         }
-        let data = file_content(cx, base, &key, f)?;
+        let data = file_content(cx, &key, f, p.ufs_capacity)?;
         total += data.len() as u64;
         ufs_files.push((name, data));
     }
@@ -146,12 +199,13 @@ fn module(cx: &Ctx, base: &Path, m: RawModule) -> Result<ModuleSetup, ScenarioEr
     })
 }
 
-/// The content of a `{ text | path | size }` table.
+/// The content of a `{ text | path | size }` table, at most `limit` bytes (checked before
+/// anything is read or allocated).
 fn file_content(
     cx: &Ctx,
-    base: &Path,
     key: &str,
     f: Spanned<RawUfsFile>,
+    limit: u64,
 ) -> Result<Vec<u8>, ScenarioError> {
     let span = f.span();
     let f = f.into_inner();
@@ -162,16 +216,19 @@ fn file_content(
     Ok(if let Some(t) = f.text {
         t.into_bytes()
     } else if let Some(pth) = f.path {
-        let full = base.join(pth.get_ref());
-        std::fs::read(&full).map_err(|e| {
-            cx.err(
-                pth.span(),
-                &format!("{key}.path"),
-                format!("{}: {e}", full.display()),
-            )
-        })?
+        cx.paths
+            .read_file(pth.get_ref(), limit)
+            .map_err(|e| cx.err(pth.span(), &format!("{key}.path"), e))?
     } else {
-        filler(f.size.unwrap_or(0))
+        let size = f.size.unwrap_or(0);
+        if size > limit {
+            return Err(cx.err(
+                span,
+                &format!("{key}.size"),
+                format!("{size} bytes is more than the limit of {limit}"),
+            ));
+        }
+        filler(size)
     })
 }
 
@@ -293,15 +350,11 @@ fn serial(cx: &Ctx, s: RawSerial) -> Result<SerialSetup, ScenarioError> {
     })
 }
 
-fn ftp_server(cx: &Ctx, base: &Path, s: RawFtpServer) -> Result<FtpServerSetup, ScenarioError> {
-    let root = base.join(s.root.get_ref());
-    if !root.is_dir() {
-        return Err(cx.err(
-            s.root.span(),
-            "ftp_server.root",
-            format!("{} is not a directory", root.display()),
-        ));
-    }
+fn ftp_server(cx: &Ctx, s: RawFtpServer) -> Result<FtpServerSetup, ScenarioError> {
+    let (root, mut bytes) = cx
+        .paths
+        .root_dir(s.root.get_ref())
+        .map_err(|e| cx.err(s.root.span(), "ftp_server.root", e))?;
     let users = match s.users {
         Some(u) if !u.is_empty() => u.into_iter().map(|u| (u.user, u.password)).collect(),
         _ => vec![(
@@ -310,18 +363,23 @@ fn ftp_server(cx: &Ctx, base: &Path, s: RawFtpServer) -> Result<FtpServerSetup, 
         )],
     };
     let mut files = Vec::new();
-    for (name, f) in s.files {
-        let key = format!("ftp_server.files.\"{name}\"");
-        let rel = Path::new(&name);
-        if name.is_empty()
-            || rel.is_absolute()
-            || rel
-                .components()
-                .any(|c| !matches!(c, std::path::Component::Normal(_)))
-        {
-            return Err(cx.err(f.span(), &key, "a path inside the server's root"));
+    for (pattern, f) in s.files {
+        let key = format!("ftp_server.files.\"{pattern}\"");
+        let span = f.span();
+        let names = super::pattern::expand(&pattern).map_err(|e| cx.err(span.clone(), &key, e))?;
+        if let Some(bad) = names.iter().find(|n| !inside_root(n)) {
+            return Err(cx.err(span, &key, format!("{bad:?}: a path inside the server's root")));
         }
-        files.push((name, file_content(cx, base, &key, f)?));
+        let data = file_content(cx, &key, f, MAX_DATA_BYTES)?;
+        bytes = bytes.saturating_add((data.len() as u64).saturating_mul(names.len() as u64));
+        if bytes > MAX_SERVER_BYTES {
+            return Err(cx.err(
+                span,
+                &key,
+                format!("the server's files take more than the limit of {MAX_SERVER_BYTES} bytes"),
+            ));
+        }
+        files.extend(names.into_iter().map(|n| (n, data.clone())));
     }
     Ok(FtpServerSetup {
         files,
@@ -330,6 +388,16 @@ fn ftp_server(cx: &Ctx, base: &Path, s: RawFtpServer) -> Result<FtpServerSetup, 
         users,
         tls: s.tls.map(Spanned::into_inner).unwrap_or(false),
     })
+}
+
+/// A relative path of plain names (no `..`, no root).
+fn inside_root(name: &str) -> bool {
+    let rel = Path::new(name);
+    !name.is_empty()
+        && !rel.is_absolute()
+        && rel
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)))
 }
 
 fn faults(cx: &Ctx, raw: Vec<Spanned<RawFault>>) -> Result<Vec<FaultSpec>, ScenarioError> {
@@ -886,11 +954,51 @@ fn normalise_command(c: &str) -> String {
     }
 }
 
-fn step(cx: &Ctx, s: Spanned<RawStep>) -> Result<Step, ScenarioError> {
-    let span = s.span();
-    let line = cx.line(span.clone());
-    let s = s.into_inner();
+/// The `${…}` names steps may use: the scenario server's address.
+fn step_vars(server: bool) -> Vec<&'static str> {
+    if server {
+        vec!["ftp_port", "ftp_host"]
+    } else {
+        Vec::new()
+    }
+}
+
+/// A `${name}` whose name is not one of `vars` (a typo, or no `[ftp_server]` to give it).
+fn check_vars(text: &str, vars: &[&str]) -> Result<(), String> {
+    let mut rest = text;
+    while let Some(i) = rest.find("${") {
+        let tail = &rest[i + 2..];
+        let Some(end) = tail.find('}') else {
+            return Err(format!("`${{` without its `}}` in {text:?}"));
+        };
+        let name = &tail[..end];
+        if !vars.contains(&name) {
+            return Err(if vars.is_empty() {
+                format!("${{{name}}}: no variables without an [ftp_server]")
+            } else {
+                format!("${{{name}}} is not a variable (${{ftp_port}}, ${{ftp_host}})")
+            });
+        }
+        rest = &tail[end + 1..];
+    }
+    Ok(())
+}
+
+/// Every action a step gives, with its key name (a step must give exactly one).
+fn step_kinds(
+    cx: &Ctx,
+    line: usize,
+    s: RawStep,
+) -> Result<Vec<(&'static str, StepKind)>, ScenarioError> {
     let timeout = s.timeout.map(|d| d.0).unwrap_or(DEFAULT_EXPECT_TIMEOUT);
+    let expect = |e| {
+        StepKind::Expect(Expectation {
+            expect: e,
+            timeout,
+            not_before: s.not_before.map(|d| d.0),
+        })
+    };
+    let err = |key: &str, msg: String| ScenarioError::new(cx.path, line, key, msg);
     let mut kinds = Vec::new();
     if let Some(t) = s.send {
         kinds.push(("send", StepKind::Send(t.into_bytes())));
@@ -902,30 +1010,44 @@ fn step(cx: &Ctx, s: Spanned<RawStep>) -> Result<Step, ScenarioError> {
         kinds.push(("bytes", StepKind::Send(b)));
     }
     if let Some(n) = s.send_size {
+        if n > MAX_DATA_BYTES {
+            let msg = format!("{n} bytes is more than the limit of {MAX_DATA_BYTES}");
+            return Err(err("step.send_size", msg));
+        }
         kinds.push(("send_size", StepKind::Send(filler(n))));
     }
     if let Some(l) = s.expect {
-        kinds.push(("expect", StepKind::ExpectLine { line: l, timeout }));
+        kinds.push(("expect", expect(Expect::Line(l))));
     }
     if let Some(r) = s.expect_regex {
         let re = regex::Regex::new(r.get_ref())
             .map_err(|e| cx.err(r.span(), "step.expect_regex", format!("bad regex: {e}")))?;
-        kinds.push((
-            "expect_regex",
-            StepKind::ExpectRegex {
-                regex: RegexText(re),
-                timeout,
-            },
-        ));
+        kinds.push(("expect_regex", expect(Expect::Regex(RegexText(re)))));
     }
     if let Some(b) = s.expect_bytes {
-        kinds.push((
-            "expect_bytes",
-            StepKind::ExpectBytes {
-                bytes: b.into_bytes(),
-                timeout,
-            },
-        ));
+        kinds.push(("expect_bytes", expect(Expect::Bytes(b.into_bytes()))));
+    }
+    for (key, list, make) in [
+        ("expect_any", s.expect_any, Expect::Any as fn(Vec<String>) -> Expect),
+        ("expect_unordered", s.expect_unordered, Expect::Unordered),
+    ] {
+        if let Some(l) = list {
+            if l.get_ref().is_empty() {
+                return Err(cx.err(l.span(), &format!("step.{key}"), "give at least one line"));
+            }
+            kinds.push((key, expect(make(l.into_inner()))));
+        }
+    }
+    if let Some(d) = s.expect_silence {
+        kinds.push(("expect_silence", StepKind::ExpectSilence(d.0)));
+    }
+    for (key, check, make) in [
+        ("expect_server_file", s.expect_server_file, StepKind::ExpectServerFile as fn(FileCheck) -> StepKind),
+        ("expect_ufs_file", s.expect_ufs_file, StepKind::ExpectUfsFile),
+    ] {
+        if let Some(c) = check {
+            kinds.push((key, make(file_check(cx, key, c, timeout)?)));
+        }
     }
     if let Some(w) = s.wait {
         kinds.push(("wait", StepKind::Wait(w.0)));
@@ -933,18 +1055,82 @@ fn step(cx: &Ctx, s: Spanned<RawStep>) -> Result<Step, ScenarioError> {
     if s.reopen == Some(true) {
         kinds.push(("reopen", StepKind::Reopen));
     }
+    Ok(kinds)
+}
+
+/// An `expect_server_file` / `expect_ufs_file` table.
+fn file_check(
+    cx: &Ctx,
+    key: &str,
+    c: Spanned<RawFileCheck>,
+    timeout: Duration,
+) -> Result<FileCheck, ScenarioError> {
+    let span = c.span();
+    let c = c.into_inner();
+    let err = |k: &str, m: &str| cx.err(span.clone(), &format!("step.{key}{k}"), m.to_string());
+    if !inside_root(&c.name) {
+        return Err(err(".name", "a relative path of plain names (no `..`)"));
+    }
+    let checks = [c.size.is_some(), c.sha256.is_some(), c.text.is_some()];
+    if c.absent == checks.contains(&true) {
+        return Err(err("", "give size, sha256 or text (or absent = true alone)"));
+    }
+    let sha256 = c.sha256.map(|h| h.to_ascii_lowercase());
+    if sha256
+        .as_ref()
+        .is_some_and(|h| h.len() != 64 || !h.bytes().all(|b| b.is_ascii_hexdigit()))
+    {
+        return Err(err(".sha256", "64 hex digits"));
+    }
+    Ok(FileCheck {
+        name: c.name,
+        size: c.size,
+        sha256,
+        text: c.text,
+        absent: c.absent,
+        timeout,
+    })
+}
+
+fn step(cx: &Ctx, s: Spanned<RawStep>, vars: &[&str]) -> Result<Step, ScenarioError> {
+    let line = cx.line(s.span());
+    let s = s.into_inner();
+    let has_timeout = s.timeout.is_some();
+    let has_not_before = s.not_before.is_some();
+    let texts: Vec<(&str, &str)> = [
+        ("send", s.send.as_deref()),
+        ("line", s.line.as_deref()),
+        ("expect", s.expect.as_deref()),
+        ("expect_regex", s.expect_regex.as_ref().map(|r| r.get_ref().as_str())),
+        ("expect_bytes", s.expect_bytes.as_deref()),
+    ]
+    .into_iter()
+    .filter_map(|(k, t)| t.map(|t| (k, t)))
+    .chain(["expect_any", "expect_unordered"].into_iter().zip([&s.expect_any, &s.expect_unordered]).flat_map(
+        move |(k, l)| l.iter().flat_map(move |l| l.get_ref().iter().map(move |t| (k, t.as_str()))),
+    ))
+    .collect();
+    for (key, text) in texts {
+        check_vars(text, vars).map_err(|m| ScenarioError::new(cx.path, line, &format!("step.{key}"), m))?;
+    }
+    let mut kinds = step_kinds(cx, line, s)?;
+    let err = |key: &str, msg: String| Err(ScenarioError::new(cx.path, line, key, msg));
     match kinds.len() {
-        0 => Err(ScenarioError::new(cx.path, line, "step", "a step needs one of send, line, bytes, send_size, expect, expect_regex, expect_bytes, wait, reopen")),
+        0 => err("step", "a step needs one of send, line, bytes, send_size, expect, expect_regex, expect_bytes, expect_any, expect_unordered, expect_silence, expect_server_file, expect_ufs_file, wait, reopen".into()),
         1 => {
             let (name, kind) = kinds.pop().expect("one");
-            if s.timeout.is_some() && !name.starts_with("expect") {
-                return Err(ScenarioError::new(cx.path, line, "step.timeout", format!("`timeout` applies to expectations, not to `{name}`")));
+            let waits = matches!(kind, StepKind::Expect(_) | StepKind::ExpectServerFile(_) | StepKind::ExpectUfsFile(_));
+            if has_timeout && !waits {
+                return err("step.timeout", format!("`timeout` applies to expectations, not to `{name}`"));
+            }
+            if has_not_before && !matches!(kind, StepKind::Expect(_)) {
+                return err("step.not_before", format!("`not_before` applies to expectations of lines or bytes, not to `{name}`"));
             }
             Ok(Step { line, kind })
         }
-        _ => Err(ScenarioError::new(cx.path, line, &format!("step.{}", kinds[1].0), format!(
+        _ => err(&format!("step.{}", kinds[1].0), format!(
             "one action per step: `{}` and `{}` are both given", kinds[0].0, kinds[1].0
-        ))),
+        )),
     }
 }
 

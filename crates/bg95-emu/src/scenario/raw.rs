@@ -226,7 +226,25 @@ pub(crate) struct RawStep {
     pub expect: Option<String>,
     pub expect_regex: Option<Spanned<String>>,
     pub expect_bytes: Option<String>,
+    pub expect_any: Option<Spanned<Vec<String>>>,
+    pub expect_unordered: Option<Spanned<Vec<String>>>,
+    pub expect_silence: Option<Dur>,
+    pub expect_server_file: Option<Spanned<RawFileCheck>>,
+    pub expect_ufs_file: Option<Spanned<RawFileCheck>>,
     pub timeout: Option<Dur>,
+    pub not_before: Option<Dur>,
     pub wait: Option<Dur>,
     pub reopen: Option<bool>,
+}
+
+/// `expect_server_file` / `expect_ufs_file`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawFileCheck {
+    pub name: String,
+    pub size: Option<u64>,
+    pub sha256: Option<String>,
+    pub text: Option<String>,
+    #[serde(default)]
+    pub absent: bool,
 }
