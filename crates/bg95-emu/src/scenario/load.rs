@@ -22,13 +22,15 @@ const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
 
 struct Ctx<'a> {
     path: &'a Path,
-    text: &'a str,
+    /// The byte offset where each line starts, so a span's line is a binary search (a
+    /// count from the start for each step would be quadratic in a long file).
+    line_starts: Vec<usize>,
     paths: Paths,
 }
 
 impl Ctx<'_> {
     fn line(&self, span: Range<usize>) -> usize {
-        line_of(self.text, span.start)
+        self.line_starts.partition_point(|&s| s <= span.start)
     }
 
     fn err(&self, span: Range<usize>, key: &str, msg: impl Into<String>) -> ScenarioError {
@@ -57,24 +59,23 @@ pub(super) fn read_text(path: &Path) -> Result<String, ScenarioError> {
     if bytes.len() as u64 > MAX_SCENARIO_FILE {
         return Err(too_big());
     }
-    let text = match String::from_utf8(bytes) {
-        Ok(t) => t,
-        Err(e) => {
-            let off = e.utf8_error().valid_up_to();
-            let b = e.as_bytes()[off];
-            let line = line_of(&String::from_utf8_lossy(&e.as_bytes()[..off]), off);
-            return Err(err(line, format!("not UTF-8 text: byte 0x{b:02x} at byte offset {off}")));
-        }
+    // Control bytes never occur inside a UTF-8 sequence: whichever problem comes first.
+    let control = bytes
+        .iter()
+        .position(|&b| (b < 0x20 && !matches!(b, b'\t' | b'\r' | b'\n')) || b == 0x7f);
+    let invalid = std::str::from_utf8(&bytes).err().map(|e| e.valid_up_to());
+    let bad = match (control, invalid) {
+        (Some(c), Some(i)) => Some((c.min(i), c <= i)),
+        (Some(c), None) => Some((c, true)),
+        (None, Some(i)) => Some((i, false)),
+        (None, None) => None,
     };
-    if let Some((off, c)) = text
-        .char_indices()
-        .find(|(_, c)| c.is_control() && !matches!(c, '\t' | '\r' | '\n') && (*c as u32) < 0x80)
-    {
-        return Err(err(
-            line_of(&text, off),
-            format!("binary data: byte 0x{:02x} at byte offset {off}", c as u32),
-        ));
+    if let Some((off, is_control)) = bad {
+        let line = bytes[..off].iter().filter(|&&b| b == b'\n').count() + 1;
+        let what = if is_control { "binary data" } else { "not UTF-8 text" };
+        return Err(err(line, format!("{what}: byte 0x{:02x} at byte offset {off}", bytes[off])));
     }
+    let text = String::from_utf8(bytes).unwrap_or_default();
     Ok(text)
 }
 
@@ -88,9 +89,12 @@ pub(super) fn parse(
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
+    let line_starts = std::iter::once(0)
+        .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+        .collect();
     let cx = Ctx {
         path,
-        text,
+        line_starts,
         paths: Paths::new(base, options),
     };
     let module = module(&cx, raw.module)?;
