@@ -87,8 +87,9 @@ impl Resolver {
     /// Every address of `host`, in the order the source gave them.
     pub async fn lookup(&self, host: &str) -> Result<Vec<IpAddr>, ResolveError> {
         let host = host.trim_start_matches('[').trim_end_matches(']');
-        if let Some(e) = self.inner.faults.on_resolve(host) {
-            tracing::info!(target: "bg95::net", "resolve {host:?}: fault {e}");
+        if let Some((e, delay)) = self.inner.faults.on_resolve_fault(host) {
+            tracing::info!(target: "bg95::net", "resolve {host:?}: fault {e} after {delay:?}");
+            tokio::time::sleep(delay).await;
             return Err(e);
         }
         if let Ok(ip) = host.parse::<IpAddr>() {
@@ -233,6 +234,11 @@ pub trait FaultSeam: Send + Sync + std::fmt::Debug {
     /// Before `host` is looked up (QFTPOPEN, QIDNSGIP, QPING): `Some` fails the lookup.
     fn on_resolve(&self, _host: &str) -> Option<ResolveError> {
         None
+    }
+    /// As `on_resolve`, with how long the lookup takes before it fails (a DNS timeout
+    /// waits; a missing name fails at once).
+    fn on_resolve_fault(&self, host: &str) -> Option<(ResolveError, Duration)> {
+        self.on_resolve(host).map(|e| (e, Duration::ZERO))
     }
     /// Before a TCP connect.
     fn on_connect(&self, _conn: Conn, _addr: SocketAddr) -> Option<ConnectFault> {

@@ -266,13 +266,12 @@ impl FaultEngine {
         }
     }
 
-    pub(crate) fn resolve_at(&self, now: Duration, host: &str) -> Option<ResolveError> {
+    pub(crate) fn resolve_at(&self, now: Duration, host: &str) -> Option<(ResolveError, Duration)> {
         let mut s = self.lock();
         s.event(now, Event::Resolve { host });
         let found = s.take_armed(|a| match a {
-            Action::Dns { host: h, error } => {
-                (h.as_deref().is_none_or(|h| h.eq_ignore_ascii_case(host))).then_some(*error)
-            }
+            Action::Dns { host: h, error, delay } => (h.as_deref().is_none_or(|h| h.eq_ignore_ascii_case(host)))
+                .then_some((*error, *delay)),
             _ => None,
         });
         self.flush(s);
@@ -538,6 +537,9 @@ pub fn same_command(declared: &str, parsed: &str) -> bool {
 
 impl FaultSeam for FaultEngine {
     fn on_resolve(&self, host: &str) -> Option<ResolveError> {
+        self.on_resolve_fault(host).map(|(e, _)| e)
+    }
+    fn on_resolve_fault(&self, host: &str) -> Option<(ResolveError, Duration)> {
         self.resolve_at(self.now(), host)
     }
     fn on_connect(&self, conn: Conn, _addr: SocketAddr) -> Option<ConnectFault> {
@@ -594,7 +596,7 @@ action = "dns_failure"
         e.at_command(T, "+QFTPCFG", "=\"contextid\",1");
         assert_eq!(e.resolve_at(T, "h"), None, "other commands do not count");
         e.at_command(T, "+QFTPOPEN", "=\"h\",21");
-        assert_eq!(e.resolve_at(T, "h"), Some(ResolveError::NotFound));
+        assert_eq!(e.resolve_at(T, "h"), Some((ResolveError::NotFound, Duration::ZERO)));
         e.at_command(T, "+QFTPOPEN", "=\"h\",21");
         assert_eq!(e.resolve_at(T, "h"), None, "times = 1");
         let out = drain(&mut rx);
@@ -795,7 +797,7 @@ action = "dns_timeout"
             e.data_at(T, 1, Direction::Upload),
             vec![DataFault::StallAfter { after: 0 }]
         );
-        assert_eq!(e.resolve_at(T, "BAD.example"), Some(ResolveError::Timeout));
+        assert_eq!(e.resolve_at(T, "BAD.example"), Some((ResolveError::Timeout, crate::net::RESOLVE_TIMEOUT)));
     }
 
     #[tokio::test]

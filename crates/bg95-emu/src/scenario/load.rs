@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use toml::Spanned;
 
-use super::error::{from_toml, line_of, ScenarioError};
+use super::error::{from_toml, ScenarioError};
 use super::fault::{
     Action, AnswerOverride, DataAction, FaultSpec, ModuleFault, Times, Trigger, TriggerEvent,
 };
@@ -530,7 +530,7 @@ fn trigger_keys(on: &str) -> Option<&'static [&'static str]> {
 
 fn action_keys(action: &str) -> Option<&'static [&'static str]> {
     Some(match action {
-        "dns_failure" | "dns_timeout" => &["host"],
+        "dns_failure" | "dns_timeout" => &["host", "delay"],
         "connect_refused" | "connect_unreachable" | "tls_failure" => &["conn"],
         "connect_timeout" | "connect_delay" => &["conn", "delay"],
         "reply" | "reply_insert" => &["code", "text"],
@@ -811,7 +811,13 @@ fn network_action(cx: &Ctx, f: &RawFault, act: &str) -> Result<Action, ScenarioE
         _ => None,
     } {
         let host = f.host.as_ref().map(|h| h.get_ref().clone());
-        return Ok(Action::Dns { host, error });
+        // A timed-out lookup waits as long as the module's own resolver would.
+        let default = match error {
+            ResolveError::Timeout => crate::net::RESOLVE_TIMEOUT,
+            ResolveError::NotFound => Duration::ZERO,
+        };
+        let delay = delay_or(f, default);
+        return Ok(Action::Dns { host, error, delay });
     }
     // A connect action faults the connection the key names (default: control).
     let conn = conn_of(cx, &f.conn)?.unwrap_or(Conn::Control);
