@@ -224,6 +224,9 @@ pub enum DataFault {
     Latency { delay: Duration, jitter: Duration },
     /// Closing the connection takes this long.
     SlowClose(Duration),
+    /// The transfer's final reply (226 or the server's error) is met as `reply` once
+    /// `after` bytes have passed (a server that gives up: 426, 451, 421 closing the session).
+    FinalReply { after: u64, reply: ReplyFault },
 }
 
 /// Where faults enter below the FTP driver's step classification (smoltcp's
@@ -257,6 +260,14 @@ pub trait FaultSeam: Send + Sync + std::fmt::Debug {
     /// As bytes pass on transfer number `transfer`: `total` bytes so far in `dir` (lets
     /// a scenario act "after 300 KB of the upload" at the module, e.g. a reset or PDP loss).
     fn on_data_progress(&self, _transfer: u64, _dir: Direction, _total: u64) {}
+    /// Woken when a fault may close an idle session (`None`: never).
+    fn idle_signal(&self) -> Option<Arc<tokio::sync::Notify>> {
+        None
+    }
+    /// While a session is idle: true if the server closes its control connection now.
+    fn on_idle(&self) -> bool {
+        false
+    }
 }
 
 /// The seam of a module without faults.

@@ -181,7 +181,7 @@ fn transfer_refused(reply: &Reply) -> Failure {
 /// The fault seam's replies for the commands of a passive transfer, before any goes out
 /// (a replaced negative reply ends the transfer as the real one would).
 async fn passive_faults(
-    ctrl: &Control,
+    ctrl: &mut Control,
     pasv: &str,
     rest: u64,
     command: &str,
@@ -218,7 +218,7 @@ async fn open_passive(
     } else {
         "PASV"
     };
-    passive_faults(&s.ctrl, pasv, rest, command).await?;
+    passive_faults(&mut s.ctrl, pasv, rest, command).await?;
     if rest > 0 {
         let _ = s.ctrl.ftp.resume_transfer(rest as usize).await;
         s.rest_armed = true;
@@ -395,8 +395,19 @@ async fn open_data(
     }))
 }
 
-/// Close a data connection and read the transfer's final reply.
+/// Close a data connection and read the transfer's final reply; a fault in the server's
+/// place replaces it (the server's own reply is read first, so the control connection
+/// stays in step).
 async fn final_reply(ctrl: &mut Control, data: Data) -> Result<Reply, Failure> {
+    let fault = data.final_reply_fault();
+    let real = server_final_reply(ctrl, data).await;
+    match fault {
+        None => real,
+        Some(f) => super::session::meet_reply_fault(ctrl, f, "final reply").await,
+    }
+}
+
+async fn server_final_reply(ctrl: &mut Control, data: Data) -> Result<Reply, Failure> {
     match data.into_inner() {
         DataConn::Passive(stream) => match stream.finish().await {
             // suppaftp accepted a 226/250 and keeps its text.

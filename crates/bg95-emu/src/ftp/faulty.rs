@@ -83,6 +83,14 @@ impl<S> Faulty<S> {
         }
     }
 
+    /// The fault that replaces the transfer's final reply, once its bytes have passed.
+    pub(crate) fn final_reply_fault(&self) -> Option<crate::net::ReplyFault> {
+        self.faults.iter().find_map(|f| match f {
+            DataFault::FinalReply { after, reply } if self.moved >= *after => Some(reply.clone()),
+            _ => None,
+        })
+    }
+
     pub(crate) fn get_mut(&mut self) -> &mut S {
         &mut self.inner
     }

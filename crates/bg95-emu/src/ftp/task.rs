@@ -70,6 +70,14 @@ async fn guarded<F: Future>(
     }
 }
 
+/// Wait for `signal`, or forever without one.
+async fn wait_signal(signal: Option<&tokio::sync::Notify>) {
+    match signal {
+        Some(n) => n.notified().await,
+        None => std::future::pending().await,
+    }
+}
+
 impl Driver {
     pub(crate) fn new(
         rx: mpsc::Receiver<FtpRequest>,
@@ -120,9 +128,19 @@ impl Driver {
             if session.upload.is_some() {
                 return self.rx.recv().await;
             }
+            let idle_close = self.net.faults.idle_signal();
             tokio::select! {
                 biased;
                 req = self.rx.recv() => return req,
+                () = wait_signal(idle_close.as_deref()) => {
+                    if self.net.faults.on_idle() {
+                        tracing::info!(target: "bg95::ftp", "server closed the idle control connection (fault)");
+                        self.session = None;
+                        if self.tx.send(FtpEvent::ControlClosed).await.is_err() {
+                            return None;
+                        }
+                    }
+                }
                 reply = session.ctrl.reply() => match reply {
                     Ok(reply) => {
                         tracing::info!(target: "bg95::ftp", "unsolicited reply while idle: {}", reply.text.trim_end().replace("\r\n", " / "));
@@ -149,7 +167,18 @@ impl Driver {
         self.tx
             .send(FtpEvent::Done(outcome))
             .await
-            .map_err(|_| Stop::Shutdown)
+            .map_err(|_| Stop::Shutdown)?;
+        // A (fault's) 421 is the server closing the control connection after its reply:
+        // the module meets the close as it would a real server's.
+        if self.session.as_ref().is_some_and(|s| s.ctrl.closing) {
+            tracing::info!(target: "bg95::ftp", "server closed the control connection after 421");
+            self.session = None;
+            self.tx
+                .send(FtpEvent::ControlClosed)
+                .await
+                .map_err(|_| Stop::Shutdown)?;
+        }
+        Ok(())
     }
 
     /// Handle one request. `Err` only for `Stop::Shutdown`.

@@ -91,6 +91,9 @@ impl FaultState {
 struct Armed {
     fault: usize,
     after_bytes: u64,
+    /// A reply armed by a `transfer` trigger belongs to that transfer's final reply, and
+    /// to nothing else (never to a later command).
+    transfer: Option<u64>,
 }
 
 #[derive(Debug)]
@@ -100,6 +103,8 @@ struct EngineState {
     armed: Vec<Armed>,
     fired: Vec<FiredFault>,
     out: Vec<EngineOutput>,
+    /// The transfer whose data connection is opening (its triggers fire now).
+    opening: Option<u64>,
 }
 
 /// The fault engine of one emulator. Cheap to clone (shared state).
@@ -111,6 +116,9 @@ pub struct FaultEngine {
     /// Boot time, for the [`FaultSeam`] entry points.
     boot: tokio::time::Instant,
     timers_changed: Arc<tokio::sync::Notify>,
+    /// Wakes the FTP driver when a `control_close` is armed, so an idle session closes
+    /// at once rather than at the next command.
+    idle: Arc<tokio::sync::Notify>,
 }
 
 impl FaultEngine {
@@ -138,7 +146,9 @@ impl FaultEngine {
                 armed: Vec::new(),
                 fired: Vec::new(),
                 out: Vec::new(),
+                opening: None,
             })),
+            idle: Arc::new(tokio::sync::Notify::new()),
             ufs_full: Arc::new(AtomicBool::new(false)),
             tx,
             boot,
@@ -302,18 +312,28 @@ impl FaultEngine {
 
     pub(crate) fn data_at(&self, now: Duration, transfer: u64, dir: Direction) -> Vec<DataFault> {
         let mut s = self.lock();
+        s.opening = Some(transfer);
         s.transfer_open(now, transfer, dir);
+        s.opening = None;
         let mut faults = Vec::new();
         let mut i = 0;
         while i < s.armed.len() {
             let a = s.armed[i].clone();
             let action = s.faults[a.fault].as_ref().map(|f| f.spec.action.clone());
-            if let Some(Action::Data(d)) = action {
-                faults.push(d.at(a.after_bytes));
-                s.armed.remove(i);
-            } else {
-                i += 1;
+            match action {
+                Some(Action::Data(d)) if a.transfer.is_none() => faults.push(d.at(a.after_bytes)),
+                Some(Action::Reply(reply)) if a.transfer == Some(transfer) => {
+                    faults.push(DataFault::FinalReply {
+                        after: a.after_bytes,
+                        reply,
+                    })
+                }
+                _ => {
+                    i += 1;
+                    continue;
+                }
             }
+            s.armed.remove(i);
         }
         self.flush(s);
         faults
@@ -325,11 +345,27 @@ impl FaultEngine {
         self.flush(s);
     }
 
+    /// While a session is idle: take an armed `control_close`.
+    pub(crate) fn idle_close(&self) -> bool {
+        let mut s = self.lock();
+        let found = s.take_armed(|a| matches!(a, Action::Reply(ReplyFault::Close)).then_some(()));
+        found.is_some()
+    }
+
     /// Send what the state queued; set the UFS flag.
     fn flush(&self, mut s: MutexGuard<'_, EngineState>) {
         let out = std::mem::take(&mut s.out);
         let timers = !out.is_empty();
+        let close_armed = s.armed.iter().any(|a| {
+            a.transfer.is_none()
+                && s.faults[a.fault]
+                    .as_ref()
+                    .is_some_and(|f| f.spec.action == Action::Reply(ReplyFault::Close))
+        });
         drop(s);
+        if close_armed {
+            self.idle.notify_one();
+        }
         for o in out {
             if let EngineOutput::Fired(f) = &o {
                 tracing::info!(target: "bg95::fault", at_ms = f.at.as_millis() as u64,
@@ -398,6 +434,7 @@ impl EngineState {
             _ => self.armed.push(Armed {
                 fault: i,
                 after_bytes,
+                transfer: self.opening.filter(|_| matches!(action, Action::Reply(_))),
             }),
         }
         // Triggers that count from this fault.
@@ -454,8 +491,9 @@ impl EngineState {
                 continue;
             }
             match f.spec.action {
-                // A data action is armed as the connection opens, with its byte offset.
-                Action::Data(_) => self.occurrence(now, i, after_bytes),
+                // A data action is armed as the connection opens, with its byte offset; so
+                // is a reply, for this transfer's final reply.
+                Action::Data(_) | Action::Reply(_) => self.occurrence(now, i, after_bytes),
                 // Any other action waits for the bytes.
                 _ if after_bytes > 0 => {
                     f.seen += 1;
@@ -493,11 +531,13 @@ impl EngineState {
     }
 
     /// Take the first armed action `pick` accepts.
+    /// Replies bound to a transfer are not taken here (see `data_at`).
     fn take_armed<T>(&mut self, pick: impl Fn(&Action) -> Option<T>) -> Option<T> {
         let pos = self.armed.iter().position(|a| {
-            self.faults[a.fault]
-                .as_ref()
-                .is_some_and(|f| pick(&f.spec.action).is_some())
+            a.transfer.is_none()
+                && self.faults[a.fault]
+                    .as_ref()
+                    .is_some_and(|f| pick(&f.spec.action).is_some())
         })?;
         let a = self.armed.remove(pos);
         pick(&self.faults[a.fault].as_ref()?.spec.action)
@@ -553,6 +593,12 @@ impl FaultSeam for FaultEngine {
     }
     fn on_data_progress(&self, transfer: u64, _dir: Direction, total: u64) {
         self.progress_at(self.now(), transfer, total)
+    }
+    fn idle_signal(&self) -> Option<Arc<tokio::sync::Notify>> {
+        Some(self.idle.clone())
+    }
+    fn on_idle(&self) -> bool {
+        self.idle_close()
     }
 }
 

@@ -765,10 +765,7 @@ fn action(cx: &Ctx, f: &RawFault, trigger: &Trigger) -> Result<Action, ScenarioE
         (&trigger.event, f.after_bytes.as_ref().map(|b| b.span()))
     {
         if *after_bytes > 0
-            && matches!(
-                a,
-                Action::Dns { .. } | Action::Connect { .. } | Action::Reply(_)
-            )
+            && matches!(a, Action::Dns { .. } | Action::Connect { .. })
         {
             return Err(cx.err(
                 span,
@@ -777,8 +774,7 @@ fn action(cx: &Ctx, f: &RawFault, trigger: &Trigger) -> Result<Action, ScenarioE
                     "action = {act:?} happens at the next {}, not after bytes of a transfer",
                     match a {
                         Action::Dns { .. } => "lookup",
-                        Action::Connect { .. } => "connect",
-                        _ => "FTP command",
+                        _ => "connect",
                     }
                 ),
             ));
@@ -1324,8 +1320,8 @@ reopen = true
             "/tmp/s.toml:4: fault.times: times = 0 never fires; remove the fault or mark it optional"
         );
         assert_eq!(
-            err("[[fault]]\non = \"transfer\"\nafter_bytes = 10\naction = \"reply\"\ncode = 421\n"),
-            "/tmp/s.toml:3: fault.after_bytes: action = \"reply\" happens at the next FTP command, not after bytes of a transfer"
+            err("[[fault]]\non = \"transfer\"\nafter_bytes = 10\naction = \"dns_failure\"\n"),
+            "/tmp/s.toml:3: fault.after_bytes: action = \"dns_failure\" happens at the next lookup, not after bytes of a transfer"
         );
         assert_eq!(
             err("[[fault]]\non = \"at_command\"\ncommand = \"+X\"\nparams = \"(\"\naction = \"ufs_full\"\n")
