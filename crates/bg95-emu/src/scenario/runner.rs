@@ -50,6 +50,9 @@ impl Outcome {
 struct Port {
     host: HostTty,
     buf: Vec<u8>,
+    /// The first bytes of `buf` that had arrived when the host last sent: answers to
+    /// earlier commands, which never fail an expectation at once.
+    before_send: usize,
 }
 
 impl Port {
@@ -57,10 +60,15 @@ impl Port {
         Ok(Port {
             host: HostTty::open(path)?,
             buf: Vec::new(),
+            before_send: 0,
         })
     }
 
     fn send(&mut self, bytes: &[u8]) -> Result<(), String> {
+        while let Ok(b) = self.host.rx.try_recv() {
+            self.buf.extend_from_slice(&b);
+        }
+        self.before_send = self.buf.len();
         self.host
             .tty
             .write_all(bytes)
@@ -80,11 +88,14 @@ impl Port {
         }
     }
 
-    /// The next complete line (without its line end), empty lines skipped.
-    fn next_line(&mut self, until: Instant) -> Option<String> {
+    /// The next complete line (without its line end), empty lines skipped, and whether
+    /// it had arrived before the host last sent.
+    fn next_line(&mut self, until: Instant) -> Option<(String, bool)> {
         loop {
             if let Some(i) = self.buf.iter().position(|&b| b == b'\n') {
                 let line: Vec<u8> = self.buf.drain(..=i).collect();
+                let earlier = line.len() <= self.before_send;
+                self.before_send = self.before_send.saturating_sub(line.len());
                 let text = String::from_utf8_lossy(&line)
                     .trim_end_matches(['\r', '\n'])
                     .trim_start_matches('\r')
@@ -92,7 +103,7 @@ impl Port {
                 if text.is_empty() {
                     continue;
                 }
-                return Some(text);
+                return Some((text, earlier));
             }
             if !self.pull(until) {
                 return None;
@@ -107,7 +118,7 @@ impl Port {
         let until = start + e.timeout;
         let mut remaining = wanted;
         let mut skipped = Vec::new();
-        while let Some(l) = self.next_line(until) {
+        while let Some((l, earlier)) = self.next_line(until) {
             let accepted = match &e.expect {
                 Expect::Regex(re) => re.0.is_match(&l),
                 Expect::Unordered(_) => match remaining.iter().position(|w| *w == l) {
@@ -122,7 +133,7 @@ impl Port {
             if accepted {
                 return too_soon(e, start, &l);
             }
-            if conflicts(&e.expect, &remaining, &l) {
+            if !earlier && conflicts(&e.expect, &remaining, &l) {
                 return Err(format!(
                     "expected {what}; got {l:?}, a final answer (lines seen before it: {skipped:?})"
                 ));
@@ -151,6 +162,7 @@ impl Port {
         }
         if self.buf.starts_with(want) {
             self.buf.drain(..want.len());
+            self.before_send = self.before_send.saturating_sub(want.len());
             return too_soon(e, start, &escape(want));
         }
         Err(format!(
