@@ -163,3 +163,49 @@ delay = "400ms"
     assert!(sent.elapsed() >= Duration::from_millis(400));
     assert_eq!(fired(&emu), ["slow-dns"]);
 }
+
+#[test]
+fn a_data_tls_failure_is_answered_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("root")).unwrap();
+    let text = r#"
+[network]
+dns_exclusive = true
+[network.dns]
+"ftp.example.com" = "127.0.0.1"
+[ftp_server]
+root = "root"
+tls = true
+[ftp_server.files]
+"f.bin" = { size = 40960 }
+[[fault]]
+name = "data-tls"
+on = "connect"
+conn = "data"
+action = "tls_failure"
+"#;
+    let scenario = Scenario::parse(&dir.path().join("s.toml"), text).unwrap();
+    let emu = Emulator::builder().scenario(scenario).spawn().unwrap();
+    let port = emu.ftp_addr().unwrap().port();
+    let mut host = Host::open(emu.tty_path());
+    host.boot_echo_off();
+    for cmd in [
+        "AT+QFTPCFG=\"account\",\"test\",\"test\"",
+        "AT+QFTPCFG=\"ssltype\",2",
+        "AT+QSSLCFG=\"seclevel\",1,0",
+        "AT+QSSLCFG=\"seclevel\",0,0",
+    ] {
+        host.chat(&format!("{cmd}\r"), "\r\nOK\r\n");
+    }
+    open(&mut host, port, "\r\n+QFTPOPEN: 0,0\r\n");
+    // Answered by the server's reply to the failed data connection, long before the
+    // 90 s rsptimeout (the host's wait is 20 s).
+    host.send(b"AT+QFTPGET=\"f.bin\",\"UFS:f.bin\"\r");
+    let got = host.read_until(b"+QFTPGET: ");
+    assert!(got.starts_with(b"\r\nOK\r\n"), "{got:?}");
+    let result = host.read_until(b"\r\n");
+    assert!(result.starts_with(b"631,"), "{}", String::from_utf8_lossy(&result));
+    // The session stays usable.
+    host.chat("AT+QFTPPWD\r", "\r\nOK\r\n\r\n+QFTPPWD: 0,\"/\"\r\n");
+    assert_eq!(fired(&emu), ["data-tls"]);
+}
