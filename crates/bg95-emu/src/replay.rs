@@ -64,7 +64,10 @@ pub fn replay_text(text: &str) -> Result<ReplayOutcome, String> {
 /// line (every line the recorder writes ends with a line end), is an error: replaying it
 /// would compare nothing and say "identical".
 pub(crate) fn check_complete(text: &str) -> Result<(), String> {
-    if !text.lines().any(|l| l.starts_with('>') || l.starts_with('<')) {
+    if !text
+        .lines()
+        .any(|l| l.starts_with('>') || l.starts_with('<'))
+    {
         return Err("1: an empty transcript: no `>` or `<` line to replay".into());
     }
     if !text.ends_with('\n') {

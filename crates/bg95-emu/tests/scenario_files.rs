@@ -94,7 +94,11 @@ fn a_symlink_in_the_root_that_leads_out_is_refused() {
     // A symlink inside the root to a file inside it is fine.
     write(&dir.join("root"), "a.txt", "a");
     std::os::unix::fs::symlink(dir.join("root/a.txt"), dir.join("root/b.txt")).unwrap();
-    let file = write(&dir, "s.toml", &format!("[ftp_server]\nroot = \"root\"\n{STEPS}"));
+    let file = write(
+        &dir,
+        "s.toml",
+        &format!("[ftp_server]\nroot = \"root\"\n{STEPS}"),
+    );
     bad(
         &file,
         &[],
@@ -116,7 +120,11 @@ fn fifos_and_devices_are_never_read() {
     nix::unistd::mkfifo(&d.join("fifo"), nix::sys::stat::Mode::S_IRWXU).unwrap();
     std::fs::create_dir(d.join("root")).unwrap();
     nix::unistd::mkfifo(&d.join("root/pipe"), nix::sys::stat::Mode::S_IRWXU).unwrap();
-    let fifo = write(d, "fifo.toml", "[module.ufs]\n\"f\" = { path = \"fifo\" }\n");
+    let fifo = write(
+        d,
+        "fifo.toml",
+        "[module.ufs]\n\"f\" = { path = \"fifo\" }\n",
+    );
     bad(
         &fifo,
         &[],
@@ -125,7 +133,11 @@ fn fifos_and_devices_are_never_read() {
             d.display()
         ),
     );
-    let zero = write(d, "zero.toml", "[module.ufs]\n\"z\" = { path = \"/dev/zero\" }\n");
+    let zero = write(
+        d,
+        "zero.toml",
+        "[module.ufs]\n\"z\" = { path = \"/dev/zero\" }\n",
+    );
     bad(
         &zero,
         &["--allow-paths-outside"],
@@ -152,7 +164,12 @@ fn a_root_entry_that_cannot_be_copied_is_named() {
     std::fs::create_dir(dir.path().join("root")).unwrap();
     std::os::unix::fs::symlink("/nonexistent/target", dir.path().join("root/dangling")).unwrap();
     let file = write(dir.path(), "s.toml", "[ftp_server]\nroot = \"root\"\n");
-    let dangling = dir.path().join("root").canonicalize().unwrap().join("dangling");
+    let dangling = dir
+        .path()
+        .join("root")
+        .canonicalize()
+        .unwrap()
+        .join("dangling");
     bad(
         &file,
         &[],
@@ -174,7 +191,11 @@ fn huge_sizes_are_refused_before_anything_is_allocated() {
     let d = dir.path();
     std::fs::create_dir(d.join("root")).unwrap();
     let tib4 = 4u64 << 40;
-    let ufs = write(d, "ufs.toml", &format!("[module.ufs]\n\"big\" = {{ size = {tib4} }}\n"));
+    let ufs = write(
+        d,
+        "ufs.toml",
+        &format!("[module.ufs]\n\"big\" = {{ size = {tib4} }}\n"),
+    );
     bad(
         &ufs,
         &[],
@@ -183,12 +204,16 @@ fn huge_sizes_are_refused_before_anything_is_allocated() {
     let srv = write(
         d,
         "srv.toml",
-        &format!("[ftp_server]\nroot = \"root\"\n[ftp_server.files]\n\"big\" = {{ size = {tib4} }}\n"),
+        &format!(
+            "[ftp_server]\nroot = \"root\"\n[ftp_server.files]\n\"big\" = {{ size = {tib4} }}\n"
+        ),
     );
     bad(
         &srv,
         &[],
-        &format!(":4: ftp_server.files.\"big\".size: {tib4} bytes is more than the limit of 268435456"),
+        &format!(
+            ":4: ftp_server.files.\"big\".size: {tib4} bytes is more than the limit of 268435456"
+        ),
     );
     let many = write(
         d,
@@ -240,9 +265,17 @@ fn empty_garbage_typos_and_oversized_files() {
     );
     let p = d.join("garbage.toml");
     std::fs::write(&p, b"name = \"x\"\n\x7fELF\x02\x01\x01\x00\xff\xfe").unwrap();
-    bad(&p, &[], ":2: file: binary data: byte 0x7f at byte offset 11");
+    bad(
+        &p,
+        &[],
+        ":2: file: binary data: byte 0x7f at byte offset 11",
+    );
     std::fs::write(&p, b"name = \"x\"\n\xff\xfe").unwrap();
-    bad(&p, &[], ":2: file: not UTF-8 text: byte 0xff at byte offset 11");
+    bad(
+        &p,
+        &[],
+        ":2: file: not UTF-8 text: byte 0xff at byte offset 11",
+    );
     let big = d.join("big.toml");
     std::fs::write(&big, "[[step]]\nline = \"AT\"\n".repeat(60_000)).unwrap();
     bad(
@@ -250,7 +283,11 @@ fn empty_garbage_typos_and_oversized_files() {
         &[],
         ":0: file: more than 1048576 bytes (the limit of a scenario file)",
     );
-    let pattern = write(d, "pattern.toml", "[ftp_server]\nroot = \".\"\n[ftp_server.files]\n\"a{1..}\" = { size = 1 }\n");
+    let pattern = write(
+        d,
+        "pattern.toml",
+        "[ftp_server]\nroot = \".\"\n[ftp_server.files]\n\"a{1..}\" = { size = 1 }\n",
+    );
     bad(
         &pattern,
         &[],
@@ -262,7 +299,11 @@ fn empty_garbage_typos_and_oversized_files() {
 fn replay_of_an_empty_or_truncated_transcript_exits_2() {
     let dir = tempfile::tempdir().unwrap();
     let cases = [
-        ("empty.txt", "", ":1: an empty transcript: no `>` or `<` line to replay"),
+        (
+            "empty.txt",
+            "",
+            ":1: an empty transcript: no `>` or `<` line to replay",
+        ),
         (
             "cut.txt",
             "#! boot\n@+10ms\n> AT\\r\n< AT\\r\\r\\nO",

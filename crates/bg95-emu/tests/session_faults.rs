@@ -204,7 +204,11 @@ action = "tls_failure"
     let got = host.read_until(b"+QFTPGET: ");
     assert!(got.starts_with(b"\r\nOK\r\n"), "{got:?}");
     let result = host.read_until(b"\r\n");
-    assert!(result.starts_with(b"631,"), "{}", String::from_utf8_lossy(&result));
+    assert!(
+        result.starts_with(b"631,"),
+        "{}",
+        String::from_utf8_lossy(&result)
+    );
     // The session stays usable.
     host.chat("AT+QFTPPWD\r", "\r\nOK\r\n\r\n+QFTPPWD: 0,\"/\"\r\n");
     assert_eq!(fired(&emu), ["data-tls"]);

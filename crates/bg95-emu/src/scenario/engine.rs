@@ -280,7 +280,11 @@ impl FaultEngine {
         let mut s = self.lock();
         s.event(now, Event::Resolve { host });
         let found = s.take_armed(|a| match a {
-            Action::Dns { host: h, error, delay } => (h.as_deref().is_none_or(|h| h.eq_ignore_ascii_case(host)))
+            Action::Dns {
+                host: h,
+                error,
+                delay,
+            } => (h.as_deref().is_none_or(|h| h.eq_ignore_ascii_case(host)))
                 .then_some((*error, *delay)),
             _ => None,
         });
@@ -642,7 +646,10 @@ action = "dns_failure"
         e.at_command(T, "+QFTPCFG", "=\"contextid\",1");
         assert_eq!(e.resolve_at(T, "h"), None, "other commands do not count");
         e.at_command(T, "+QFTPOPEN", "=\"h\",21");
-        assert_eq!(e.resolve_at(T, "h"), Some((ResolveError::NotFound, Duration::ZERO)));
+        assert_eq!(
+            e.resolve_at(T, "h"),
+            Some((ResolveError::NotFound, Duration::ZERO))
+        );
         e.at_command(T, "+QFTPOPEN", "=\"h\",21");
         assert_eq!(e.resolve_at(T, "h"), None, "times = 1");
         let out = drain(&mut rx);
@@ -843,7 +850,10 @@ action = "dns_timeout"
             e.data_at(T, 1, Direction::Upload),
             vec![DataFault::StallAfter { after: 0 }]
         );
-        assert_eq!(e.resolve_at(T, "BAD.example"), Some((ResolveError::Timeout, crate::net::RESOLVE_TIMEOUT)));
+        assert_eq!(
+            e.resolve_at(T, "BAD.example"),
+            Some((ResolveError::Timeout, crate::net::RESOLVE_TIMEOUT))
+        );
     }
 
     #[tokio::test]

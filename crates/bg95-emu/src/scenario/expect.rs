@@ -50,10 +50,7 @@ fn regex_kind(re: &str) -> Option<&'static str> {
         .chars()
         .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | ':'))
         .collect();
-    RESULT_URCS
-        .iter()
-        .copied()
-        .find(|p| literal.starts_with(p))
+    RESULT_URCS.iter().copied().find(|p| literal.starts_with(p))
 }
 
 /// Whether `line` is a final answer of the kind `expect` waits for, but not an accepted
@@ -82,7 +79,10 @@ pub(super) fn wait_file(path: Option<&Path>, check: &FileCheck) -> Result<(), St
             Some(p) => p,
         };
         if Instant::now() >= until {
-            return Err(format!("{:?}: {problem} (waited {:?})", check.name, check.timeout));
+            return Err(format!(
+                "{:?}: {problem} (waited {:?})",
+                check.name, check.timeout
+            ));
         }
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -156,12 +156,18 @@ mod tests {
         assert!(!conflicts(&e, &w, "+QFTPOPEN: 604,0"));
         let (e, w) = line("+QFTPSTAT: 0,1");
         assert!(!conflicts(&e, &w, "+QFTPSTAT: 1,0"), "an information line");
-        let re = Expect::Regex(RegexText(regex::Regex::new(r"^\+QFTPGET: 607,\d+$").unwrap()));
+        let re = Expect::Regex(RegexText(
+            regex::Regex::new(r"^\+QFTPGET: 607,\d+$").unwrap(),
+        ));
         assert!(conflicts(&re, &[], "+QFTPGET: 0,1024"));
         assert!(!conflicts(&re, &[], "+QFTPGET: 607,12"));
         assert!(!conflicts(&re, &[], "OK"));
         let any = vec!["+QFTPPUT: 605,0".to_string(), "+QFTPPUT: 608,0".to_string()];
-        assert!(!conflicts(&Expect::Any(any.clone()), &any, "+QFTPPUT: 608,0"));
+        assert!(!conflicts(
+            &Expect::Any(any.clone()),
+            &any,
+            "+QFTPPUT: 608,0"
+        ));
         assert!(conflicts(&Expect::Any(any.clone()), &any, "+QFTPPUT: 0,10"));
     }
 
@@ -178,19 +184,30 @@ mod tests {
             absent,
             timeout: Duration::ZERO,
         };
-        assert_eq!(file_problem(Some(&f), &check(Some(5), None, None, false)), None);
+        assert_eq!(
+            file_problem(Some(&f), &check(Some(5), None, None, false)),
+            None
+        );
         let sha = "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824";
-        assert_eq!(file_problem(Some(&f), &check(None, Some(sha), Some("hello"), false)), None);
+        assert_eq!(
+            file_problem(Some(&f), &check(None, Some(sha), Some("hello"), false)),
+            None
+        );
         assert_eq!(
             file_problem(Some(&f), &check(Some(4), None, None, false)).unwrap(),
             "5 bytes, expected 4"
         );
-        assert!(file_problem(Some(&f), &check(None, None, Some("hullo"), false))
-            .unwrap()
-            .contains("holds \"hello\""));
+        assert!(
+            file_problem(Some(&f), &check(None, None, Some("hullo"), false))
+                .unwrap()
+                .contains("holds \"hello\"")
+        );
         assert!(file_problem(Some(&f), &check(None, None, None, true)).is_some());
         let gone = dir.path().join("gone");
-        assert_eq!(file_problem(Some(&gone), &check(None, None, None, true)), None);
+        assert_eq!(
+            file_problem(Some(&gone), &check(None, None, None, true)),
+            None
+        );
         assert_eq!(
             wait_file(Some(&gone), &check(Some(1), None, None, false)).unwrap_err(),
             "\"a.txt\": no such file (waited 0ns)"

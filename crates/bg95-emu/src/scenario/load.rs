@@ -46,9 +46,17 @@ pub(super) fn read_text(path: &Path) -> Result<String, ScenarioError> {
     let err = |line, msg: String| ScenarioError::new(path, line, "file", msg);
     let meta = std::fs::metadata(path).map_err(|e| err(0, format!("cannot read: {e}")))?;
     if !meta.is_file() {
-        return Err(err(0, "not a regular file (a FIFO, a device or a folder is never read)".into()));
+        return Err(err(
+            0,
+            "not a regular file (a FIFO, a device or a folder is never read)".into(),
+        ));
     }
-    let too_big = || err(0, format!("more than {MAX_SCENARIO_FILE} bytes (the limit of a scenario file)"));
+    let too_big = || {
+        err(
+            0,
+            format!("more than {MAX_SCENARIO_FILE} bytes (the limit of a scenario file)"),
+        )
+    };
     if meta.len() > MAX_SCENARIO_FILE {
         return Err(too_big());
     }
@@ -72,8 +80,15 @@ pub(super) fn read_text(path: &Path) -> Result<String, ScenarioError> {
     };
     if let Some((off, is_control)) = bad {
         let line = bytes[..off].iter().filter(|&&b| b == b'\n').count() + 1;
-        let what = if is_control { "binary data" } else { "not UTF-8 text" };
-        return Err(err(line, format!("{what}: byte 0x{:02x} at byte offset {off}", bytes[off])));
+        let what = if is_control {
+            "binary data"
+        } else {
+            "not UTF-8 text"
+        };
+        return Err(err(
+            line,
+            format!("{what}: byte 0x{:02x} at byte offset {off}", bytes[off]),
+        ));
     }
     let text = String::from_utf8(bytes).unwrap_or_default();
     Ok(text)
@@ -372,7 +387,11 @@ fn ftp_server(cx: &Ctx, s: RawFtpServer) -> Result<FtpServerSetup, ScenarioError
         let span = f.span();
         let names = super::pattern::expand(&pattern).map_err(|e| cx.err(span.clone(), &key, e))?;
         if let Some(bad) = names.iter().find(|n| !inside_root(n)) {
-            return Err(cx.err(span, &key, format!("{bad:?}: a path inside the server's root")));
+            return Err(cx.err(
+                span,
+                &key,
+                format!("{bad:?}: a path inside the server's root"),
+            ));
         }
         let data = file_content(cx, &key, f, MAX_DATA_BYTES)?;
         bytes = bytes.saturating_add((data.len() as u64).saturating_mul(names.len() as u64));
@@ -764,9 +783,7 @@ fn action(cx: &Ctx, f: &RawFault, trigger: &Trigger) -> Result<Action, ScenarioE
     if let (TriggerEvent::Transfer { after_bytes, .. }, Some(span)) =
         (&trigger.event, f.after_bytes.as_ref().map(|b| b.span()))
     {
-        if *after_bytes > 0
-            && matches!(a, Action::Dns { .. } | Action::Connect { .. })
-        {
+        if *after_bytes > 0 && matches!(a, Action::Dns { .. } | Action::Connect { .. }) {
             return Err(cx.err(
                 span,
                 "fault.after_bytes",
@@ -1034,7 +1051,11 @@ fn step_kinds(
         kinds.push(("expect_bytes", expect(Expect::Bytes(b.into_bytes()))));
     }
     for (key, list, make) in [
-        ("expect_any", s.expect_any, Expect::Any as fn(Vec<String>) -> Expect),
+        (
+            "expect_any",
+            s.expect_any,
+            Expect::Any as fn(Vec<String>) -> Expect,
+        ),
         ("expect_unordered", s.expect_unordered, Expect::Unordered),
     ] {
         if let Some(l) = list {
@@ -1048,8 +1069,16 @@ fn step_kinds(
         kinds.push(("expect_silence", StepKind::ExpectSilence(d.0)));
     }
     for (key, check, make) in [
-        ("expect_server_file", s.expect_server_file, StepKind::ExpectServerFile as fn(FileCheck) -> StepKind),
-        ("expect_ufs_file", s.expect_ufs_file, StepKind::ExpectUfsFile),
+        (
+            "expect_server_file",
+            s.expect_server_file,
+            StepKind::ExpectServerFile as fn(FileCheck) -> StepKind,
+        ),
+        (
+            "expect_ufs_file",
+            s.expect_ufs_file,
+            StepKind::ExpectUfsFile,
+        ),
     ] {
         if let Some(c) = check {
             kinds.push((key, make(file_check(cx, key, c, timeout)?)));
@@ -1079,7 +1108,10 @@ fn file_check(
     }
     let checks = [c.size.is_some(), c.sha256.is_some(), c.text.is_some()];
     if c.absent == checks.contains(&true) {
-        return Err(err("", "give size, sha256 or text (or absent = true alone)"));
+        return Err(err(
+            "",
+            "give size, sha256 or text (or absent = true alone)",
+        ));
     }
     let sha256 = c.sha256.map(|h| h.to_ascii_lowercase());
     if sha256
@@ -1107,17 +1139,27 @@ fn step(cx: &Ctx, s: Spanned<RawStep>, vars: &[&str]) -> Result<Step, ScenarioEr
         ("send", s.send.as_deref()),
         ("line", s.line.as_deref()),
         ("expect", s.expect.as_deref()),
-        ("expect_regex", s.expect_regex.as_ref().map(|r| r.get_ref().as_str())),
+        (
+            "expect_regex",
+            s.expect_regex.as_ref().map(|r| r.get_ref().as_str()),
+        ),
         ("expect_bytes", s.expect_bytes.as_deref()),
     ]
     .into_iter()
     .filter_map(|(k, t)| t.map(|t| (k, t)))
-    .chain(["expect_any", "expect_unordered"].into_iter().zip([&s.expect_any, &s.expect_unordered]).flat_map(
-        move |(k, l)| l.iter().flat_map(move |l| l.get_ref().iter().map(move |t| (k, t.as_str()))),
-    ))
+    .chain(
+        ["expect_any", "expect_unordered"]
+            .into_iter()
+            .zip([&s.expect_any, &s.expect_unordered])
+            .flat_map(move |(k, l)| {
+                l.iter()
+                    .flat_map(move |l| l.get_ref().iter().map(move |t| (k, t.as_str())))
+            }),
+    )
     .collect();
     for (key, text) in texts {
-        check_vars(text, vars).map_err(|m| ScenarioError::new(cx.path, line, &format!("step.{key}"), m))?;
+        check_vars(text, vars)
+            .map_err(|m| ScenarioError::new(cx.path, line, &format!("step.{key}"), m))?;
     }
     let mut kinds = step_kinds(cx, line, s)?;
     let err = |key: &str, msg: String| Err(ScenarioError::new(cx.path, line, key, msg));

@@ -38,9 +38,9 @@ pub use fault::{
     Action, AnswerOverride, DataAction, FaultSpec, FiredFault, ModuleFault, Times, Trigger,
     TriggerEvent,
 };
-pub use paths::{LoadOptions, MAX_DATA_BYTES, MAX_SCENARIO_FILE, MAX_SERVER_BYTES};
 pub use live::{apply_module_fault, module_fault_event, override_answer, ScenarioLoop};
 pub(crate) use load::filler;
+pub use paths::{LoadOptions, MAX_DATA_BYTES, MAX_SCENARIO_FILE, MAX_SERVER_BYTES};
 pub use serial::{Piece, SerialImpairment};
 pub use ufs::FullStore;
 pub use watch::AtWatcher;

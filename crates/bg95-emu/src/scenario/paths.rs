@@ -161,9 +161,9 @@ impl Walk<'_> {
             .file_type()
             .is_symlink();
         if link && !self.allow_outside {
-            let target = path.canonicalize().map_err(|e| {
-                format!("{}: a symlink that leads nowhere: {e}", path.display())
-            })?;
+            let target = path
+                .canonicalize()
+                .map_err(|e| format!("{}: a symlink that leads nowhere: {e}", path.display()))?;
             if !target.starts_with(self.root) {
                 return Err(format!(
                     "{} is a symlink to {}, outside the server's root \
@@ -176,7 +176,11 @@ impl Walk<'_> {
         let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
         if meta.is_dir() {
             // A symlinked folder inside the root is served through its target's walk.
-            return if link { Ok(()) } else { self.dir(path, depth + 1) };
+            return if link {
+                Ok(())
+            } else {
+                self.dir(path, depth + 1)
+            };
         }
         if !meta.is_file() {
             return Err(format!(

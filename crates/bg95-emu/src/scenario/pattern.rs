@@ -38,8 +38,12 @@ pub fn expand(pattern: &str) -> Result<Vec<String>, String> {
 /// The choices of one `{…}` group.
 fn group(inner: &str) -> Result<Vec<String>, String> {
     if let Some((a, b)) = inner.split_once("..") {
-        let from: u64 = a.parse().map_err(|_| "write {A..B} with numbers".to_string())?;
-        let to: u64 = b.parse().map_err(|_| "write {A..B} with numbers".to_string())?;
+        let from: u64 = a
+            .parse()
+            .map_err(|_| "write {A..B} with numbers".to_string())?;
+        let to: u64 = b
+            .parse()
+            .map_err(|_| "write {A..B} with numbers".to_string())?;
         let count = from.abs_diff(to) + 1;
         if count > MAX_PATTERN_NAMES as u64 {
             return Err(format!("more than {MAX_PATTERN_NAMES} names"));
@@ -86,7 +90,9 @@ mod tests {
         assert!(expand("x{1..}").unwrap_err().contains("numbers"));
         assert!(expand("x{1..5").unwrap_err().contains("without its"));
         assert!(expand("x}").unwrap_err().contains("without its"));
-        assert!(expand("{1..100000}").unwrap_err().contains("more than 10000"));
+        assert!(expand("{1..100000}")
+            .unwrap_err()
+            .contains("more than 10000"));
         assert!(expand("{1..100}{1..101}")
             .unwrap_err()
             .contains("more than 10000 files"));

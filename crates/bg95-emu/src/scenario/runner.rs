@@ -113,7 +113,12 @@ impl Port {
 
     /// Wait for the lines `e` expects; other lines are skipped (and reported on failure).
     /// A final answer of the kind expected that is not the one expected fails at once.
-    fn expect_lines(&mut self, e: &Expectation, what: &str, wanted: Vec<String>) -> Result<(), String> {
+    fn expect_lines(
+        &mut self,
+        e: &Expectation,
+        what: &str,
+        wanted: Vec<String>,
+    ) -> Result<(), String> {
         let start = Instant::now();
         let until = start + e.timeout;
         let mut remaining = wanted;
@@ -373,19 +378,27 @@ fn run_step(
                 let want = text(l);
                 port.expect_lines(e, &format!("line {want:?}"), vec![want])
             }
-            Expect::Regex(re) => {
-                port.expect_lines(e, &format!("a line matching /{}/", re.0.as_str()), Vec::new())
-            }
+            Expect::Regex(re) => port.expect_lines(
+                e,
+                &format!("a line matching /{}/", re.0.as_str()),
+                Vec::new(),
+            ),
             Expect::Any(list) | Expect::Unordered(list) => {
                 let want: Vec<String> = list.iter().map(|l| text(l)).collect();
-                let how = if matches!(e.expect, Expect::Any(_)) { "one of" } else { "all of, in any order," };
+                let how = if matches!(e.expect, Expect::Any(_)) {
+                    "one of"
+                } else {
+                    "all of, in any order,"
+                };
                 port.expect_lines(e, &format!("{how} {want:?}"), want)
             }
             Expect::Bytes(b) => port.expect_bytes(&substitute(b, vars), e),
         },
         StepKind::ExpectSilence(d) => port.expect_silence(*d),
         StepKind::ExpectServerFile(c) => match places.ftp_root {
-            Some(root) => wait_file(Some(&root.join(&c.name)), c).map_err(|e| format!("server file {e}")),
+            Some(root) => {
+                wait_file(Some(&root.join(&c.name)), c).map_err(|e| format!("server file {e}"))
+            }
             None => Err("expect_server_file: the scenario has no [ftp_server]".into()),
         },
         StepKind::ExpectUfsFile(c) => {
