@@ -48,6 +48,9 @@ use crate::net::{Conn, ConnectFault, Direction};
 /// report the upload as failed).
 const TLS_DRAIN: Duration = Duration::from_secs(2);
 
+/// How long the server's reply to a data connection whose TLS handshake failed may take.
+const DATA_TLS_REPLY_WAIT: Duration = Duration::from_secs(2);
+
 pub(crate) type Outcome = Result<CoreReply, Failure>;
 
 /// The event receiver is gone: the task ends.
@@ -274,11 +277,23 @@ async fn passive_failure(s: &mut Session, e: FtpError) -> Result<Option<DataConn
 /// The data connection's TLS handshake failed. The server answers the failed data
 /// connection on the control connection; read that reply so the next command's reply is
 /// its own.
+///
+/// The wait is bounded: a server answers a failed data connection at once (vsftpd closes
+/// the session), but libunftp 0.24's data task panics on a failed handshake and never
+/// answers (docs/ftp.md). After [`DATA_TLS_REPLY_WAIT`] without a reply the session is
+/// given up (its control connection is out of step) and the transfer fails with the TLS
+/// error, rather than waiting out rsptimeout.
 async fn data_tls_failed<T>(ctrl: &mut Control, e: &str) -> Result<T, Failure> {
     tracing::info!(target: "bg95::ftp", "data TLS handshake: {e}");
-    let reply = ctrl.reply().await?;
-    // The reply as it is: the core makes a positive one `<protocol_error>` 0.
-    Err(fail(FailureKind::Tls, reply.code))
+    match tokio::time::timeout(DATA_TLS_REPLY_WAIT, ctrl.reply()).await {
+        // The reply as it is: the core makes a positive one `<protocol_error>` 0.
+        Ok(reply) => Err(fail(FailureKind::Tls, reply?.code)),
+        Err(_) => {
+            tracing::info!(target: "bg95::ftp", "no reply to the failed data connection: session given up");
+            ctrl.closing = true;
+            Err(fail(FailureKind::Tls, 0))
+        }
+    }
 }
 
 fn port_command(addr: SocketAddr) -> String {

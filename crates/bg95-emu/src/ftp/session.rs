@@ -102,8 +102,9 @@ pub(crate) struct Control {
     /// The last control failure came from the TLS layer (a TLS 1.3 server refusing our
     /// certificate after our side of the handshake had completed).
     pub tls_failed: bool,
-    /// A fault answered `421` (closing control connection): the server hangs up after
-    /// it, so the driver ends the session once the request is answered.
+    /// A fault answered `421` (closing control connection), so the server hangs up after
+    /// it, or the server never answered a failed data connection: the driver ends the
+    /// session once the request is answered.
     pub closing: bool,
 }
 

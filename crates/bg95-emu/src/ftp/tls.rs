@@ -250,18 +250,10 @@ impl FtpTls {
     }
 
     async fn handshake(&self, side: &Side, tcp: TcpStream) -> FtpResult<AsyncRustlsStream> {
-        let connect = side.connector.connect(self.0.name.clone(), tcp);
         if self.0.fail_next.swap(false, Ordering::AcqRel) {
-            if std::ptr::eq(side, &self.0.data) {
-                // A data connection the module gives up on: the server's side of the
-                // handshake completes and then meets a closed connection, so it answers
-                // the transfer on the control connection at once, as a real server
-                // answers a failed data connection (libunftp's data task would panic on
-                // a handshake cut short and never answer: docs/ftp.md).
-                let _ = tokio::time::timeout(Duration::from_secs(5), connect).await;
-            }
             return Err(FtpError::SecureError("handshake failed (fault)".into()));
         }
+        let connect = side.connector.connect(self.0.name.clone(), tcp);
         let tls = match side.timeout {
             Some(t) => tokio::time::timeout(t, connect)
                 .await
