@@ -163,19 +163,24 @@ impl Traffic {
     }
 }
 
-/// Which connection a fault applies to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// Which connection a fault applies to (`conn = "control"` / `"data"` in scenarios).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Conn {
     Control,
     Data,
 }
 
-/// Which way data moves on a data connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// Which way data moves on a data connection (`direction = "download"` / `"upload"`, or
+/// `"get"` / `"put"`, in scenarios).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Direction {
     /// Server → module (RETR, LIST, NLST, MLSD).
+    #[serde(alias = "get")]
     Download,
     /// Module → server (STOR, APPE).
+    #[serde(alias = "put")]
     Upload,
 }
 

@@ -1,7 +1,6 @@
 //! From the raw file to a checked [`Scenario`]: every meaning check, with the line of the
 //! key it is about.
 
-use std::net::IpAddr;
 use std::ops::Range;
 use std::path::Path;
 use std::time::Duration;
@@ -15,13 +14,13 @@ use super::fault::{
 use super::paths::{LoadOptions, Paths, MAX_DATA_BYTES, MAX_SCENARIO_FILE, MAX_SERVER_BYTES};
 use super::raw::*;
 use super::*;
-use crate::net::{Conn, ConnectFault, Direction, ReplyFault, ResolveError};
+use crate::net::{Conn, ConnectFault, ReplyFault, ResolveError};
 
 /// How long a `connect_timeout` hangs when no `delay` is given (a SYN never answered).
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
 
-struct Ctx<'a> {
-    path: &'a Path,
+pub(super) struct Ctx<'a> {
+    pub(super) path: &'a Path,
     /// The byte offset where each line starts, so a span's line is a binary search (a
     /// count from the start for each step would be quadratic in a long file).
     line_starts: Vec<usize>,
@@ -29,11 +28,16 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    fn line(&self, span: Range<usize>) -> usize {
+    pub(super) fn line(&self, span: Range<usize>) -> usize {
         self.line_starts.partition_point(|&s| s <= span.start)
     }
 
-    fn err(&self, span: Range<usize>, key: &str, msg: impl Into<String>) -> ScenarioError {
+    pub(super) fn err(
+        &self,
+        span: Range<usize>,
+        key: &str,
+        msg: impl Into<String>,
+    ) -> ScenarioError {
         ScenarioError::new(self.path, self.line(span), key, msg)
     }
 }
@@ -135,11 +139,11 @@ pub(super) fn parse(
             line: 0,
         });
     }
-    let vars = step_vars(ftp_server.is_some());
+    let vars = super::steps::step_vars(ftp_server.is_some());
     let steps = raw
         .step
         .into_iter()
-        .map(|s| step(&cx, s, &vars))
+        .map(|s| super::steps::step(&cx, s, &vars))
         .collect::<Result<_, _>>()?;
     let name = raw.name.unwrap_or_else(|| {
         path.file_stem()
@@ -273,31 +277,6 @@ fn network(cx: &Ctx, n: RawNetwork) -> Result<NetworkSetup, ScenarioError> {
     for r in n.registration {
         let span = r.span();
         let r = r.into_inner();
-        let stat = match r.state.get_ref().as_str() {
-            "not_registered" => 0,
-            "home" | "registered" => 1,
-            "searching" => 2,
-            "denied" => 3,
-            "unknown" => 4,
-            "roaming" => 5,
-            s => {
-                return Err(cx.err(r.state.span(), "network.registration.state", format!(
-                    "unknown state {s:?} (not_registered, home, searching, denied, unknown, roaming)"
-                )))
-            }
-        };
-        let act = match r.technology.as_ref().map(|t| t.get_ref().as_str()) {
-            None | Some("emtc") | Some("cat-m1") => 8,
-            Some("gsm") => 0,
-            Some("nbiot") | Some("nb-iot") => 9,
-            Some(t) => {
-                return Err(cx.err(
-                    r.technology.as_ref().map(|t| t.span()).unwrap_or(span),
-                    "network.registration.technology",
-                    format!("unknown technology {t:?} (gsm, emtc, nbiot)"),
-                ))
-            }
-        };
         if out.registration.last().is_some_and(|l| l.at > r.at.0) {
             return Err(cx.err(
                 span,
@@ -307,8 +286,8 @@ fn network(cx: &Ctx, n: RawNetwork) -> Result<NetworkSetup, ScenarioError> {
         }
         out.registration.push(RegistrationChange {
             at: r.at.0,
-            stat,
-            act,
+            stat: r.state.stat(),
+            act: r.technology.unwrap_or_default().act(),
         });
     }
     for (cid, addr) in n.pdp {
@@ -318,32 +297,15 @@ fn network(cx: &Ctx, n: RawNetwork) -> Result<NetworkSetup, ScenarioError> {
             .ok()
             .filter(|c| (1..=16).contains(c))
             .ok_or_else(|| cx.err(addr.span(), &key, "a PDP context id is 1-16"))?;
-        let a = addr.get_ref().parse().map_err(|_| {
-            cx.err(
-                addr.span(),
-                &key,
-                format!("{:?} is not an IPv4 address", addr.get_ref()),
-            )
-        })?;
-        out.pdp.insert(c, a);
+        out.pdp.insert(c, addr.into_inner());
     }
     for (name, addrs) in n.dns {
-        let key = format!("network.dns.\"{name}\"");
-        let list = match addrs.get_ref() {
-            RawAddrs::One(a) => vec![a.clone()],
-            RawAddrs::Many(v) => v.clone(),
-        };
-        if list.is_empty() {
+        if addrs.get_ref().0.is_empty() {
+            let key = format!("network.dns.\"{name}\"");
             return Err(cx.err(addrs.span(), &key, "give at least one address"));
         }
-        let ips = list
-            .iter()
-            .map(|a| {
-                a.parse::<IpAddr>()
-                    .map_err(|_| cx.err(addrs.span(), &key, format!("{a:?} is not an IP address")))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        out.dns.insert(name.to_ascii_lowercase(), ips);
+        out.dns
+            .insert(name.to_ascii_lowercase(), addrs.into_inner().0);
     }
     Ok(out)
 }
@@ -414,7 +376,7 @@ fn ftp_server(cx: &Ctx, s: RawFtpServer) -> Result<FtpServerSetup, ScenarioError
 }
 
 /// A relative path of plain names (no `..`, no root).
-fn inside_root(name: &str) -> bool {
+pub(super) fn inside_root(name: &str) -> bool {
     let rel = Path::new(name);
     !name.is_empty()
         && !rel.is_absolute()
@@ -533,37 +495,52 @@ fn regain(name: String, after: Duration, line: usize) -> FaultSpec {
     }
 }
 
-/// The keys a trigger kind and an action kind may use.
-fn trigger_keys(on: &str) -> Option<&'static [&'static str]> {
-    Some(match on {
-        "at_command" => &["command", "params", "nth"],
-        "ftp_command" => &["verb", "nth"],
-        "resolve" => &["host", "nth"],
-        "connect" => &["conn", "nth"],
-        "transfer" => &["direction", "after_bytes", "nth"],
-        "time" => &["after"],
-        "after_fault" => &["fault", "after"],
-        _ => return None,
-    })
-}
+/// Every trigger (`on`) with the keys it takes: the one list of trigger names.
+const TRIGGERS: &[(&str, &[&str])] = &[
+    ("at_command", &["command", "params", "nth"]),
+    ("ftp_command", &["verb", "nth"]),
+    ("resolve", &["host", "nth"]),
+    ("connect", &["conn", "nth"]),
+    ("transfer", &["direction", "after_bytes", "nth"]),
+    ("time", &["after"]),
+    ("after_fault", &["fault", "after"]),
+];
 
-fn action_keys(action: &str) -> Option<&'static [&'static str]> {
-    Some(match action {
-        "dns_failure" | "dns_timeout" => &["host", "delay"],
-        "connect_refused" | "connect_unreachable" | "tls_failure" => &["conn"],
-        "connect_timeout" | "connect_delay" => &["conn", "delay"],
-        "reply" | "reply_insert" => &["code", "text"],
-        "reply_delay" => &["delay"],
-        "control_close" | "data_reset" | "data_close" | "data_stall" => &[],
-        "bandwidth" => &["bytes_per_sec"],
-        "latency" => &["delay", "jitter"],
-        "slow_close" => &["delay"],
-        "pdp_lost" => &["cid"],
-        "registration_lost" => &["regain_after"],
-        "registration_regained" | "sim_removed" | "module_reset" | "power_loss" | "ufs_full" => &[],
-        "at_answer" => &["target", "lines", "result", "delay"],
-        _ => return None,
-    })
+/// Every action with the keys it takes: the one list of action names.
+const ACTIONS: &[(&str, &[&str])] = &[
+    ("dns_failure", &["host", "delay"]),
+    ("dns_timeout", &["host", "delay"]),
+    ("connect_refused", &["conn"]),
+    ("connect_unreachable", &["conn"]),
+    ("connect_timeout", &["conn", "delay"]),
+    ("connect_delay", &["conn", "delay"]),
+    ("tls_failure", &["conn"]),
+    ("reply", &["code", "text"]),
+    ("reply_insert", &["code", "text"]),
+    ("reply_delay", &["delay"]),
+    ("control_close", &[]),
+    ("data_reset", &[]),
+    ("data_close", &[]),
+    ("data_stall", &[]),
+    ("bandwidth", &["bytes_per_sec"]),
+    ("latency", &["delay", "jitter"]),
+    ("slow_close", &["delay"]),
+    ("pdp_lost", &["cid"]),
+    ("registration_lost", &["regain_after"]),
+    ("registration_regained", &[]),
+    ("sim_removed", &[]),
+    ("module_reset", &[]),
+    ("power_loss", &[]),
+    ("ufs_full", &[]),
+    ("at_answer", &["target", "lines", "result", "delay"]),
+];
+
+/// The keys `name` takes in `table`, or `None` for a name not in it.
+fn keys_of(
+    table: &[(&str, &'static [&'static str])],
+    name: &str,
+) -> Option<&'static [&'static str]> {
+    table.iter().find(|(n, _)| *n == name).map(|(_, k)| *k)
 }
 
 /// Every optional key of a fault that is present, with its span.
@@ -599,11 +576,16 @@ fn present_keys(f: &RawFault) -> Vec<(&'static str, Range<usize>)> {
 
 fn check_keys(cx: &Ctx, f: &RawFault) -> Result<(), ScenarioError> {
     let on = f.on.get_ref().as_str();
-    let tk = trigger_keys(on).ok_or_else(|| cx.err(f.on.span(), "fault.on", format!(
-        "unknown trigger {on:?} (at_command, ftp_command, resolve, connect, transfer, time, after_fault)"
-    )))?;
+    let names: Vec<&str> = TRIGGERS.iter().map(|t| t.0).collect();
+    let tk = keys_of(TRIGGERS, on).ok_or_else(|| {
+        cx.err(
+            f.on.span(),
+            "fault.on",
+            format!("unknown trigger {on:?} ({})", names.join(", ")),
+        )
+    })?;
     let act = f.action.get_ref().as_str();
-    let ak = action_keys(act).ok_or_else(|| {
+    let ak = keys_of(ACTIONS, act).ok_or_else(|| {
         cx.err(
             f.action.span(),
             "fault.action",
@@ -638,17 +620,6 @@ fn required<'a, T>(
     })
 }
 
-fn conn_of(cx: &Ctx, v: &Option<Spanned<String>>) -> Result<Option<Conn>, ScenarioError> {
-    match v {
-        None => Ok(None),
-        Some(c) => match c.get_ref().as_str() {
-            "control" => Ok(Some(Conn::Control)),
-            "data" => Ok(Some(Conn::Data)),
-            o => Err(cx.err(c.span(), "fault.conn", format!("{o:?}: control or data"))),
-        },
-    }
-}
-
 fn at_command_trigger(cx: &Ctx, f: &RawFault) -> Result<TriggerEvent, ScenarioError> {
     let name = required(
         cx,
@@ -676,19 +647,6 @@ fn at_command_trigger(cx: &Ctx, f: &RawFault) -> Result<TriggerEvent, ScenarioEr
     Ok(TriggerEvent::AtCommand { name, params })
 }
 
-fn direction_of(cx: &Ctx, d: &Option<Spanned<String>>) -> Result<Option<Direction>, ScenarioError> {
-    let Some(d) = d else { return Ok(None) };
-    match d.get_ref().as_str() {
-        "download" | "get" => Ok(Some(Direction::Download)),
-        "upload" | "put" => Ok(Some(Direction::Upload)),
-        o => Err(cx.err(
-            d.span(),
-            "fault.direction",
-            format!("{o:?}: download or upload"),
-        )),
-    }
-}
-
 fn trigger(cx: &Ctx, f: &RawFault) -> Result<Trigger, ScenarioError> {
     let nth = match &f.nth {
         Some(n) if *n.get_ref() == 0 => {
@@ -710,10 +668,10 @@ fn trigger(cx: &Ctx, f: &RawFault) -> Result<Trigger, ScenarioError> {
             host: f.host.as_ref().map(|h| h.get_ref().clone()),
         },
         "connect" => TriggerEvent::Connect {
-            conn: conn_of(cx, &f.conn)?,
+            conn: f.conn.as_ref().map(|c| *c.get_ref()),
         },
         "transfer" => TriggerEvent::Transfer {
-            direction: direction_of(cx, &f.direction)?,
+            direction: f.direction.as_ref().map(|d| *d.get_ref()),
             after_bytes: f.after_bytes.as_ref().map(|b| *b.get_ref()).unwrap_or(0),
         },
         "time" => TriggerEvent::Time {
@@ -833,7 +791,7 @@ fn network_action(cx: &Ctx, f: &RawFault, act: &str) -> Result<Action, ScenarioE
         return Ok(Action::Dns { host, error, delay });
     }
     // A connect action faults the connection the key names (default: control).
-    let conn = conn_of(cx, &f.conn)?.unwrap_or(Conn::Control);
+    let conn = f.conn.as_ref().map_or(Conn::Control, |c| *c.get_ref());
     let fault = match act {
         "connect_refused" => ConnectFault::Refused,
         "connect_unreachable" => ConnectFault::Unreachable,
@@ -977,214 +935,10 @@ fn normalise_command(c: &str) -> String {
     }
 }
 
-/// The `${…}` names steps may use: the scenario server's address.
-fn step_vars(server: bool) -> Vec<&'static str> {
-    if server {
-        vec!["ftp_port", "ftp_host"]
-    } else {
-        Vec::new()
-    }
-}
-
-/// A `${name}` whose name is not one of `vars` (a typo, or no `[ftp_server]` to give it).
-fn check_vars(text: &str, vars: &[&str]) -> Result<(), String> {
-    let mut rest = text;
-    while let Some(i) = rest.find("${") {
-        let tail = &rest[i + 2..];
-        let Some(end) = tail.find('}') else {
-            return Err(format!("`${{` without its `}}` in {text:?}"));
-        };
-        let name = &tail[..end];
-        if !vars.contains(&name) {
-            return Err(if vars.is_empty() {
-                format!("${{{name}}}: no variables without an [ftp_server]")
-            } else {
-                format!("${{{name}}} is not a variable (${{ftp_port}}, ${{ftp_host}})")
-            });
-        }
-        rest = &tail[end + 1..];
-    }
-    Ok(())
-}
-
-/// Every action a step gives, with its key name (a step must give exactly one).
-fn step_kinds(
-    cx: &Ctx,
-    line: usize,
-    s: RawStep,
-) -> Result<Vec<(&'static str, StepKind)>, ScenarioError> {
-    let timeout = s.timeout.map(|d| d.0).unwrap_or(DEFAULT_EXPECT_TIMEOUT);
-    let expect = |e| {
-        StepKind::Expect(Expectation {
-            expect: e,
-            timeout,
-            not_before: s.not_before.map(|d| d.0),
-        })
-    };
-    let err = |key: &str, msg: String| ScenarioError::new(cx.path, line, key, msg);
-    let mut kinds = Vec::new();
-    if let Some(t) = s.send {
-        kinds.push(("send", StepKind::Send(t.into_bytes())));
-    }
-    if let Some(t) = s.line {
-        kinds.push(("line", StepKind::Send(format!("{t}\r").into_bytes())));
-    }
-    if let Some(b) = s.bytes {
-        kinds.push(("bytes", StepKind::Send(b)));
-    }
-    if let Some(n) = s.send_size {
-        if n > MAX_DATA_BYTES {
-            let msg = format!("{n} bytes is more than the limit of {MAX_DATA_BYTES}");
-            return Err(err("step.send_size", msg));
-        }
-        kinds.push(("send_size", StepKind::Send(filler(n))));
-    }
-    if let Some(l) = s.expect {
-        kinds.push(("expect", expect(Expect::Line(l))));
-    }
-    if let Some(r) = s.expect_regex {
-        let re = regex::Regex::new(r.get_ref())
-            .map_err(|e| cx.err(r.span(), "step.expect_regex", format!("bad regex: {e}")))?;
-        kinds.push(("expect_regex", expect(Expect::Regex(RegexText(re)))));
-    }
-    if let Some(b) = s.expect_bytes {
-        kinds.push(("expect_bytes", expect(Expect::Bytes(b.into_bytes()))));
-    }
-    for (key, list, make) in [
-        (
-            "expect_any",
-            s.expect_any,
-            Expect::Any as fn(Vec<String>) -> Expect,
-        ),
-        ("expect_unordered", s.expect_unordered, Expect::Unordered),
-    ] {
-        if let Some(l) = list {
-            if l.get_ref().is_empty() {
-                return Err(cx.err(l.span(), &format!("step.{key}"), "give at least one line"));
-            }
-            kinds.push((key, expect(make(l.into_inner()))));
-        }
-    }
-    if let Some(d) = s.expect_silence {
-        kinds.push(("expect_silence", StepKind::ExpectSilence(d.0)));
-    }
-    for (key, check, make) in [
-        (
-            "expect_server_file",
-            s.expect_server_file,
-            StepKind::ExpectServerFile as fn(FileCheck) -> StepKind,
-        ),
-        (
-            "expect_ufs_file",
-            s.expect_ufs_file,
-            StepKind::ExpectUfsFile,
-        ),
-    ] {
-        if let Some(c) = check {
-            kinds.push((key, make(file_check(cx, key, c, timeout)?)));
-        }
-    }
-    if let Some(w) = s.wait {
-        kinds.push(("wait", StepKind::Wait(w.0)));
-    }
-    if s.reopen == Some(true) {
-        kinds.push(("reopen", StepKind::Reopen));
-    }
-    Ok(kinds)
-}
-
-/// An `expect_server_file` / `expect_ufs_file` table.
-fn file_check(
-    cx: &Ctx,
-    key: &str,
-    c: Spanned<RawFileCheck>,
-    timeout: Duration,
-) -> Result<FileCheck, ScenarioError> {
-    let span = c.span();
-    let c = c.into_inner();
-    let err = |k: &str, m: &str| cx.err(span.clone(), &format!("step.{key}{k}"), m.to_string());
-    if !inside_root(&c.name) {
-        return Err(err(".name", "a relative path of plain names (no `..`)"));
-    }
-    let checks = [c.size.is_some(), c.sha256.is_some(), c.text.is_some()];
-    if c.absent == checks.contains(&true) {
-        return Err(err(
-            "",
-            "give size, sha256 or text (or absent = true alone)",
-        ));
-    }
-    let sha256 = c.sha256.map(|h| h.to_ascii_lowercase());
-    if sha256
-        .as_ref()
-        .is_some_and(|h| h.len() != 64 || !h.bytes().all(|b| b.is_ascii_hexdigit()))
-    {
-        return Err(err(".sha256", "64 hex digits"));
-    }
-    Ok(FileCheck {
-        name: c.name,
-        size: c.size,
-        sha256,
-        text: c.text,
-        absent: c.absent,
-        timeout,
-    })
-}
-
-fn step(cx: &Ctx, s: Spanned<RawStep>, vars: &[&str]) -> Result<Step, ScenarioError> {
-    let line = cx.line(s.span());
-    let s = s.into_inner();
-    let has_timeout = s.timeout.is_some();
-    let has_not_before = s.not_before.is_some();
-    let texts: Vec<(&str, &str)> = [
-        ("send", s.send.as_deref()),
-        ("line", s.line.as_deref()),
-        ("expect", s.expect.as_deref()),
-        (
-            "expect_regex",
-            s.expect_regex.as_ref().map(|r| r.get_ref().as_str()),
-        ),
-        ("expect_bytes", s.expect_bytes.as_deref()),
-    ]
-    .into_iter()
-    .filter_map(|(k, t)| t.map(|t| (k, t)))
-    .chain(
-        ["expect_any", "expect_unordered"]
-            .into_iter()
-            .zip([&s.expect_any, &s.expect_unordered])
-            .flat_map(move |(k, l)| {
-                l.iter()
-                    .flat_map(move |l| l.get_ref().iter().map(move |t| (k, t.as_str())))
-            }),
-    )
-    .collect();
-    for (key, text) in texts {
-        check_vars(text, vars)
-            .map_err(|m| ScenarioError::new(cx.path, line, &format!("step.{key}"), m))?;
-    }
-    let mut kinds = step_kinds(cx, line, s)?;
-    let err = |key: &str, msg: String| Err(ScenarioError::new(cx.path, line, key, msg));
-    match kinds.len() {
-        0 => err("step", "a step needs one of send, line, bytes, send_size, expect, expect_regex, expect_bytes, expect_any, expect_unordered, expect_silence, expect_server_file, expect_ufs_file, wait, reopen".into()),
-        1 => {
-            let (name, kind) = kinds.pop().expect("one");
-            let waits = matches!(kind, StepKind::Expect(_) | StepKind::ExpectServerFile(_) | StepKind::ExpectUfsFile(_));
-            if has_timeout && !waits {
-                return err("step.timeout", format!("`timeout` applies to expectations, not to `{name}`"));
-            }
-            if has_not_before && !matches!(kind, StepKind::Expect(_)) {
-                return err("step.not_before", format!("`not_before` applies to expectations of lines or bytes, not to `{name}`"));
-            }
-            Ok(Step { line, kind })
-        }
-        _ => err(&format!("step.{}", kinds[1].0), format!(
-            "one action per step: `{}` and `{}` are both given", kinds[0].0, kinds[1].0
-        )),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::net::Direction;
 
     fn err(text: &str) -> String {
         Scenario::parse(Path::new("/tmp/s.toml"), text)
@@ -1370,6 +1124,38 @@ reopen = true
                 .split('\n').next().unwrap(),
             "/tmp/s.toml:4: fault.params: bad regex: regex parse error:"
         );
+    }
+
+    #[test]
+    fn typed_values_name_what_they_accept() {
+        assert_eq!(
+            err("[[fault]]\non = \"connect\"\nconn = \"ctrl\"\naction = \"connect_refused\"\n"),
+            "/tmp/s.toml:3: fault.conn: unknown variant `ctrl`, expected `control` or `data`"
+        );
+        assert_eq!(
+            err("[network]\nregistration = [{ at = \"0s\", state = \"homme\" }]\n"),
+            "/tmp/s.toml:2: network.registration.state: unknown variant `homme`, expected one of `not_registered`, `home`, `registered`, `searching`, `denied`, `unknown`, `roaming`"
+        );
+        assert_eq!(
+            err("[network.pdp]\n1 = \"10.1.2\"\n"),
+            "/tmp/s.toml:2: network.pdp.1: invalid IPv4 address syntax"
+        );
+        assert_eq!(
+            err("[network.dns]\n\"x\" = [\"1.2.3.4\", \"nope\"]\n"),
+            "/tmp/s.toml:2: network.dns.x: \"nope\" is not an IP address"
+        );
+        let s = Scenario::parse(
+            Path::new("/tmp/s.toml"),
+            "[[fault]]\non = \"transfer\"\ndirection = \"put\"\naction = \"data_reset\"\n",
+        )
+        .unwrap();
+        assert!(matches!(
+            s.faults[0].trigger.event,
+            TriggerEvent::Transfer {
+                direction: Some(Direction::Upload),
+                ..
+            }
+        ));
     }
 
     #[test]

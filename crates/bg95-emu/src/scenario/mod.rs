@@ -21,6 +21,7 @@ mod pattern;
 mod raw;
 pub mod runner;
 mod serial;
+mod steps;
 mod ufs;
 mod watch;
 
