@@ -265,6 +265,11 @@ pub trait FaultSeam: Send + Sync + std::fmt::Debug {
     /// As bytes pass on transfer number `transfer`: `total` bytes so far in `dir` (lets
     /// a scenario act "after 300 KB of the upload" at the module, e.g. a reset or PDP loss).
     fn on_data_progress(&self, _transfer: u64, _dir: Direction, _total: u64) {}
+    /// Transfer number `transfer` reads its final reply: `Some` replaces it (a reply
+    /// fault that fired while the transfer ran).
+    fn on_final_reply(&self, _transfer: u64) -> Option<ReplyFault> {
+        None
+    }
     /// Woken when a fault may close an idle session (`None`: never).
     fn idle_signal(&self) -> Option<Arc<tokio::sync::Notify>> {
         None

@@ -215,3 +215,34 @@ action = "tls_failure"
     open(&mut host, port, "\r\n+QFTPOPEN: 0,0\r\n");
     assert_eq!(fired(&emu), ["data-tls"]);
 }
+
+#[test]
+fn a_reply_chained_during_a_transfer_belongs_to_that_transfer() {
+    let (emu, mut host, port, _d) = start(
+        r#"
+[[fault]]
+name = "slow"
+on = "transfer"
+direction = "download"
+action = "bandwidth"
+bytes_per_sec = 20000
+[[fault]]
+name = "gives-up"
+on = "after_fault"
+fault = "slow"
+after = "200ms"
+action = "reply"
+code = 426
+text = "Connection closed; transfer aborted."
+"#,
+    );
+    open(&mut host, port, "\r\n+QFTPOPEN: 0,0\r\n");
+    // The 40 KiB download takes about 2 s; the reply armed 200 ms into it is its final one.
+    host.chat(
+        "AT+QFTPGET=\"f.bin\",\"UFS:got.bin\"\r",
+        "\r\nOK\r\n\r\n+QFTPGET: 616,426\r\n",
+    );
+    // Never taken by a later, unrelated command.
+    host.chat("AT+QFTPPWD\r", "\r\nOK\r\n\r\n+QFTPPWD: 0,\"/\"\r\n");
+    assert_eq!(fired(&emu), ["slow", "gives-up"]);
+}

@@ -105,6 +105,9 @@ struct EngineState {
     out: Vec<EngineOutput>,
     /// The transfer whose data connection is opening (its triggers fire now).
     opening: Option<u64>,
+    /// The transfer whose data is moving (opened, final reply not yet read): a reply
+    /// fired by a time or chained trigger meanwhile belongs to its final reply.
+    running: Option<u64>,
 }
 
 /// The fault engine of one emulator. Cheap to clone (shared state).
@@ -147,6 +150,7 @@ impl FaultEngine {
                 fired: Vec::new(),
                 out: Vec::new(),
                 opening: None,
+                running: None,
             })),
             idle: Arc::new(tokio::sync::Notify::new()),
             ufs_full: Arc::new(AtomicBool::new(false)),
@@ -316,6 +320,10 @@ impl FaultEngine {
 
     pub(crate) fn data_at(&self, now: Duration, transfer: u64, dir: Direction) -> Vec<DataFault> {
         let mut s = self.lock();
+        // A reply bound to an earlier transfer whose final reply was never read (aborted)
+        // is dropped: it belongs to nothing else.
+        s.armed.retain(|a| a.transfer.is_none());
+        s.running = Some(transfer);
         s.opening = Some(transfer);
         s.transfer_open(now, transfer, dir);
         s.opening = None;
@@ -347,6 +355,18 @@ impl FaultEngine {
         let mut s = self.lock();
         s.transfer_progress(now, transfer, total);
         self.flush(s);
+    }
+
+    /// Transfer `transfer` reads its final reply: a reply bound to it replaces it.
+    pub(crate) fn final_reply_at(&self, transfer: u64) -> Option<ReplyFault> {
+        let mut s = self.lock();
+        s.running = None;
+        let pos = s.armed.iter().position(|a| a.transfer == Some(transfer))?;
+        let a = s.armed.remove(pos);
+        match s.faults[a.fault].as_ref().map(|f| &f.spec.action) {
+            Some(Action::Reply(r)) => Some(r.clone()),
+            _ => None,
+        }
     }
 
     /// While a session is idle: take an armed `control_close`.
@@ -430,6 +450,7 @@ impl EngineState {
         };
         let name = f.spec.name.clone();
         let action = f.spec.action.clone();
+        let trigger_event = f.spec.trigger.event.clone();
         self.fired.push(fired.clone());
         self.out.push(EngineOutput::Fired(fired));
         match action {
@@ -438,7 +459,7 @@ impl EngineState {
             _ => self.armed.push(Armed {
                 fault: i,
                 after_bytes,
-                transfer: self.opening.filter(|_| matches!(action, Action::Reply(_))),
+                transfer: self.bind_reply(&action, &trigger_event),
             }),
         }
         // Triggers that count from this fault.
@@ -448,6 +469,20 @@ impl EngineState {
                     f.due.push_back(now + *after);
                 }
             }
+        }
+    }
+
+    /// The transfer a reply action belongs to: the one opening (a `transfer` trigger), or
+    /// the one running when a time or chained trigger fires; never for a trigger at a
+    /// command (that command takes it).
+    fn bind_reply(&self, action: &Action, trigger: &TriggerEvent) -> Option<u64> {
+        if !matches!(action, Action::Reply(_)) {
+            return None;
+        }
+        match trigger {
+            TriggerEvent::Transfer { .. } => self.opening,
+            TriggerEvent::Time { .. } | TriggerEvent::AfterFault { .. } => self.running,
+            _ => None,
         }
     }
 
@@ -597,6 +632,9 @@ impl FaultSeam for FaultEngine {
     }
     fn on_data_progress(&self, transfer: u64, _dir: Direction, total: u64) {
         self.progress_at(self.now(), transfer, total)
+    }
+    fn on_final_reply(&self, transfer: u64) -> Option<ReplyFault> {
+        self.final_reply_at(transfer)
     }
     fn idle_signal(&self) -> Option<Arc<tokio::sync::Notify>> {
         Some(self.idle.clone())
