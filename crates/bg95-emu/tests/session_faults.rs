@@ -246,3 +246,21 @@ text = "Connection closed; transfer aborted."
     host.chat("AT+QFTPPWD\r", "\r\nOK\r\n\r\n+QFTPPWD: 0,\"/\"\r\n");
     assert_eq!(fired(&emu), ["slow", "gives-up"]);
 }
+
+#[test]
+fn a_control_close_with_no_session_open_is_dropped() {
+    let (emu, mut host, port, _d) = start(
+        r#"
+[[fault]]
+name = "nothing-to-close"
+on = "time"
+after = "200ms"
+action = "control_close"
+"#,
+    );
+    assert_eq!(host.drain_for(Duration::from_millis(500)), b"");
+    // The later open is not hit by it.
+    open(&mut host, port, "\r\n+QFTPOPEN: 0,0\r\n");
+    host.chat("AT+QFTPPWD\r", "\r\nOK\r\n\r\n+QFTPPWD: 0,\"/\"\r\n");
+    assert_eq!(fired(&emu), ["nothing-to-close"]);
+}

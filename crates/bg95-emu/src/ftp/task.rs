@@ -123,7 +123,7 @@ impl Driver {
         }
         loop {
             let Some(session) = self.session.as_mut() else {
-                return self.rx.recv().await;
+                return self.without_session().await;
             };
             if session.upload.is_some() {
                 return self.rx.recv().await;
@@ -153,6 +153,23 @@ impl Driver {
                         }
                     }
                 },
+            }
+        }
+    }
+
+    /// The next request while no session is open. A `control_close` armed meanwhile has
+    /// no connection to close: it is dropped, never taken by a later open's commands.
+    async fn without_session(&mut self) -> Option<FtpRequest> {
+        let idle_close = self.net.faults.idle_signal();
+        loop {
+            tokio::select! {
+                biased;
+                req = self.rx.recv() => return req,
+                () = wait_signal(idle_close.as_deref()) => {
+                    if self.net.faults.on_idle() {
+                        tracing::info!(target: "bg95::ftp", "control_close with no session open: nothing to close");
+                    }
+                }
             }
         }
     }
