@@ -102,7 +102,11 @@ pub(crate) fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
         let path = entry.map_err(|e| named(from, e))?.path();
         let dest = to.join(path.file_name().unwrap_or_default());
         let meta = std::fs::metadata(&path).map_err(|e| named(&path, e))?;
-        if meta.is_dir() {
+        let link = std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink());
+        if meta.is_dir() && link {
+            // Never followed: a link back up the tree would be copied forever.
+            return Err(named(&path, std::io::Error::other("a symlink to a folder")));
+        } else if meta.is_dir() {
             copy_tree(&path, &dest)?;
         } else if meta.is_file() {
             std::fs::copy(&path, dest).map_err(|e| named(&path, e))?;

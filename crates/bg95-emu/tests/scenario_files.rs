@@ -109,6 +109,17 @@ fn a_symlink_in_the_root_that_leads_out_is_refused() {
         ),
     );
     std::fs::remove_file(dir.join("root/sub/link")).unwrap();
+    // A folder symlink could loop (a copy would follow it until the disk is full).
+    std::os::unix::fs::symlink(dir.join("root"), dir.join("root/sub/loop")).unwrap();
+    bad(
+        &file,
+        &["--allow-paths-outside"],
+        &format!(
+            ":2: ftp_server.root: {}/sub/loop is a symlink to a folder (not served: a link could loop; copy the folder)",
+            dir.join("root").canonicalize().unwrap().display()
+        ),
+    );
+    std::fs::remove_file(dir.join("root/sub/loop")).unwrap();
     let out = bg95(&["run", file.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "{out:?}");
 }

@@ -175,12 +175,15 @@ impl Walk<'_> {
         }
         let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
         if meta.is_dir() {
-            // A symlinked folder inside the root is served through its target's walk.
-            return if link {
-                Ok(())
-            } else {
-                self.dir(path, depth + 1)
-            };
+            if link {
+                // A folder symlink could make a loop (`root/loop -> root`) that a copy
+                // would follow until the disk is full.
+                return Err(format!(
+                    "{} is a symlink to a folder (not served: a link could loop; copy the folder)",
+                    path.display()
+                ));
+            }
+            return self.dir(path, depth + 1);
         }
         if !meta.is_file() {
             return Err(format!(
