@@ -11,6 +11,7 @@ use super::error::{from_toml, ScenarioError};
 use super::fault::{
     Action, AnswerOverride, DataAction, FaultSpec, ModuleFault, Times, Trigger, TriggerEvent,
 };
+use super::kinds::{file_name, ActionName, On};
 use super::paths::{LoadOptions, Paths, MAX_DATA_BYTES, MAX_SCENARIO_FILE, MAX_SERVER_BYTES};
 use super::raw::*;
 use super::*;
@@ -495,54 +496,6 @@ fn regain(name: String, after: Duration, line: usize) -> FaultSpec {
     }
 }
 
-/// Every trigger (`on`) with the keys it takes: the one list of trigger names.
-const TRIGGERS: &[(&str, &[&str])] = &[
-    ("at_command", &["command", "params", "nth"]),
-    ("ftp_command", &["verb", "nth"]),
-    ("resolve", &["host", "nth"]),
-    ("connect", &["conn", "nth"]),
-    ("transfer", &["direction", "after_bytes", "nth"]),
-    ("time", &["after"]),
-    ("after_fault", &["fault", "after"]),
-];
-
-/// Every action with the keys it takes: the one list of action names.
-const ACTIONS: &[(&str, &[&str])] = &[
-    ("dns_failure", &["host", "delay"]),
-    ("dns_timeout", &["host", "delay"]),
-    ("connect_refused", &["conn"]),
-    ("connect_unreachable", &["conn"]),
-    ("connect_timeout", &["conn", "delay"]),
-    ("connect_delay", &["conn", "delay"]),
-    ("tls_failure", &["conn"]),
-    ("reply", &["code", "text"]),
-    ("reply_insert", &["code", "text"]),
-    ("reply_delay", &["delay"]),
-    ("control_close", &[]),
-    ("data_reset", &[]),
-    ("data_close", &[]),
-    ("data_stall", &[]),
-    ("bandwidth", &["bytes_per_sec"]),
-    ("latency", &["delay", "jitter"]),
-    ("slow_close", &["delay"]),
-    ("pdp_lost", &["cid"]),
-    ("registration_lost", &["regain_after"]),
-    ("registration_regained", &[]),
-    ("sim_removed", &[]),
-    ("module_reset", &[]),
-    ("power_loss", &[]),
-    ("ufs_full", &[]),
-    ("at_answer", &["target", "lines", "result", "delay"]),
-];
-
-/// The keys `name` takes in `table`, or `None` for a name not in it.
-fn keys_of(
-    table: &[(&str, &'static [&'static str])],
-    name: &str,
-) -> Option<&'static [&'static str]> {
-    table.iter().find(|(n, _)| *n == name).map(|(_, k)| *k)
-}
-
 /// Every optional key of a fault that is present, with its span.
 fn present_keys(f: &RawFault) -> Vec<(&'static str, Range<usize>)> {
     let mut v = Vec::new();
@@ -575,25 +528,10 @@ fn present_keys(f: &RawFault) -> Vec<(&'static str, Range<usize>)> {
 }
 
 fn check_keys(cx: &Ctx, f: &RawFault) -> Result<(), ScenarioError> {
-    let on = f.on.get_ref().as_str();
-    let names: Vec<&str> = TRIGGERS.iter().map(|t| t.0).collect();
-    let tk = keys_of(TRIGGERS, on).ok_or_else(|| {
-        cx.err(
-            f.on.span(),
-            "fault.on",
-            format!("unknown trigger {on:?} ({})", names.join(", ")),
-        )
-    })?;
-    let act = f.action.get_ref().as_str();
-    let ak = keys_of(ACTIONS, act).ok_or_else(|| {
-        cx.err(
-            f.action.span(),
-            "fault.action",
-            format!("unknown action {act:?} (see docs/scenarios.md)"),
-        )
-    })?;
+    let (on, act) = (*f.on.get_ref(), *f.action.get_ref());
     for (key, span) in present_keys(f) {
-        if !tk.contains(&key) && !ak.contains(&key) {
+        if !on.keys().contains(&key) && !act.keys().contains(&key) {
+            let (on, act) = (file_name(on), file_name(act));
             return Err(cx.err(
                 span,
                 &format!("fault.{key}"),
@@ -655,26 +593,26 @@ fn trigger(cx: &Ctx, f: &RawFault) -> Result<Trigger, ScenarioError> {
         Some(n) => *n.get_ref(),
         None => 1,
     };
-    let event = match f.on.get_ref().as_str() {
-        "at_command" => at_command_trigger(cx, f)?,
-        "ftp_command" => TriggerEvent::FtpCommand {
+    let event = match f.on.get_ref() {
+        On::AtCommand => at_command_trigger(cx, f)?,
+        On::FtpCommand => TriggerEvent::FtpCommand {
             verb: f
                 .verb
                 .as_ref()
                 .map(|v| v.get_ref().to_ascii_uppercase())
                 .filter(|v| v != "*"),
         },
-        "resolve" => TriggerEvent::Resolve {
+        On::Resolve => TriggerEvent::Resolve {
             host: f.host.as_ref().map(|h| h.get_ref().clone()),
         },
-        "connect" => TriggerEvent::Connect {
+        On::Connect => TriggerEvent::Connect {
             conn: f.conn.as_ref().map(|c| *c.get_ref()),
         },
-        "transfer" => TriggerEvent::Transfer {
+        On::Transfer => TriggerEvent::Transfer {
             direction: f.direction.as_ref().map(|d| *d.get_ref()),
             after_bytes: f.after_bytes.as_ref().map(|b| *b.get_ref()).unwrap_or(0),
         },
-        "time" => TriggerEvent::Time {
+        On::Time => TriggerEvent::Time {
             after: required(
                 cx,
                 f,
@@ -684,7 +622,7 @@ fn trigger(cx: &Ctx, f: &RawFault) -> Result<Trigger, ScenarioError> {
             )?
             .0,
         },
-        "after_fault" => TriggerEvent::AfterFault {
+        On::AfterFault => TriggerEvent::AfterFault {
             fault: required(
                 cx,
                 f,
@@ -695,7 +633,6 @@ fn trigger(cx: &Ctx, f: &RawFault) -> Result<Trigger, ScenarioError> {
             .clone(),
             after: f.after.as_ref().map(|a| a.get_ref().0).unwrap_or_default(),
         },
-        o => return Err(cx.err(f.on.span(), "fault.on", format!("unknown trigger {o:?}"))),
     };
     if let TriggerEvent::Time { after } = event {
         if after.is_zero()
@@ -715,21 +652,27 @@ fn trigger(cx: &Ctx, f: &RawFault) -> Result<Trigger, ScenarioError> {
 }
 
 fn action(cx: &Ctx, f: &RawFault, trigger: &Trigger) -> Result<Action, ScenarioError> {
-    let act = f.action.get_ref().as_str();
+    use ActionName as A;
+    let act = *f.action.get_ref();
     let a = match act {
-        "dns_failure"
-        | "dns_timeout"
-        | "connect_refused"
-        | "connect_unreachable"
-        | "connect_timeout"
-        | "connect_delay"
-        | "tls_failure" => network_action(cx, f, act)?,
-        "reply" | "reply_insert" | "reply_delay" | "control_close" => reply_action(cx, f, act)?,
-        "data_reset" | "data_close" | "data_stall" | "bandwidth" | "latency" | "slow_close" => {
+        A::DnsFailure | A::DnsTimeout => dns_action(f, act),
+        A::ConnectRefused
+        | A::ConnectUnreachable
+        | A::ConnectTimeout
+        | A::ConnectDelay
+        | A::TlsFailure => connect_action(cx, f, act)?,
+        A::Reply | A::ReplyInsert | A::ReplyDelay | A::ControlClose => reply_action(cx, f, act)?,
+        A::DataReset | A::DataClose | A::DataStall | A::Bandwidth | A::Latency | A::SlowClose => {
             Action::Data(data_action(cx, f, act)?)
         }
-        "ufs_full" => Action::UfsFull,
-        _ => Action::Module(module_action(cx, f, act, trigger)?),
+        A::UfsFull => Action::UfsFull,
+        A::PdpLost
+        | A::RegistrationLost
+        | A::RegistrationRegained
+        | A::SimRemoved
+        | A::ModuleReset
+        | A::PowerLoss
+        | A::AtAnswer => Action::Module(module_action(cx, f, act, trigger)?),
     };
     if let (Some(c), Action::Module(ModuleFault::PdpLost { cid })) = (&f.cid, &a) {
         if !(1..=16).contains(cid) {
@@ -746,7 +689,8 @@ fn action(cx: &Ctx, f: &RawFault, trigger: &Trigger) -> Result<Action, ScenarioE
                 span,
                 "fault.after_bytes",
                 format!(
-                    "action = {act:?} happens at the next {}, not after bytes of a transfer",
+                    "action = {:?} happens at the next {}, not after bytes of a transfer",
+                    file_name(act),
                     match a {
                         Action::Dns { .. } => "lookup",
                         _ => "connect",
@@ -763,54 +707,40 @@ fn delay_or(f: &RawFault, default: Duration) -> Duration {
     f.delay.as_ref().map(|d| d.get_ref().0).unwrap_or(default)
 }
 
-fn unknown_action(cx: &Ctx, f: &RawFault) -> ScenarioError {
-    cx.err(
-        f.action.span(),
-        "fault.action",
-        format!(
-            "unknown action {:?} (see docs/scenarios.md)",
-            f.action.get_ref()
-        ),
-    )
+/// The resolver's actions.
+fn dns_action(f: &RawFault, act: ActionName) -> Action {
+    let host = f.host.as_ref().map(|h| h.get_ref().clone());
+    // A timed-out lookup waits as long as the module's own resolver would.
+    let (error, default) = if act == ActionName::DnsTimeout {
+        (ResolveError::Timeout, crate::net::RESOLVE_TIMEOUT)
+    } else {
+        (ResolveError::NotFound, Duration::ZERO)
+    };
+    let delay = delay_or(f, default);
+    Action::Dns { host, error, delay }
 }
 
-/// The resolver's and the connector's actions.
-fn network_action(cx: &Ctx, f: &RawFault, act: &str) -> Result<Action, ScenarioError> {
-    if let Some(error) = match act {
-        "dns_failure" => Some(ResolveError::NotFound),
-        "dns_timeout" => Some(ResolveError::Timeout),
-        _ => None,
-    } {
-        let host = f.host.as_ref().map(|h| h.get_ref().clone());
-        // A timed-out lookup waits as long as the module's own resolver would.
-        let default = match error {
-            ResolveError::Timeout => crate::net::RESOLVE_TIMEOUT,
-            ResolveError::NotFound => Duration::ZERO,
-        };
-        let delay = delay_or(f, default);
-        return Ok(Action::Dns { host, error, delay });
-    }
-    // A connect action faults the connection the key names (default: control).
+/// The connector's actions, on the connection `conn` names (default: control).
+fn connect_action(cx: &Ctx, f: &RawFault, act: ActionName) -> Result<Action, ScenarioError> {
     let conn = f.conn.as_ref().map_or(Conn::Control, |c| *c.get_ref());
     let fault = match act {
-        "connect_refused" => ConnectFault::Refused,
-        "connect_unreachable" => ConnectFault::Unreachable,
-        "connect_timeout" => ConnectFault::TimedOut {
+        ActionName::ConnectRefused => ConnectFault::Refused,
+        ActionName::ConnectUnreachable => ConnectFault::Unreachable,
+        ActionName::ConnectTimeout => ConnectFault::TimedOut {
             after: delay_or(f, DEFAULT_CONNECT_TIMEOUT),
         },
-        "connect_delay" => {
+        ActionName::ConnectDelay => {
             ConnectFault::Delay(required(cx, f, &f.delay, "delay", "how long the connect takes")?.0)
         }
-        "tls_failure" => ConnectFault::TlsFailure,
-        _ => return Err(unknown_action(cx, f)),
+        _ => ConnectFault::TlsFailure,
     };
     Ok(Action::Connect { conn, fault })
 }
 
 /// The reply reader's actions.
-fn reply_action(cx: &Ctx, f: &RawFault, act: &str) -> Result<Action, ScenarioError> {
+fn reply_action(cx: &Ctx, f: &RawFault, act: ActionName) -> Result<Action, ScenarioError> {
     let fault = match act {
-        "reply" | "reply_insert" => {
+        ActionName::Reply | ActionName::ReplyInsert => {
             let code = *required(cx, f, &f.code, "code", "the reply code, e.g. 530")?;
             if !(100..=599).contains(&code) {
                 return Err(cx.err(
@@ -824,38 +754,36 @@ fn reply_action(cx: &Ctx, f: &RawFault, act: &str) -> Result<Action, ScenarioErr
                 .as_ref()
                 .map(|t| t.get_ref().clone())
                 .unwrap_or_default();
-            if act == "reply" {
+            if act == ActionName::Reply {
                 ReplyFault::Replace { code, text }
             } else {
                 ReplyFault::Insert { code, text }
             }
         }
-        "reply_delay" => {
+        ActionName::ReplyDelay => {
             ReplyFault::Delay(required(cx, f, &f.delay, "delay", "how late the reply comes")?.0)
         }
-        "control_close" => ReplyFault::Close,
-        _ => return Err(unknown_action(cx, f)),
+        _ => ReplyFault::Close,
     };
     Ok(Action::Reply(fault))
 }
 
 /// The data stream's actions.
-fn data_action(cx: &Ctx, f: &RawFault, act: &str) -> Result<DataAction, ScenarioError> {
+fn data_action(cx: &Ctx, f: &RawFault, act: ActionName) -> Result<DataAction, ScenarioError> {
     Ok(match act {
-        "data_reset" => DataAction::Reset,
-        "data_close" => DataAction::Close,
-        "data_stall" => DataAction::Stall,
-        "bandwidth" => DataAction::Bandwidth {
+        ActionName::DataReset => DataAction::Reset,
+        ActionName::DataClose => DataAction::Close,
+        ActionName::DataStall => DataAction::Stall,
+        ActionName::Bandwidth => DataAction::Bandwidth {
             bytes_per_sec: *required(cx, f, &f.bytes_per_sec, "bytes_per_sec", "the rate")?,
         },
-        "latency" => DataAction::Latency {
+        ActionName::Latency => DataAction::Latency {
             delay: delay_or(f, Duration::ZERO),
             jitter: f.jitter.as_ref().map(|d| d.get_ref().0).unwrap_or_default(),
         },
-        "slow_close" => {
+        _ => {
             DataAction::SlowClose(required(cx, f, &f.delay, "delay", "how long the close takes")?.0)
         }
-        _ => return Err(unknown_action(cx, f)),
     })
 }
 
@@ -863,19 +791,19 @@ fn data_action(cx: &Ctx, f: &RawFault, act: &str) -> Result<DataAction, Scenario
 fn module_action(
     cx: &Ctx,
     f: &RawFault,
-    act: &str,
+    act: ActionName,
     trigger: &Trigger,
 ) -> Result<ModuleFault, ScenarioError> {
     Ok(match act {
-        "pdp_lost" => ModuleFault::PdpLost {
+        ActionName::PdpLost => ModuleFault::PdpLost {
             cid: f.cid.as_ref().map(|c| *c.get_ref()).unwrap_or(1),
         },
-        "registration_lost" => ModuleFault::RegistrationLost,
-        "registration_regained" => ModuleFault::RegistrationRegained,
-        "sim_removed" => ModuleFault::SimRemoved,
-        "module_reset" => ModuleFault::Reset,
-        "power_loss" => ModuleFault::PowerLoss,
-        "at_answer" => {
+        ActionName::RegistrationLost => ModuleFault::RegistrationLost,
+        ActionName::RegistrationRegained => ModuleFault::RegistrationRegained,
+        ActionName::SimRemoved => ModuleFault::SimRemoved,
+        ActionName::ModuleReset => ModuleFault::Reset,
+        ActionName::PowerLoss => ModuleFault::PowerLoss,
+        _ => {
             let command = match (&f.target, &trigger.event) {
                 (Some(t), _) => normalise_command(t.get_ref()),
                 (None, TriggerEvent::AtCommand { name, .. }) => name.clone(),
@@ -914,7 +842,6 @@ fn module_action(
                 delay: delay_or(f, Duration::ZERO),
             })
         }
-        _ => return Err(unknown_action(cx, f)),
     })
 }
 
@@ -1097,7 +1024,7 @@ reopen = true
         );
         assert_eq!(
             err(&format!("{base}on = \"sometimes\"\n")),
-            "/tmp/s.toml:3: fault.on: unknown trigger \"sometimes\" (at_command, ftp_command, resolve, connect, transfer, time, after_fault)"
+            "/tmp/s.toml:3: fault.on: unknown variant `sometimes`, expected one of `at_command`, `ftp_command`, `resolve`, `connect`, `transfer`, `time`, `after_fault`"
         );
         assert_eq!(
             err(&format!("{base}on = \"after_fault\"\nfault = \"nobody\"\n")),
@@ -1128,6 +1055,13 @@ reopen = true
 
     #[test]
     fn typed_values_name_what_they_accept() {
+        assert_eq!(
+            err("[[fault]]\non = \"time\"\nafter = \"1s\"\naction = \"sim_remove\"\n")
+                .split(", expected")
+                .next()
+                .unwrap(),
+            "/tmp/s.toml:4: fault.action: unknown variant `sim_remove`"
+        );
         assert_eq!(
             err("[[fault]]\non = \"connect\"\nconn = \"ctrl\"\naction = \"connect_refused\"\n"),
             "/tmp/s.toml:3: fault.conn: unknown variant `ctrl`, expected `control` or `data`"

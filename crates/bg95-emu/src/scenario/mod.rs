@@ -14,6 +14,7 @@ mod engine;
 mod error;
 mod expect;
 mod fault;
+mod kinds;
 mod live;
 mod load;
 mod paths;

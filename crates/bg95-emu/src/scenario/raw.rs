@@ -10,6 +10,7 @@ use toml::Spanned;
 use std::net::{IpAddr, Ipv4Addr};
 
 use super::duration::Dur;
+use super::kinds::{ActionName, On};
 use crate::net::{Conn, Direction};
 
 #[derive(Debug, Deserialize)]
@@ -204,7 +205,7 @@ pub(crate) struct RawFault {
     pub name: Option<String>,
     pub optional: Option<bool>,
     // -- trigger
-    pub on: Spanned<String>,
+    pub on: Spanned<On>,
     pub nth: Option<Spanned<u64>>,
     pub times: Option<Spanned<RawTimes>>,
     pub probability: Option<Spanned<f64>>,
@@ -218,7 +219,7 @@ pub(crate) struct RawFault {
     pub after: Option<Spanned<Dur>>,
     pub fault: Option<Spanned<String>>,
     // -- action
-    pub action: Spanned<String>,
+    pub action: Spanned<ActionName>,
     pub code: Option<Spanned<u16>>,
     pub text: Option<Spanned<String>>,
     pub delay: Option<Spanned<Dur>>,
