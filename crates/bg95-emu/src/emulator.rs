@@ -60,6 +60,8 @@ pub struct Started {
     pub tty: PathBuf,
     /// The embedded FTP server's address, if one runs.
     pub ftp_addr: Option<SocketAddr>,
+    /// The folder the embedded FTP server serves, if one runs.
+    pub ftp_root: Option<PathBuf>,
     /// The scenario's fault engine (add or remove faults while the emulator runs).
     pub faults: Option<FaultEngine>,
     /// With `ftp_tls`: the PEM of the CA that signed the embedded server's certificate (also
@@ -89,15 +91,30 @@ pub fn fixtures_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures")
 }
 
+/// Copy the tree `from` into `to`. Only folders and regular files are copied (a FIFO
+/// would hang the copy, a device fill the disk); an error names the entry it is about.
 pub(crate) fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(to)?;
-    for entry in std::fs::read_dir(from)? {
-        let entry = entry?;
-        let dest = to.join(entry.file_name());
-        if entry.file_type()?.is_dir() {
-            copy_tree(&entry.path(), &dest)?;
+    let named = |p: &Path, e: std::io::Error| {
+        std::io::Error::new(e.kind(), format!("cannot copy {}: {e}", p.display()))
+    };
+    std::fs::create_dir_all(to).map_err(|e| named(to, e))?;
+    for entry in std::fs::read_dir(from).map_err(|e| named(from, e))? {
+        let path = entry.map_err(|e| named(from, e))?.path();
+        let dest = to.join(path.file_name().unwrap_or_default());
+        let meta = std::fs::metadata(&path).map_err(|e| named(&path, e))?;
+        let link = std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink());
+        if meta.is_dir() && link {
+            // Never followed: a link back up the tree would be copied forever.
+            return Err(named(&path, std::io::Error::other("a symlink to a folder")));
+        } else if meta.is_dir() {
+            copy_tree(&path, &dest)?;
+        } else if meta.is_file() {
+            std::fs::copy(&path, dest).map_err(|e| named(&path, e))?;
         } else {
-            std::fs::copy(entry.path(), dest)?;
+            return Err(named(
+                &path,
+                std::io::Error::other("not a regular file or a folder"),
+            ));
         }
     }
     Ok(())
@@ -173,6 +190,7 @@ pub async fn run(
     let started = Started {
         tty: port.path.clone(),
         ftp_addr: server.as_ref().map(EmbeddedServer::local_addr),
+        ftp_root: server.as_ref().map(|s| s.root().to_path_buf()),
         ftp_ca_pem: tls.as_ref().map(|t| t.ca_pem.clone()),
         faults: engine,
     };
@@ -305,6 +323,11 @@ impl Emulator {
     /// The embedded FTP server's address, if one runs.
     pub fn ftp_addr(&self) -> Option<SocketAddr> {
         self.started.ftp_addr
+    }
+
+    /// The folder the embedded FTP server serves (a scenario's copy of its root).
+    pub fn ftp_root(&self) -> Option<&Path> {
+        self.started.ftp_root.as_deref()
     }
 
     /// With `ftp_tls`: the PEM of the CA the embedded server's certificate chains to.

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use bg95_emu::emulator::{ftps_setup_commands, run, Config, FTPS_CA_UFS_NAME};
-use bg95_emu::scenario::{runner, Scenario};
+use bg95_emu::scenario::{runner, LoadOptions, Scenario};
 use clap::{Parser, Subcommand};
 use tokio::sync::{oneshot, watch};
 
@@ -126,6 +126,10 @@ struct RunArgs {
     /// With --html: a page for every scenario, passed ones too.
     #[arg(long, requires = "html")]
     html_all: bool,
+    /// Let the scenario files read paths outside their own folder (`path`, `root`, and
+    /// symlinks in the root): only for files you trust.
+    #[arg(long)]
+    allow_paths_outside: bool,
 }
 
 #[derive(clap::Args)]
@@ -152,6 +156,10 @@ struct ServeArgs {
     /// Draw fault probabilities from this seed instead of the scenario's `seed`.
     #[arg(long, value_name = "N")]
     seed: Option<u64>,
+    /// Let the scenario file read paths outside its own folder (`path`, `root`, and
+    /// symlinks in the root): only for a file you trust.
+    #[arg(long, requires = "scenario")]
+    allow_paths_outside: bool,
     /// Record the session as a golden transcript.
     #[arg(long, value_name = "FILE")]
     transcript: Option<PathBuf>,
@@ -184,7 +192,11 @@ fn main() -> ExitCode {
         Command::View(args) => return view(&args),
         Command::Serve(args) => args,
     };
-    let scenario = match args.scenario.as_deref().map(Scenario::load).transpose() {
+    let options = LoadOptions {
+        allow_paths_outside: args.allow_paths_outside,
+    };
+    let load = |p: &std::path::Path| Scenario::load_with(p, options);
+    let scenario = match args.scenario.as_deref().map(load).transpose() {
         Ok(s) => s,
         Err(e) => {
             eprintln!("{e}");
@@ -276,8 +288,20 @@ fn import(args: &ImportArgs) -> ExitCode {
 fn run_scenarios(args: RunArgs) -> ExitCode {
     let mut scenarios = Vec::new();
     let mut bad = false;
+    let options = LoadOptions {
+        allow_paths_outside: args.allow_paths_outside,
+    };
     for f in &args.files {
-        match Scenario::load(f) {
+        match Scenario::load_with(f, options) {
+            // Nothing to run would pass without testing anything: an empty or truncated
+            // file, most likely.
+            Ok(s) if !s.runs_anything() => {
+                eprintln!(
+                    "{}:1: step: no [[step]] and no [[fault]]: nothing to run",
+                    f.display()
+                );
+                bad = true;
+            }
             Ok(s) => scenarios.push(s),
             Err(e) => {
                 eprintln!("{e}");

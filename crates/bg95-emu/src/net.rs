@@ -87,8 +87,9 @@ impl Resolver {
     /// Every address of `host`, in the order the source gave them.
     pub async fn lookup(&self, host: &str) -> Result<Vec<IpAddr>, ResolveError> {
         let host = host.trim_start_matches('[').trim_end_matches(']');
-        if let Some(e) = self.inner.faults.on_resolve(host) {
-            tracing::info!(target: "bg95::net", "resolve {host:?}: fault {e}");
+        if let Some((e, delay)) = self.inner.faults.on_resolve_fault(host) {
+            tracing::info!(target: "bg95::net", "resolve {host:?}: fault {e} after {delay:?}");
+            tokio::time::sleep(delay).await;
             return Err(e);
         }
         if let Ok(ip) = host.parse::<IpAddr>() {
@@ -162,19 +163,24 @@ impl Traffic {
     }
 }
 
-/// Which connection a fault applies to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// Which connection a fault applies to (`conn = "control"` / `"data"` in scenarios).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Conn {
     Control,
     Data,
 }
 
-/// Which way data moves on a data connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// Which way data moves on a data connection (`direction = "download"` / `"upload"`, or
+/// `"get"` / `"put"`, in scenarios).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Direction {
     /// Server → module (RETR, LIST, NLST, MLSD).
+    #[serde(alias = "get")]
     Download,
     /// Module → server (STOR, APPE).
+    #[serde(alias = "put")]
     Upload,
 }
 
@@ -223,6 +229,9 @@ pub enum DataFault {
     Latency { delay: Duration, jitter: Duration },
     /// Closing the connection takes this long.
     SlowClose(Duration),
+    /// The transfer's final reply (226 or the server's error) is met as `reply` once
+    /// `after` bytes have passed (a server that gives up: 426, 451, 421 closing the session).
+    FinalReply { after: u64, reply: ReplyFault },
 }
 
 /// Where faults enter below the FTP driver's step classification (smoltcp's
@@ -233,6 +242,11 @@ pub trait FaultSeam: Send + Sync + std::fmt::Debug {
     /// Before `host` is looked up (QFTPOPEN, QIDNSGIP, QPING): `Some` fails the lookup.
     fn on_resolve(&self, _host: &str) -> Option<ResolveError> {
         None
+    }
+    /// As `on_resolve`, with how long the lookup takes before it fails (a DNS timeout
+    /// waits; a missing name fails at once).
+    fn on_resolve_fault(&self, host: &str) -> Option<(ResolveError, Duration)> {
+        self.on_resolve(host).map(|e| (e, Duration::ZERO))
     }
     /// Before a TCP connect.
     fn on_connect(&self, _conn: Conn, _addr: SocketAddr) -> Option<ConnectFault> {
@@ -251,6 +265,19 @@ pub trait FaultSeam: Send + Sync + std::fmt::Debug {
     /// As bytes pass on transfer number `transfer`: `total` bytes so far in `dir` (lets
     /// a scenario act "after 300 KB of the upload" at the module, e.g. a reset or PDP loss).
     fn on_data_progress(&self, _transfer: u64, _dir: Direction, _total: u64) {}
+    /// Transfer number `transfer` reads its final reply: `Some` replaces it (a reply
+    /// fault that fired while the transfer ran).
+    fn on_final_reply(&self, _transfer: u64) -> Option<ReplyFault> {
+        None
+    }
+    /// Woken when a fault may close an idle session (`None`: never).
+    fn idle_signal(&self) -> Option<Arc<tokio::sync::Notify>> {
+        None
+    }
+    /// While a session is idle: true if the server closes its control connection now.
+    fn on_idle(&self) -> bool {
+        false
+    }
 }
 
 /// The seam of a module without faults.

@@ -34,6 +34,7 @@ impl ReplayOutcome {
 /// and claims the boot URCs itself; any other starts after them, like the golden runner.
 pub fn replay_text(text: &str) -> Result<ReplayOutcome, String> {
     let lines = parse(text).map_err(|e| e.to_string())?;
+    check_complete(text)?;
     let setup = parse_setup(text).map_err(|e| e.to_string())?;
     let mut store = MemStore::new();
     let mut notes = Vec::new();
@@ -57,6 +58,25 @@ pub fn replay_text(text: &str) -> Result<ReplayOutcome, String> {
     };
     let comparison = harness.on_fault(Box::new(set_full)).compare(&lines);
     Ok(ReplayOutcome::new(comparison, notes))
+}
+
+/// A recording with nothing to replay (no `>`/`<` line), or one cut in the middle of a
+/// line (every line the recorder writes ends with a line end), is an error: replaying it
+/// would compare nothing and say "identical".
+pub(crate) fn check_complete(text: &str) -> Result<(), String> {
+    if !text
+        .lines()
+        .any(|l| l.starts_with('>') || l.starts_with('<'))
+    {
+        return Err("1: an empty transcript: no `>` or `<` line to replay".into());
+    }
+    if !text.ends_with('\n') {
+        let line = text.lines().count();
+        return Err(format!(
+            "{line}: a truncated transcript: the last line has no line end"
+        ));
+    }
+    Ok(())
 }
 
 impl ReplayOutcome {
@@ -125,6 +145,18 @@ mod tests {
         assert!(!out.identical());
         assert!(out.diff.contains("-< +CSQ: 1,1\\r\\n"), "{}", out.diff);
         assert!(out.diff.contains("--- recorded"), "{}", out.diff);
+    }
+
+    #[test]
+    fn an_empty_or_truncated_transcript_is_an_error() {
+        assert!(replay_text("").unwrap_err().contains("empty transcript"));
+        assert!(replay_text("#! boot\n@+10ms\n")
+            .unwrap_err()
+            .contains("1: an empty transcript"));
+        assert_eq!(
+            replay_text("#! boot\n@+10ms\n> AT\\r\n< AT\\r\\r\\nO").unwrap_err(),
+            "4: a truncated transcript: the last line has no line end"
+        );
     }
 
     #[test]

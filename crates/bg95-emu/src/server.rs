@@ -90,6 +90,7 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
 #[derive(Debug)]
 pub struct EmbeddedServer {
     local_addr: SocketAddr,
+    root: PathBuf,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -97,6 +98,11 @@ impl EmbeddedServer {
     /// The address the server listens on (with the real port when started on port 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The folder the server serves (uploads land here).
+    pub fn root(&self) -> &Path {
+        &self.root
     }
 
     /// Stop the server now (same as dropping it).
@@ -311,6 +317,7 @@ pub async fn start_embedded_with(
     let local_addr = listener.local_addr()?;
     tracing::info!(target: "bg95::ftp", "embedded FTP server on {local_addr} serving {}{}",
         root.display(), if tls.is_some() { " (explicit FTPS required)" } else { "" });
+    let served = root.clone();
     let task = tokio::spawn(async move {
         let mut sessions = JoinSet::new();
         loop {
@@ -334,7 +341,11 @@ pub async fn start_embedded_with(
             }
         }
     });
-    Ok(EmbeddedServer { local_addr, task })
+    Ok(EmbeddedServer {
+        local_addr,
+        root: served,
+        task,
+    })
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use bg95_emu::scenario::runner::{self, TranscriptTarget};
-use bg95_emu::scenario::{Scenario, StepKind};
+use bg95_emu::scenario::{Expect, Expectation, Scenario, StepKind};
 
 fn repo() -> PathBuf {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
@@ -31,13 +31,14 @@ fn failing_reset_scenario() -> Scenario {
     let mut scenario = Scenario::load(&repo().join("scenarios/get-reset-after-300k.toml")).unwrap();
     let last = scenario.steps.last_mut().unwrap();
     assert!(
-        matches!(&last.kind, StepKind::ExpectLine { line, .. } if line == "+QFTPLEN: 0,307200"),
+        matches!(&last.kind, StepKind::Expect(Expectation { expect: Expect::Line(line), .. }) if line == "+QFTPLEN: 0,307200"),
         "the shipped scenario changed: {last:?}"
     );
-    last.kind = StepKind::ExpectLine {
-        line: "+QFTPLEN: 0,409600".into(),
+    last.kind = StepKind::Expect(Expectation {
+        expect: Expect::Line("+QFTPLEN: 0,409600".into()),
         timeout: Duration::from_millis(500),
-    };
+        not_before: None,
+    });
     // Shown in the page (its folders were resolved when it loaded): as a reader of the
     // README types it from the repository's root, not this machine's absolute path.
     scenario.path = PathBuf::from("scenarios/get-reset-after-300k.toml");

@@ -48,6 +48,9 @@ use crate::net::{Conn, ConnectFault, Direction};
 /// report the upload as failed).
 const TLS_DRAIN: Duration = Duration::from_secs(2);
 
+/// How long the server's reply to a data connection whose TLS handshake failed may take.
+const DATA_TLS_REPLY_WAIT: Duration = Duration::from_secs(2);
+
 pub(crate) type Outcome = Result<CoreReply, Failure>;
 
 /// The event receiver is gone: the task ends.
@@ -181,7 +184,7 @@ fn transfer_refused(reply: &Reply) -> Failure {
 /// The fault seam's replies for the commands of a passive transfer, before any goes out
 /// (a replaced negative reply ends the transfer as the real one would).
 async fn passive_faults(
-    ctrl: &Control,
+    ctrl: &mut Control,
     pasv: &str,
     rest: u64,
     command: &str,
@@ -218,7 +221,7 @@ async fn open_passive(
     } else {
         "PASV"
     };
-    passive_faults(&s.ctrl, pasv, rest, command).await?;
+    passive_faults(&mut s.ctrl, pasv, rest, command).await?;
     if rest > 0 {
         let _ = s.ctrl.ftp.resume_transfer(rest as usize).await;
         s.rest_armed = true;
@@ -274,11 +277,23 @@ async fn passive_failure(s: &mut Session, e: FtpError) -> Result<Option<DataConn
 /// The data connection's TLS handshake failed. The server answers the failed data
 /// connection on the control connection; read that reply so the next command's reply is
 /// its own.
+///
+/// The wait is bounded: a server answers a failed data connection at once (vsftpd closes
+/// the session), but libunftp 0.24's data task panics on a failed handshake and never
+/// answers (docs/ftp.md). After [`DATA_TLS_REPLY_WAIT`] without a reply the session is
+/// given up (its control connection is out of step) and the transfer fails with the TLS
+/// error, rather than waiting out rsptimeout.
 async fn data_tls_failed<T>(ctrl: &mut Control, e: &str) -> Result<T, Failure> {
     tracing::info!(target: "bg95::ftp", "data TLS handshake: {e}");
-    let reply = ctrl.reply().await?;
-    // The reply as it is: the core makes a positive one `<protocol_error>` 0.
-    Err(fail(FailureKind::Tls, reply.code))
+    match tokio::time::timeout(DATA_TLS_REPLY_WAIT, ctrl.reply()).await {
+        // The reply as it is: the core makes a positive one `<protocol_error>` 0.
+        Ok(reply) => Err(fail(FailureKind::Tls, reply?.code)),
+        Err(_) => {
+            tracing::info!(target: "bg95::ftp", "no reply to the failed data connection: session given up");
+            ctrl.closing = true;
+            Err(fail(FailureKind::Tls, 0))
+        }
+    }
 }
 
 fn port_command(addr: SocketAddr) -> String {
@@ -395,8 +410,19 @@ async fn open_data(
     }))
 }
 
-/// Close a data connection and read the transfer's final reply.
+/// Close a data connection and read the transfer's final reply; a fault in the server's
+/// place replaces it (the server's own reply is read first, so the control connection
+/// stays in step).
 async fn final_reply(ctrl: &mut Control, data: Data) -> Result<Reply, Failure> {
+    let fault = data.final_reply_fault();
+    let real = server_final_reply(ctrl, data).await;
+    match fault {
+        None => real,
+        Some(f) => super::session::meet_reply_fault(ctrl, f, "final reply").await,
+    }
+}
+
+async fn server_final_reply(ctrl: &mut Control, data: Data) -> Result<Reply, Failure> {
     match data.into_inner() {
         DataConn::Passive(stream) => match stream.finish().await {
             // suppaftp accepted a 226/250 and keeps its text.

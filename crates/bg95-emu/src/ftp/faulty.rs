@@ -83,6 +83,20 @@ impl<S> Faulty<S> {
         }
     }
 
+    /// The fault that replaces the transfer's final reply, once its bytes have passed.
+    /// (Asks the seam too: a reply fired while the transfer ran belongs to it.)
+    pub(crate) fn final_reply_fault(&self) -> Option<crate::net::ReplyFault> {
+        let own = self.faults.iter().find_map(|f| match f {
+            DataFault::FinalReply { after, reply } if self.moved >= *after => Some(reply.clone()),
+            _ => None,
+        });
+        let armed = self
+            .progress
+            .as_ref()
+            .and_then(|p| p.seam.on_final_reply(p.transfer));
+        own.or(armed)
+    }
+
     pub(crate) fn get_mut(&mut self) -> &mut S {
         &mut self.inner
     }

@@ -102,6 +102,10 @@ pub(crate) struct Control {
     /// The last control failure came from the TLS layer (a TLS 1.3 server refusing our
     /// certificate after our side of the handshake had completed).
     pub tls_failed: bool,
+    /// A fault answered `421` (closing control connection), so the server hangs up after
+    /// it, or the server never answered a failed data connection: the driver ends the
+    /// session once the request is answered.
+    pub closing: bool,
 }
 
 impl Control {
@@ -112,6 +116,7 @@ impl Control {
             peer,
             local,
             tls_failed: false,
+            closing: false,
         }
     }
 
@@ -149,8 +154,10 @@ impl Control {
 
     /// The fault seam before `verb` goes out (see [`command_fault`]): the reply the fault
     /// gives in the server's place.
-    pub(crate) async fn fault(&self, verb: &str) -> Result<Option<Reply>, Failure> {
-        Ok(command_fault(&self.net, verb).await?.map(|a| a.reply))
+    pub(crate) async fn fault(&mut self, verb: &str) -> Result<Option<Reply>, Failure> {
+        let reply = command_fault(&self.net, verb).await?.map(|a| a.reply);
+        self.closing |= reply.as_ref().is_some_and(|r| r.code == 421);
+        Ok(reply)
     }
 
     /// Send one command line and read its reply, whatever the code. Never logs a password.
@@ -172,6 +179,7 @@ impl Control {
             tracing::debug!(target: "bg95::ftp", "-> {line}");
         }
         if let Some(answer) = command_fault(&self.net, &verb).await? {
+            self.closing |= answer.reply.code == 421;
             if answer.server_sees {
                 // An inserted reply: the server still gets the command; its own answer
                 // comes after the inserted one and is read here and dropped, so the control
@@ -265,6 +273,38 @@ pub(crate) async fn command_fault(
             tracing::info!(target: "bg95::ftp", "{verb}: control connection closed (fault)");
             Err(closed())
         }
+    }
+}
+
+/// A fault met in place of a reply the driver reads itself (a transfer's final reply):
+/// a replacing or inserted reply is the answer, a delay waits and then the answer is the
+/// inserted reply's…; a close ends the control connection.
+pub(crate) async fn meet_reply_fault(
+    ctrl: &mut Control,
+    fault: ReplyFault,
+    what: &str,
+) -> Result<Reply, Failure> {
+    tracing::info!(target: "bg95::ftp", "{what}: {fault:?} (fault)");
+    match fault {
+        ReplyFault::Replace { code, text } | ReplyFault::Insert { code, text } => {
+            let reply = Reply {
+                code,
+                text: format!("{code} {text}\r\n"),
+            };
+            if code == 421 {
+                // 421 is "closing control connection": the server hangs up after it.
+                ctrl.closing = true;
+            }
+            Ok(reply)
+        }
+        ReplyFault::Delay(d) => {
+            tokio::time::sleep(d).await;
+            Ok(Reply {
+                code: 226,
+                text: String::new(),
+            })
+        }
+        ReplyFault::Close => Err(closed()),
     }
 }
 

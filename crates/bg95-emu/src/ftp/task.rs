@@ -70,6 +70,14 @@ async fn guarded<F: Future>(
     }
 }
 
+/// Wait for `signal`, or forever without one.
+async fn wait_signal(signal: Option<&tokio::sync::Notify>) {
+    match signal {
+        Some(n) => n.notified().await,
+        None => std::future::pending().await,
+    }
+}
+
 impl Driver {
     pub(crate) fn new(
         rx: mpsc::Receiver<FtpRequest>,
@@ -115,14 +123,24 @@ impl Driver {
         }
         loop {
             let Some(session) = self.session.as_mut() else {
-                return self.rx.recv().await;
+                return self.without_session().await;
             };
             if session.upload.is_some() {
                 return self.rx.recv().await;
             }
+            let idle_close = self.net.faults.idle_signal();
             tokio::select! {
                 biased;
                 req = self.rx.recv() => return req,
+                () = wait_signal(idle_close.as_deref()) => {
+                    if self.net.faults.on_idle() {
+                        tracing::info!(target: "bg95::ftp", "server closed the idle control connection (fault)");
+                        self.session = None;
+                        if self.tx.send(FtpEvent::ControlClosed).await.is_err() {
+                            return None;
+                        }
+                    }
+                }
                 reply = session.ctrl.reply() => match reply {
                     Ok(reply) => {
                         tracing::info!(target: "bg95::ftp", "unsolicited reply while idle: {}", reply.text.trim_end().replace("\r\n", " / "));
@@ -139,6 +157,23 @@ impl Driver {
         }
     }
 
+    /// The next request while no session is open. A `control_close` armed meanwhile has
+    /// no connection to close: it is dropped, never taken by a later open's commands.
+    async fn without_session(&mut self) -> Option<FtpRequest> {
+        let idle_close = self.net.faults.idle_signal();
+        loop {
+            tokio::select! {
+                biased;
+                req = self.rx.recv() => return req,
+                () = wait_signal(idle_close.as_deref()) => {
+                    if self.net.faults.on_idle() {
+                        tracing::info!(target: "bg95::ftp", "control_close with no session open: nothing to close");
+                    }
+                }
+            }
+        }
+    }
+
     async fn done(&mut self, outcome: Outcome) -> Result<(), Stop> {
         if let Err(f) = &outcome {
             tracing::debug!(target: "bg95::ftp", "request failed: {:?} {}", f.kind, f.reply);
@@ -149,7 +184,18 @@ impl Driver {
         self.tx
             .send(FtpEvent::Done(outcome))
             .await
-            .map_err(|_| Stop::Shutdown)
+            .map_err(|_| Stop::Shutdown)?;
+        // A (fault's) 421 is the server closing the control connection after its reply:
+        // the module meets the close as it would a real server's.
+        if self.session.as_ref().is_some_and(|s| s.ctrl.closing) {
+            tracing::info!(target: "bg95::ftp", "server closed the control connection after 421");
+            self.session = None;
+            self.tx
+                .send(FtpEvent::ControlClosed)
+                .await
+                .map_err(|_| Stop::Shutdown)?;
+        }
+        Ok(())
     }
 
     /// Handle one request. `Err` only for `Stop::Shutdown`.

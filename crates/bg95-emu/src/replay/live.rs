@@ -68,6 +68,7 @@ pub fn replay_live_file(path: &Path, options: &LiveOptions) -> Result<ReplayOutc
 /// an emulator/server that could not start; a server that cannot be reached is a diff.
 pub fn replay_live_text(text: &str, options: &LiveOptions) -> Result<ReplayOutcome, String> {
     let lines = parse(text).map_err(|e| e.to_string())?;
+    super::check_complete(text)?;
     let setup = parse_setup(text).map_err(|e| e.to_string())?;
     if !text.lines().any(|l| l.trim() == "#! boot") {
         return Err(" --live needs a recording that starts at power-on (`#! boot`)".into());

@@ -91,6 +91,9 @@ impl FaultState {
 struct Armed {
     fault: usize,
     after_bytes: u64,
+    /// A reply armed by a `transfer` trigger belongs to that transfer's final reply, and
+    /// to nothing else (never to a later command).
+    transfer: Option<u64>,
 }
 
 #[derive(Debug)]
@@ -100,6 +103,11 @@ struct EngineState {
     armed: Vec<Armed>,
     fired: Vec<FiredFault>,
     out: Vec<EngineOutput>,
+    /// The transfer whose data connection is opening (its triggers fire now).
+    opening: Option<u64>,
+    /// The transfer whose data is moving (opened, final reply not yet read): a reply
+    /// fired by a time or chained trigger meanwhile belongs to its final reply.
+    running: Option<u64>,
 }
 
 /// The fault engine of one emulator. Cheap to clone (shared state).
@@ -111,6 +119,9 @@ pub struct FaultEngine {
     /// Boot time, for the [`FaultSeam`] entry points.
     boot: tokio::time::Instant,
     timers_changed: Arc<tokio::sync::Notify>,
+    /// Wakes the FTP driver when a `control_close` is armed, so an idle session closes
+    /// at once rather than at the next command.
+    idle: Arc<tokio::sync::Notify>,
 }
 
 impl FaultEngine {
@@ -138,7 +149,10 @@ impl FaultEngine {
                 armed: Vec::new(),
                 fired: Vec::new(),
                 out: Vec::new(),
+                opening: None,
+                running: None,
             })),
+            idle: Arc::new(tokio::sync::Notify::new()),
             ufs_full: Arc::new(AtomicBool::new(false)),
             tx,
             boot,
@@ -266,13 +280,16 @@ impl FaultEngine {
         }
     }
 
-    pub(crate) fn resolve_at(&self, now: Duration, host: &str) -> Option<ResolveError> {
+    pub(crate) fn resolve_at(&self, now: Duration, host: &str) -> Option<(ResolveError, Duration)> {
         let mut s = self.lock();
         s.event(now, Event::Resolve { host });
         let found = s.take_armed(|a| match a {
-            Action::Dns { host: h, error } => {
-                (h.as_deref().is_none_or(|h| h.eq_ignore_ascii_case(host))).then_some(*error)
-            }
+            Action::Dns {
+                host: h,
+                error,
+                delay,
+            } => (h.as_deref().is_none_or(|h| h.eq_ignore_ascii_case(host)))
+                .then_some((*error, *delay)),
             _ => None,
         });
         self.flush(s);
@@ -303,18 +320,32 @@ impl FaultEngine {
 
     pub(crate) fn data_at(&self, now: Duration, transfer: u64, dir: Direction) -> Vec<DataFault> {
         let mut s = self.lock();
+        // A reply bound to an earlier transfer whose final reply was never read (aborted)
+        // is dropped: it belongs to nothing else.
+        s.armed.retain(|a| a.transfer.is_none());
+        s.running = Some(transfer);
+        s.opening = Some(transfer);
         s.transfer_open(now, transfer, dir);
+        s.opening = None;
         let mut faults = Vec::new();
         let mut i = 0;
         while i < s.armed.len() {
             let a = s.armed[i].clone();
             let action = s.faults[a.fault].as_ref().map(|f| f.spec.action.clone());
-            if let Some(Action::Data(d)) = action {
-                faults.push(d.at(a.after_bytes));
-                s.armed.remove(i);
-            } else {
-                i += 1;
+            match action {
+                Some(Action::Data(d)) if a.transfer.is_none() => faults.push(d.at(a.after_bytes)),
+                Some(Action::Reply(reply)) if a.transfer == Some(transfer) => {
+                    faults.push(DataFault::FinalReply {
+                        after: a.after_bytes,
+                        reply,
+                    })
+                }
+                _ => {
+                    i += 1;
+                    continue;
+                }
             }
+            s.armed.remove(i);
         }
         self.flush(s);
         faults
@@ -326,11 +357,39 @@ impl FaultEngine {
         self.flush(s);
     }
 
+    /// Transfer `transfer` reads its final reply: a reply bound to it replaces it.
+    pub(crate) fn final_reply_at(&self, transfer: u64) -> Option<ReplyFault> {
+        let mut s = self.lock();
+        s.running = None;
+        let pos = s.armed.iter().position(|a| a.transfer == Some(transfer))?;
+        let a = s.armed.remove(pos);
+        match s.faults[a.fault].as_ref().map(|f| &f.spec.action) {
+            Some(Action::Reply(r)) => Some(r.clone()),
+            _ => None,
+        }
+    }
+
+    /// While a session is idle: take an armed `control_close`.
+    pub(crate) fn idle_close(&self) -> bool {
+        let mut s = self.lock();
+        let found = s.take_armed(|a| matches!(a, Action::Reply(ReplyFault::Close)).then_some(()));
+        found.is_some()
+    }
+
     /// Send what the state queued; set the UFS flag.
     fn flush(&self, mut s: MutexGuard<'_, EngineState>) {
         let out = std::mem::take(&mut s.out);
         let timers = !out.is_empty();
+        let close_armed = s.armed.iter().any(|a| {
+            a.transfer.is_none()
+                && s.faults[a.fault]
+                    .as_ref()
+                    .is_some_and(|f| f.spec.action == Action::Reply(ReplyFault::Close))
+        });
         drop(s);
+        if close_armed {
+            self.idle.notify_one();
+        }
         for o in out {
             if let EngineOutput::Fired(f) = &o {
                 tracing::info!(target: "bg95::fault", at_ms = f.at.as_millis() as u64,
@@ -391,6 +450,7 @@ impl EngineState {
         };
         let name = f.spec.name.clone();
         let action = f.spec.action.clone();
+        let trigger_event = f.spec.trigger.event.clone();
         self.fired.push(fired.clone());
         self.out.push(EngineOutput::Fired(fired));
         match action {
@@ -399,6 +459,7 @@ impl EngineState {
             _ => self.armed.push(Armed {
                 fault: i,
                 after_bytes,
+                transfer: self.bind_reply(&action, &trigger_event),
             }),
         }
         // Triggers that count from this fault.
@@ -408,6 +469,20 @@ impl EngineState {
                     f.due.push_back(now + *after);
                 }
             }
+        }
+    }
+
+    /// The transfer a reply action belongs to: the one opening (a `transfer` trigger), or
+    /// the one running when a time or chained trigger fires; never for a trigger at a
+    /// command (that command takes it).
+    fn bind_reply(&self, action: &Action, trigger: &TriggerEvent) -> Option<u64> {
+        if !matches!(action, Action::Reply(_)) {
+            return None;
+        }
+        match trigger {
+            TriggerEvent::Transfer { .. } => self.opening,
+            TriggerEvent::Time { .. } | TriggerEvent::AfterFault { .. } => self.running,
+            _ => None,
         }
     }
 
@@ -455,8 +530,9 @@ impl EngineState {
                 continue;
             }
             match f.spec.action {
-                // A data action is armed as the connection opens, with its byte offset.
-                Action::Data(_) => self.occurrence(now, i, after_bytes),
+                // A data action is armed as the connection opens, with its byte offset; so
+                // is a reply, for this transfer's final reply.
+                Action::Data(_) | Action::Reply(_) => self.occurrence(now, i, after_bytes),
                 // Any other action waits for the bytes.
                 _ if after_bytes > 0 => {
                     f.seen += 1;
@@ -494,11 +570,13 @@ impl EngineState {
     }
 
     /// Take the first armed action `pick` accepts.
+    /// Replies bound to a transfer are not taken here (see `data_at`).
     fn take_armed<T>(&mut self, pick: impl Fn(&Action) -> Option<T>) -> Option<T> {
         let pos = self.armed.iter().position(|a| {
-            self.faults[a.fault]
-                .as_ref()
-                .is_some_and(|f| pick(&f.spec.action).is_some())
+            a.transfer.is_none()
+                && self.faults[a.fault]
+                    .as_ref()
+                    .is_some_and(|f| pick(&f.spec.action).is_some())
         })?;
         let a = self.armed.remove(pos);
         pick(&self.faults[a.fault].as_ref()?.spec.action)
@@ -538,6 +616,9 @@ pub fn same_command(declared: &str, parsed: &str) -> bool {
 
 impl FaultSeam for FaultEngine {
     fn on_resolve(&self, host: &str) -> Option<ResolveError> {
+        self.on_resolve_fault(host).map(|(e, _)| e)
+    }
+    fn on_resolve_fault(&self, host: &str) -> Option<(ResolveError, Duration)> {
         self.resolve_at(self.now(), host)
     }
     fn on_connect(&self, conn: Conn, _addr: SocketAddr) -> Option<ConnectFault> {
@@ -551,6 +632,15 @@ impl FaultSeam for FaultEngine {
     }
     fn on_data_progress(&self, transfer: u64, _dir: Direction, total: u64) {
         self.progress_at(self.now(), transfer, total)
+    }
+    fn on_final_reply(&self, transfer: u64) -> Option<ReplyFault> {
+        self.final_reply_at(transfer)
+    }
+    fn idle_signal(&self) -> Option<Arc<tokio::sync::Notify>> {
+        Some(self.idle.clone())
+    }
+    fn on_idle(&self) -> bool {
+        self.idle_close()
     }
 }
 
@@ -594,7 +684,10 @@ action = "dns_failure"
         e.at_command(T, "+QFTPCFG", "=\"contextid\",1");
         assert_eq!(e.resolve_at(T, "h"), None, "other commands do not count");
         e.at_command(T, "+QFTPOPEN", "=\"h\",21");
-        assert_eq!(e.resolve_at(T, "h"), Some(ResolveError::NotFound));
+        assert_eq!(
+            e.resolve_at(T, "h"),
+            Some((ResolveError::NotFound, Duration::ZERO))
+        );
         e.at_command(T, "+QFTPOPEN", "=\"h\",21");
         assert_eq!(e.resolve_at(T, "h"), None, "times = 1");
         let out = drain(&mut rx);
@@ -795,7 +888,10 @@ action = "dns_timeout"
             e.data_at(T, 1, Direction::Upload),
             vec![DataFault::StallAfter { after: 0 }]
         );
-        assert_eq!(e.resolve_at(T, "BAD.example"), Some(ResolveError::Timeout));
+        assert_eq!(
+            e.resolve_at(T, "BAD.example"),
+            Some((ResolveError::Timeout, crate::net::RESOLVE_TIMEOUT))
+        );
     }
 
     #[tokio::test]

@@ -121,6 +121,8 @@ pub enum Action {
     Dns {
         host: Option<String>,
         error: ResolveError,
+        /// How long the lookup takes before it fails.
+        delay: Duration,
     },
     /// The next TCP connect on `conn` meets this.
     Connect { conn: Conn, fault: ConnectFault },
@@ -224,7 +226,7 @@ impl Action {
     /// A short description for logs and transcripts.
     pub fn describe(&self) -> String {
         match self {
-            Action::Dns { host, error } => format!(
+            Action::Dns { host, error, .. } => format!(
                 "dns {} for {}",
                 match error {
                     ResolveError::NotFound => "failure",

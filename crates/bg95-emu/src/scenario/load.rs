@@ -1,57 +1,128 @@
 //! From the raw file to a checked [`Scenario`]: every meaning check, with the line of the
 //! key it is about.
 
-use std::net::IpAddr;
 use std::ops::Range;
 use std::path::Path;
 use std::time::Duration;
 
 use toml::Spanned;
 
-use super::error::{from_toml, line_of, ScenarioError};
+use super::error::{from_toml, ScenarioError};
 use super::fault::{
     Action, AnswerOverride, DataAction, FaultSpec, ModuleFault, Times, Trigger, TriggerEvent,
 };
+use super::kinds::{file_name, ActionName, On};
+use super::paths::{LoadOptions, Paths, MAX_DATA_BYTES, MAX_SCENARIO_FILE, MAX_SERVER_BYTES};
 use super::raw::*;
 use super::*;
-use crate::net::{Conn, ConnectFault, Direction, ReplyFault, ResolveError};
+use crate::net::{Conn, ConnectFault, ReplyFault, ResolveError};
 
 /// How long a `connect_timeout` hangs when no `delay` is given (a SYN never answered).
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
 
-struct Ctx<'a> {
-    path: &'a Path,
-    text: &'a str,
+pub(super) struct Ctx<'a> {
+    pub(super) path: &'a Path,
+    /// The byte offset where each line starts, so a span's line is a binary search (a
+    /// count from the start for each step would be quadratic in a long file).
+    line_starts: Vec<usize>,
+    paths: Paths,
 }
 
 impl Ctx<'_> {
-    fn line(&self, span: Range<usize>) -> usize {
-        line_of(self.text, span.start)
+    pub(super) fn line(&self, span: Range<usize>) -> usize {
+        self.line_starts.partition_point(|&s| s <= span.start)
     }
 
-    fn err(&self, span: Range<usize>, key: &str, msg: impl Into<String>) -> ScenarioError {
+    pub(super) fn err(
+        &self,
+        span: Range<usize>,
+        key: &str,
+        msg: impl Into<String>,
+    ) -> ScenarioError {
         ScenarioError::new(self.path, self.line(span), key, msg)
     }
 }
 
-pub(super) fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
+/// A scenario file's text: a regular file of at most [`MAX_SCENARIO_FILE`] bytes, UTF-8
+/// without control characters (TOML allows none but tab and line ends), so binary garbage
+/// is named by the byte offset where it starts.
+pub(super) fn read_text(path: &Path) -> Result<String, ScenarioError> {
+    use std::io::Read;
+    let err = |line, msg: String| ScenarioError::new(path, line, "file", msg);
+    let meta = std::fs::metadata(path).map_err(|e| err(0, format!("cannot read: {e}")))?;
+    if !meta.is_file() {
+        return Err(err(
+            0,
+            "not a regular file (a FIFO, a device or a folder is never read)".into(),
+        ));
+    }
+    let too_big = || {
+        err(
+            0,
+            format!("more than {MAX_SCENARIO_FILE} bytes (the limit of a scenario file)"),
+        )
+    };
+    if meta.len() > MAX_SCENARIO_FILE {
+        return Err(too_big());
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_SCENARIO_FILE + 1).read_to_end(&mut bytes))
+        .map_err(|e| err(0, format!("cannot read: {e}")))?;
+    if bytes.len() as u64 > MAX_SCENARIO_FILE {
+        return Err(too_big());
+    }
+    // Control bytes never occur inside a UTF-8 sequence: whichever problem comes first.
+    let control = bytes
+        .iter()
+        .position(|&b| (b < 0x20 && !matches!(b, b'\t' | b'\r' | b'\n')) || b == 0x7f);
+    let invalid = std::str::from_utf8(&bytes).err().map(|e| e.valid_up_to());
+    let bad = match (control, invalid) {
+        (Some(c), Some(i)) => Some((c.min(i), c <= i)),
+        (Some(c), None) => Some((c, true)),
+        (None, Some(i)) => Some((i, false)),
+        (None, None) => None,
+    };
+    if let Some((off, is_control)) = bad {
+        let line = bytes[..off].iter().filter(|&&b| b == b'\n').count() + 1;
+        let what = if is_control {
+            "binary data"
+        } else {
+            "not UTF-8 text"
+        };
+        return Err(err(
+            line,
+            format!("{what}: byte 0x{:02x} at byte offset {off}", bytes[off]),
+        ));
+    }
+    let text = String::from_utf8(bytes).unwrap_or_default();
+    Ok(text)
+}
+
+pub(super) fn parse(
+    path: &Path,
+    text: &str,
+    options: LoadOptions,
+) -> Result<Scenario, ScenarioError> {
     let mut raw: RawScenario = toml::from_str(text).map_err(|e| from_toml(path, text, &e))?;
-    let cx = Ctx { path, text };
-    let base = path.parent().unwrap_or(Path::new("."));
+    let base = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let line_starts = std::iter::once(0)
+        .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+        .collect();
+    let cx = Ctx {
+        path,
+        line_starts,
+        paths: Paths::new(base, options),
+    };
     let start = super::start::parse(path, text, super::start::RawStart::take(&mut raw.module))?;
-    let mut module = module(&cx, base, raw.module)?;
+    let mut module = module(&cx, raw.module)?;
     let mut network = network(&cx, raw.network)?;
     super::start::apply(path, start, &mut module, &mut network)?;
-    let setup = raw
-        .setup
-        .into_iter()
-        .map(|s| step(&cx, s))
-        .collect::<Result<_, _>>()?;
     let serial = serial(&cx, raw.serial)?;
-    let ftp_server = raw
-        .ftp_server
-        .map(|s| ftp_server(&cx, base, s))
-        .transpose()?;
+    let ftp_server = raw.ftp_server.map(|s| ftp_server(&cx, s)).transpose()?;
     let mut faults = faults(&cx, raw.fault)?;
     for (i, r) in network.registration.iter().enumerate() {
         faults.push(FaultSpec {
@@ -71,10 +142,16 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> 
             line: 0,
         });
     }
+    let vars = super::steps::step_vars(ftp_server.is_some());
+    let setup = raw
+        .setup
+        .into_iter()
+        .map(|s| super::steps::step(&cx, s, &vars))
+        .collect::<Result<_, _>>()?;
     let steps = raw
         .step
         .into_iter()
-        .map(|s| step(&cx, s))
+        .map(|s| super::steps::step(&cx, s, &vars))
         .collect::<Result<_, _>>()?;
     let name = raw.name.unwrap_or_else(|| {
         path.file_stem()
@@ -96,7 +173,7 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> 
     })
 }
 
-fn module(cx: &Ctx, base: &Path, m: RawModule) -> Result<ModuleSetup, ScenarioError> {
+fn module(cx: &Ctx, m: RawModule) -> Result<ModuleSetup, ScenarioError> {
     let mut p = bg95_core::Personality::default();
     macro_rules! set {
         ($($field:ident => $target:ident),*) => {$( if let Some(v) = m.$field { p.$target = v; } )*};
@@ -133,7 +210,7 @@ fn module(cx: &Ctx, base: &Path, m: RawModule) -> Result<ModuleSetup, ScenarioEr
         if name.is_empty() || name.contains('/') || name.starts_with('.') || name.len() > 80 {
             return Err(cx.err(f.span(), &key, format!("{name:?} is not a UFS file name")));
         }
-        let data = file_content(cx, base, &key, f)?;
+        let data = file_content(cx, &key, f, p.ufs_capacity)?;
         total += data.len() as u64;
         ufs_files.push((name, data));
     }
@@ -154,12 +231,13 @@ fn module(cx: &Ctx, base: &Path, m: RawModule) -> Result<ModuleSetup, ScenarioEr
     })
 }
 
-/// The content of a `{ text | path | size }` table.
+/// The content of a `{ text | path | size }` table, at most `limit` bytes (checked before
+/// anything is read or allocated).
 fn file_content(
     cx: &Ctx,
-    base: &Path,
     key: &str,
     f: Spanned<RawUfsFile>,
+    limit: u64,
 ) -> Result<Vec<u8>, ScenarioError> {
     let span = f.span();
     let f = f.into_inner();
@@ -170,16 +248,19 @@ fn file_content(
     Ok(if let Some(t) = f.text {
         t.into_bytes()
     } else if let Some(pth) = f.path {
-        let full = base.join(pth.get_ref());
-        std::fs::read(&full).map_err(|e| {
-            cx.err(
-                pth.span(),
-                &format!("{key}.path"),
-                format!("{}: {e}", full.display()),
-            )
-        })?
+        cx.paths
+            .read_file(pth.get_ref(), limit)
+            .map_err(|e| cx.err(pth.span(), &format!("{key}.path"), e))?
     } else {
-        filler(f.size.unwrap_or(0))
+        let size = f.size.unwrap_or(0);
+        if size > limit {
+            return Err(cx.err(
+                span,
+                &format!("{key}.size"),
+                format!("{size} bytes is more than the limit of {limit}"),
+            ));
+        }
+        filler(size)
     })
 }
 
@@ -205,31 +286,6 @@ fn network(cx: &Ctx, n: RawNetwork) -> Result<NetworkSetup, ScenarioError> {
     for r in n.registration {
         let span = r.span();
         let r = r.into_inner();
-        let stat = match r.state.get_ref().as_str() {
-            "not_registered" => 0,
-            "home" | "registered" => 1,
-            "searching" => 2,
-            "denied" => 3,
-            "unknown" => 4,
-            "roaming" => 5,
-            s => {
-                return Err(cx.err(r.state.span(), "network.registration.state", format!(
-                    "unknown state {s:?} (not_registered, home, searching, denied, unknown, roaming)"
-                )))
-            }
-        };
-        let act = match r.technology.as_ref().map(|t| t.get_ref().as_str()) {
-            None | Some("emtc") | Some("cat-m1") => 8,
-            Some("gsm") => 0,
-            Some("nbiot") | Some("nb-iot") => 9,
-            Some(t) => {
-                return Err(cx.err(
-                    r.technology.as_ref().map(|t| t.span()).unwrap_or(span),
-                    "network.registration.technology",
-                    format!("unknown technology {t:?} (gsm, emtc, nbiot)"),
-                ))
-            }
-        };
         if out.registration.last().is_some_and(|l| l.at > r.at.0) {
             return Err(cx.err(
                 span,
@@ -239,8 +295,8 @@ fn network(cx: &Ctx, n: RawNetwork) -> Result<NetworkSetup, ScenarioError> {
         }
         out.registration.push(RegistrationChange {
             at: r.at.0,
-            stat,
-            act,
+            stat: r.state.stat(),
+            act: r.technology.unwrap_or_default().act(),
         });
     }
     for (cid, addr) in n.pdp {
@@ -250,32 +306,15 @@ fn network(cx: &Ctx, n: RawNetwork) -> Result<NetworkSetup, ScenarioError> {
             .ok()
             .filter(|c| (1..=16).contains(c))
             .ok_or_else(|| cx.err(addr.span(), &key, "a PDP context id is 1-16"))?;
-        let a = addr.get_ref().parse().map_err(|_| {
-            cx.err(
-                addr.span(),
-                &key,
-                format!("{:?} is not an IPv4 address", addr.get_ref()),
-            )
-        })?;
-        out.pdp.insert(c, a);
+        out.pdp.insert(c, addr.into_inner());
     }
     for (name, addrs) in n.dns {
-        let key = format!("network.dns.\"{name}\"");
-        let list = match addrs.get_ref() {
-            RawAddrs::One(a) => vec![a.clone()],
-            RawAddrs::Many(v) => v.clone(),
-        };
-        if list.is_empty() {
+        if addrs.get_ref().0.is_empty() {
+            let key = format!("network.dns.\"{name}\"");
             return Err(cx.err(addrs.span(), &key, "give at least one address"));
         }
-        let ips = list
-            .iter()
-            .map(|a| {
-                a.parse::<IpAddr>()
-                    .map_err(|_| cx.err(addrs.span(), &key, format!("{a:?} is not an IP address")))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        out.dns.insert(name.to_ascii_lowercase(), ips);
+        out.dns
+            .insert(name.to_ascii_lowercase(), addrs.into_inner().0);
     }
     Ok(out)
 }
@@ -301,15 +340,11 @@ fn serial(cx: &Ctx, s: RawSerial) -> Result<SerialSetup, ScenarioError> {
     })
 }
 
-fn ftp_server(cx: &Ctx, base: &Path, s: RawFtpServer) -> Result<FtpServerSetup, ScenarioError> {
-    let root = base.join(s.root.get_ref());
-    if !root.is_dir() {
-        return Err(cx.err(
-            s.root.span(),
-            "ftp_server.root",
-            format!("{} is not a directory", root.display()),
-        ));
-    }
+fn ftp_server(cx: &Ctx, s: RawFtpServer) -> Result<FtpServerSetup, ScenarioError> {
+    let (root, mut bytes) = cx
+        .paths
+        .root_dir(s.root.get_ref())
+        .map_err(|e| cx.err(s.root.span(), "ftp_server.root", e))?;
     let users = match s.users {
         Some(u) if !u.is_empty() => u.into_iter().map(|u| (u.user, u.password)).collect(),
         _ => vec![(
@@ -318,18 +353,27 @@ fn ftp_server(cx: &Ctx, base: &Path, s: RawFtpServer) -> Result<FtpServerSetup, 
         )],
     };
     let mut files = Vec::new();
-    for (name, f) in s.files {
-        let key = format!("ftp_server.files.\"{name}\"");
-        let rel = Path::new(&name);
-        if name.is_empty()
-            || rel.is_absolute()
-            || rel
-                .components()
-                .any(|c| !matches!(c, std::path::Component::Normal(_)))
-        {
-            return Err(cx.err(f.span(), &key, "a path inside the server's root"));
+    for (pattern, f) in s.files {
+        let key = format!("ftp_server.files.\"{pattern}\"");
+        let span = f.span();
+        let names = super::pattern::expand(&pattern).map_err(|e| cx.err(span.clone(), &key, e))?;
+        if let Some(bad) = names.iter().find(|n| !inside_root(n)) {
+            return Err(cx.err(
+                span,
+                &key,
+                format!("{bad:?}: a path inside the server's root"),
+            ));
         }
-        files.push((name, file_content(cx, base, &key, f)?));
+        let data = file_content(cx, &key, f, MAX_DATA_BYTES)?;
+        bytes = bytes.saturating_add((data.len() as u64).saturating_mul(names.len() as u64));
+        if bytes > MAX_SERVER_BYTES {
+            return Err(cx.err(
+                span,
+                &key,
+                format!("the server's files take more than the limit of {MAX_SERVER_BYTES} bytes"),
+            ));
+        }
+        files.extend(names.into_iter().map(|n| (n, data.clone())));
     }
     Ok(FtpServerSetup {
         files,
@@ -338,6 +382,16 @@ fn ftp_server(cx: &Ctx, base: &Path, s: RawFtpServer) -> Result<FtpServerSetup, 
         users,
         tls: s.tls.map(Spanned::into_inner).unwrap_or(false),
     })
+}
+
+/// A relative path of plain names (no `..`, no root).
+pub(super) fn inside_root(name: &str) -> bool {
+    let rel = Path::new(name);
+    !name.is_empty()
+        && !rel.is_absolute()
+        && rel
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)))
 }
 
 fn faults(cx: &Ctx, raw: Vec<Spanned<RawFault>>) -> Result<Vec<FaultSpec>, ScenarioError> {
@@ -450,39 +504,6 @@ fn regain(name: String, after: Duration, line: usize) -> FaultSpec {
     }
 }
 
-/// The keys a trigger kind and an action kind may use.
-fn trigger_keys(on: &str) -> Option<&'static [&'static str]> {
-    Some(match on {
-        "at_command" => &["command", "params", "nth"],
-        "ftp_command" => &["verb", "nth"],
-        "resolve" => &["host", "nth"],
-        "connect" => &["conn", "nth"],
-        "transfer" => &["direction", "after_bytes", "nth"],
-        "time" => &["after"],
-        "after_fault" => &["fault", "after"],
-        _ => return None,
-    })
-}
-
-fn action_keys(action: &str) -> Option<&'static [&'static str]> {
-    Some(match action {
-        "dns_failure" | "dns_timeout" => &["host"],
-        "connect_refused" | "connect_unreachable" | "tls_failure" => &["conn"],
-        "connect_timeout" | "connect_delay" => &["conn", "delay"],
-        "reply" | "reply_insert" => &["code", "text"],
-        "reply_delay" => &["delay"],
-        "control_close" | "data_reset" | "data_close" | "data_stall" => &[],
-        "bandwidth" => &["bytes_per_sec"],
-        "latency" => &["delay", "jitter"],
-        "slow_close" => &["delay"],
-        "pdp_lost" => &["cid"],
-        "registration_lost" => &["regain_after"],
-        "registration_regained" | "sim_removed" | "module_reset" | "power_loss" | "ufs_full" => &[],
-        "at_answer" => &["target", "lines", "result", "delay"],
-        _ => return None,
-    })
-}
-
 /// Every optional key of a fault that is present, with its span.
 fn present_keys(f: &RawFault) -> Vec<(&'static str, Range<usize>)> {
     let mut v = Vec::new();
@@ -515,20 +536,10 @@ fn present_keys(f: &RawFault) -> Vec<(&'static str, Range<usize>)> {
 }
 
 fn check_keys(cx: &Ctx, f: &RawFault) -> Result<(), ScenarioError> {
-    let on = f.on.get_ref().as_str();
-    let tk = trigger_keys(on).ok_or_else(|| cx.err(f.on.span(), "fault.on", format!(
-        "unknown trigger {on:?} (at_command, ftp_command, resolve, connect, transfer, time, after_fault)"
-    )))?;
-    let act = f.action.get_ref().as_str();
-    let ak = action_keys(act).ok_or_else(|| {
-        cx.err(
-            f.action.span(),
-            "fault.action",
-            format!("unknown action {act:?} (see docs/scenarios.md)"),
-        )
-    })?;
+    let (on, act) = (*f.on.get_ref(), *f.action.get_ref());
     for (key, span) in present_keys(f) {
-        if !tk.contains(&key) && !ak.contains(&key) {
+        if !on.keys().contains(&key) && !act.keys().contains(&key) {
+            let (on, act) = (file_name(on), file_name(act));
             return Err(cx.err(
                 span,
                 &format!("fault.{key}"),
@@ -553,17 +564,6 @@ fn required<'a, T>(
             format!("missing `{key}` ({why})"),
         )
     })
-}
-
-fn conn_of(cx: &Ctx, v: &Option<Spanned<String>>) -> Result<Option<Conn>, ScenarioError> {
-    match v {
-        None => Ok(None),
-        Some(c) => match c.get_ref().as_str() {
-            "control" => Ok(Some(Conn::Control)),
-            "data" => Ok(Some(Conn::Data)),
-            o => Err(cx.err(c.span(), "fault.conn", format!("{o:?}: control or data"))),
-        },
-    }
 }
 
 fn at_command_trigger(cx: &Ctx, f: &RawFault) -> Result<TriggerEvent, ScenarioError> {
@@ -593,19 +593,6 @@ fn at_command_trigger(cx: &Ctx, f: &RawFault) -> Result<TriggerEvent, ScenarioEr
     Ok(TriggerEvent::AtCommand { name, params })
 }
 
-fn direction_of(cx: &Ctx, d: &Option<Spanned<String>>) -> Result<Option<Direction>, ScenarioError> {
-    let Some(d) = d else { return Ok(None) };
-    match d.get_ref().as_str() {
-        "download" | "get" => Ok(Some(Direction::Download)),
-        "upload" | "put" => Ok(Some(Direction::Upload)),
-        o => Err(cx.err(
-            d.span(),
-            "fault.direction",
-            format!("{o:?}: download or upload"),
-        )),
-    }
-}
-
 fn trigger(cx: &Ctx, f: &RawFault) -> Result<Trigger, ScenarioError> {
     let nth = match &f.nth {
         Some(n) if *n.get_ref() == 0 => {
@@ -614,26 +601,26 @@ fn trigger(cx: &Ctx, f: &RawFault) -> Result<Trigger, ScenarioError> {
         Some(n) => *n.get_ref(),
         None => 1,
     };
-    let event = match f.on.get_ref().as_str() {
-        "at_command" => at_command_trigger(cx, f)?,
-        "ftp_command" => TriggerEvent::FtpCommand {
+    let event = match f.on.get_ref() {
+        On::AtCommand => at_command_trigger(cx, f)?,
+        On::FtpCommand => TriggerEvent::FtpCommand {
             verb: f
                 .verb
                 .as_ref()
                 .map(|v| v.get_ref().to_ascii_uppercase())
                 .filter(|v| v != "*"),
         },
-        "resolve" => TriggerEvent::Resolve {
+        On::Resolve => TriggerEvent::Resolve {
             host: f.host.as_ref().map(|h| h.get_ref().clone()),
         },
-        "connect" => TriggerEvent::Connect {
-            conn: conn_of(cx, &f.conn)?,
+        On::Connect => TriggerEvent::Connect {
+            conn: f.conn.as_ref().map(|c| *c.get_ref()),
         },
-        "transfer" => TriggerEvent::Transfer {
-            direction: direction_of(cx, &f.direction)?,
+        On::Transfer => TriggerEvent::Transfer {
+            direction: f.direction.as_ref().map(|d| *d.get_ref()),
             after_bytes: f.after_bytes.as_ref().map(|b| *b.get_ref()).unwrap_or(0),
         },
-        "time" => TriggerEvent::Time {
+        On::Time => TriggerEvent::Time {
             after: required(
                 cx,
                 f,
@@ -643,7 +630,7 @@ fn trigger(cx: &Ctx, f: &RawFault) -> Result<Trigger, ScenarioError> {
             )?
             .0,
         },
-        "after_fault" => TriggerEvent::AfterFault {
+        On::AfterFault => TriggerEvent::AfterFault {
             fault: required(
                 cx,
                 f,
@@ -654,7 +641,6 @@ fn trigger(cx: &Ctx, f: &RawFault) -> Result<Trigger, ScenarioError> {
             .clone(),
             after: f.after.as_ref().map(|a| a.get_ref().0).unwrap_or_default(),
         },
-        o => return Err(cx.err(f.on.span(), "fault.on", format!("unknown trigger {o:?}"))),
     };
     if let TriggerEvent::Time { after } = event {
         if after.is_zero()
@@ -674,21 +660,27 @@ fn trigger(cx: &Ctx, f: &RawFault) -> Result<Trigger, ScenarioError> {
 }
 
 fn action(cx: &Ctx, f: &RawFault, trigger: &Trigger) -> Result<Action, ScenarioError> {
-    let act = f.action.get_ref().as_str();
+    use ActionName as A;
+    let act = *f.action.get_ref();
     let a = match act {
-        "dns_failure"
-        | "dns_timeout"
-        | "connect_refused"
-        | "connect_unreachable"
-        | "connect_timeout"
-        | "connect_delay"
-        | "tls_failure" => network_action(cx, f, act)?,
-        "reply" | "reply_insert" | "reply_delay" | "control_close" => reply_action(cx, f, act)?,
-        "data_reset" | "data_close" | "data_stall" | "bandwidth" | "latency" | "slow_close" => {
+        A::DnsFailure | A::DnsTimeout => dns_action(f, act),
+        A::ConnectRefused
+        | A::ConnectUnreachable
+        | A::ConnectTimeout
+        | A::ConnectDelay
+        | A::TlsFailure => connect_action(cx, f, act)?,
+        A::Reply | A::ReplyInsert | A::ReplyDelay | A::ControlClose => reply_action(cx, f, act)?,
+        A::DataReset | A::DataClose | A::DataStall | A::Bandwidth | A::Latency | A::SlowClose => {
             Action::Data(data_action(cx, f, act)?)
         }
-        "ufs_full" => Action::UfsFull,
-        _ => Action::Module(module_action(cx, f, act, trigger)?),
+        A::UfsFull => Action::UfsFull,
+        A::PdpLost
+        | A::RegistrationLost
+        | A::RegistrationRegained
+        | A::SimRemoved
+        | A::ModuleReset
+        | A::PowerLoss
+        | A::AtAnswer => Action::Module(module_action(cx, f, act, trigger)?),
     };
     if let (Some(c), Action::Module(ModuleFault::PdpLost { cid })) = (&f.cid, &a) {
         if !(1..=16).contains(cid) {
@@ -700,21 +692,16 @@ fn action(cx: &Ctx, f: &RawFault, trigger: &Trigger) -> Result<Action, ScenarioE
     if let (TriggerEvent::Transfer { after_bytes, .. }, Some(span)) =
         (&trigger.event, f.after_bytes.as_ref().map(|b| b.span()))
     {
-        if *after_bytes > 0
-            && matches!(
-                a,
-                Action::Dns { .. } | Action::Connect { .. } | Action::Reply(_)
-            )
-        {
+        if *after_bytes > 0 && matches!(a, Action::Dns { .. } | Action::Connect { .. }) {
             return Err(cx.err(
                 span,
                 "fault.after_bytes",
                 format!(
-                    "action = {act:?} happens at the next {}, not after bytes of a transfer",
+                    "action = {:?} happens at the next {}, not after bytes of a transfer",
+                    file_name(act),
                     match a {
                         Action::Dns { .. } => "lookup",
-                        Action::Connect { .. } => "connect",
-                        _ => "FTP command",
+                        _ => "connect",
                     }
                 ),
             ));
@@ -728,48 +715,40 @@ fn delay_or(f: &RawFault, default: Duration) -> Duration {
     f.delay.as_ref().map(|d| d.get_ref().0).unwrap_or(default)
 }
 
-fn unknown_action(cx: &Ctx, f: &RawFault) -> ScenarioError {
-    cx.err(
-        f.action.span(),
-        "fault.action",
-        format!(
-            "unknown action {:?} (see docs/scenarios.md)",
-            f.action.get_ref()
-        ),
-    )
+/// The resolver's actions.
+fn dns_action(f: &RawFault, act: ActionName) -> Action {
+    let host = f.host.as_ref().map(|h| h.get_ref().clone());
+    // A timed-out lookup waits as long as the module's own resolver would.
+    let (error, default) = if act == ActionName::DnsTimeout {
+        (ResolveError::Timeout, crate::net::RESOLVE_TIMEOUT)
+    } else {
+        (ResolveError::NotFound, Duration::ZERO)
+    };
+    let delay = delay_or(f, default);
+    Action::Dns { host, error, delay }
 }
 
-/// The resolver's and the connector's actions.
-fn network_action(cx: &Ctx, f: &RawFault, act: &str) -> Result<Action, ScenarioError> {
-    if let Some(error) = match act {
-        "dns_failure" => Some(ResolveError::NotFound),
-        "dns_timeout" => Some(ResolveError::Timeout),
-        _ => None,
-    } {
-        let host = f.host.as_ref().map(|h| h.get_ref().clone());
-        return Ok(Action::Dns { host, error });
-    }
-    // A connect action faults the connection the key names (default: control).
-    let conn = conn_of(cx, &f.conn)?.unwrap_or(Conn::Control);
+/// The connector's actions, on the connection `conn` names (default: control).
+fn connect_action(cx: &Ctx, f: &RawFault, act: ActionName) -> Result<Action, ScenarioError> {
+    let conn = f.conn.as_ref().map_or(Conn::Control, |c| *c.get_ref());
     let fault = match act {
-        "connect_refused" => ConnectFault::Refused,
-        "connect_unreachable" => ConnectFault::Unreachable,
-        "connect_timeout" => ConnectFault::TimedOut {
+        ActionName::ConnectRefused => ConnectFault::Refused,
+        ActionName::ConnectUnreachable => ConnectFault::Unreachable,
+        ActionName::ConnectTimeout => ConnectFault::TimedOut {
             after: delay_or(f, DEFAULT_CONNECT_TIMEOUT),
         },
-        "connect_delay" => {
+        ActionName::ConnectDelay => {
             ConnectFault::Delay(required(cx, f, &f.delay, "delay", "how long the connect takes")?.0)
         }
-        "tls_failure" => ConnectFault::TlsFailure,
-        _ => return Err(unknown_action(cx, f)),
+        _ => ConnectFault::TlsFailure,
     };
     Ok(Action::Connect { conn, fault })
 }
 
 /// The reply reader's actions.
-fn reply_action(cx: &Ctx, f: &RawFault, act: &str) -> Result<Action, ScenarioError> {
+fn reply_action(cx: &Ctx, f: &RawFault, act: ActionName) -> Result<Action, ScenarioError> {
     let fault = match act {
-        "reply" | "reply_insert" => {
+        ActionName::Reply | ActionName::ReplyInsert => {
             let code = *required(cx, f, &f.code, "code", "the reply code, e.g. 530")?;
             if !(100..=599).contains(&code) {
                 return Err(cx.err(
@@ -783,38 +762,36 @@ fn reply_action(cx: &Ctx, f: &RawFault, act: &str) -> Result<Action, ScenarioErr
                 .as_ref()
                 .map(|t| t.get_ref().clone())
                 .unwrap_or_default();
-            if act == "reply" {
+            if act == ActionName::Reply {
                 ReplyFault::Replace { code, text }
             } else {
                 ReplyFault::Insert { code, text }
             }
         }
-        "reply_delay" => {
+        ActionName::ReplyDelay => {
             ReplyFault::Delay(required(cx, f, &f.delay, "delay", "how late the reply comes")?.0)
         }
-        "control_close" => ReplyFault::Close,
-        _ => return Err(unknown_action(cx, f)),
+        _ => ReplyFault::Close,
     };
     Ok(Action::Reply(fault))
 }
 
 /// The data stream's actions.
-fn data_action(cx: &Ctx, f: &RawFault, act: &str) -> Result<DataAction, ScenarioError> {
+fn data_action(cx: &Ctx, f: &RawFault, act: ActionName) -> Result<DataAction, ScenarioError> {
     Ok(match act {
-        "data_reset" => DataAction::Reset,
-        "data_close" => DataAction::Close,
-        "data_stall" => DataAction::Stall,
-        "bandwidth" => DataAction::Bandwidth {
+        ActionName::DataReset => DataAction::Reset,
+        ActionName::DataClose => DataAction::Close,
+        ActionName::DataStall => DataAction::Stall,
+        ActionName::Bandwidth => DataAction::Bandwidth {
             bytes_per_sec: *required(cx, f, &f.bytes_per_sec, "bytes_per_sec", "the rate")?,
         },
-        "latency" => DataAction::Latency {
+        ActionName::Latency => DataAction::Latency {
             delay: delay_or(f, Duration::ZERO),
             jitter: f.jitter.as_ref().map(|d| d.get_ref().0).unwrap_or_default(),
         },
-        "slow_close" => {
+        _ => {
             DataAction::SlowClose(required(cx, f, &f.delay, "delay", "how long the close takes")?.0)
         }
-        _ => return Err(unknown_action(cx, f)),
     })
 }
 
@@ -822,19 +799,19 @@ fn data_action(cx: &Ctx, f: &RawFault, act: &str) -> Result<DataAction, Scenario
 fn module_action(
     cx: &Ctx,
     f: &RawFault,
-    act: &str,
+    act: ActionName,
     trigger: &Trigger,
 ) -> Result<ModuleFault, ScenarioError> {
     Ok(match act {
-        "pdp_lost" => ModuleFault::PdpLost {
+        ActionName::PdpLost => ModuleFault::PdpLost {
             cid: f.cid.as_ref().map(|c| *c.get_ref()).unwrap_or(1),
         },
-        "registration_lost" => ModuleFault::RegistrationLost,
-        "registration_regained" => ModuleFault::RegistrationRegained,
-        "sim_removed" => ModuleFault::SimRemoved,
-        "module_reset" => ModuleFault::Reset,
-        "power_loss" => ModuleFault::PowerLoss,
-        "at_answer" => {
+        ActionName::RegistrationLost => ModuleFault::RegistrationLost,
+        ActionName::RegistrationRegained => ModuleFault::RegistrationRegained,
+        ActionName::SimRemoved => ModuleFault::SimRemoved,
+        ActionName::ModuleReset => ModuleFault::Reset,
+        ActionName::PowerLoss => ModuleFault::PowerLoss,
+        _ => {
             let command = match (&f.target, &trigger.event) {
                 (Some(t), _) => normalise_command(t.get_ref()),
                 (None, TriggerEvent::AtCommand { name, .. }) => name.clone(),
@@ -873,7 +850,6 @@ fn module_action(
                 delay: delay_or(f, Duration::ZERO),
             })
         }
-        _ => return Err(unknown_action(cx, f)),
     })
 }
 
@@ -894,71 +870,10 @@ fn normalise_command(c: &str) -> String {
     }
 }
 
-fn step(cx: &Ctx, s: Spanned<RawStep>) -> Result<Step, ScenarioError> {
-    let span = s.span();
-    let line = cx.line(span.clone());
-    let s = s.into_inner();
-    let timeout = s.timeout.map(|d| d.0).unwrap_or(DEFAULT_EXPECT_TIMEOUT);
-    let mut kinds = Vec::new();
-    if let Some(t) = s.send {
-        kinds.push(("send", StepKind::Send(t.into_bytes())));
-    }
-    if let Some(t) = s.line {
-        kinds.push(("line", StepKind::Send(format!("{t}\r").into_bytes())));
-    }
-    if let Some(b) = s.bytes {
-        kinds.push(("bytes", StepKind::Send(b)));
-    }
-    if let Some(n) = s.send_size {
-        kinds.push(("send_size", StepKind::Send(filler(n))));
-    }
-    if let Some(l) = s.expect {
-        kinds.push(("expect", StepKind::ExpectLine { line: l, timeout }));
-    }
-    if let Some(r) = s.expect_regex {
-        let re = regex::Regex::new(r.get_ref())
-            .map_err(|e| cx.err(r.span(), "step.expect_regex", format!("bad regex: {e}")))?;
-        kinds.push((
-            "expect_regex",
-            StepKind::ExpectRegex {
-                regex: RegexText(re),
-                timeout,
-            },
-        ));
-    }
-    if let Some(b) = s.expect_bytes {
-        kinds.push((
-            "expect_bytes",
-            StepKind::ExpectBytes {
-                bytes: b.into_bytes(),
-                timeout,
-            },
-        ));
-    }
-    if let Some(w) = s.wait {
-        kinds.push(("wait", StepKind::Wait(w.0)));
-    }
-    if s.reopen == Some(true) {
-        kinds.push(("reopen", StepKind::Reopen));
-    }
-    match kinds.len() {
-        0 => Err(ScenarioError::new(cx.path, line, "step", "a step needs one of send, line, bytes, send_size, expect, expect_regex, expect_bytes, wait, reopen")),
-        1 => {
-            let (name, kind) = kinds.pop().expect("one");
-            if s.timeout.is_some() && !name.starts_with("expect") {
-                return Err(ScenarioError::new(cx.path, line, "step.timeout", format!("`timeout` applies to expectations, not to `{name}`")));
-            }
-            Ok(Step { line, kind })
-        }
-        _ => Err(ScenarioError::new(cx.path, line, &format!("step.{}", kinds[1].0), format!(
-            "one action per step: `{}` and `{}` are both given", kinds[0].0, kinds[1].0
-        ))),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::net::Direction;
 
     fn err(text: &str) -> String {
         Scenario::parse(Path::new("/tmp/s.toml"), text)
@@ -1117,7 +1032,7 @@ reopen = true
         );
         assert_eq!(
             err(&format!("{base}on = \"sometimes\"\n")),
-            "/tmp/s.toml:3: fault.on: unknown trigger \"sometimes\" (at_command, ftp_command, resolve, connect, transfer, time, after_fault)"
+            "/tmp/s.toml:3: fault.on: unknown variant `sometimes`, expected one of `at_command`, `ftp_command`, `resolve`, `connect`, `transfer`, `time`, `after_fault`"
         );
         assert_eq!(
             err(&format!("{base}on = \"after_fault\"\nfault = \"nobody\"\n")),
@@ -1136,14 +1051,53 @@ reopen = true
             "/tmp/s.toml:4: fault.times: times = 0 never fires; remove the fault or mark it optional"
         );
         assert_eq!(
-            err("[[fault]]\non = \"transfer\"\nafter_bytes = 10\naction = \"reply\"\ncode = 421\n"),
-            "/tmp/s.toml:3: fault.after_bytes: action = \"reply\" happens at the next FTP command, not after bytes of a transfer"
+            err("[[fault]]\non = \"transfer\"\nafter_bytes = 10\naction = \"dns_failure\"\n"),
+            "/tmp/s.toml:3: fault.after_bytes: action = \"dns_failure\" happens at the next lookup, not after bytes of a transfer"
         );
         assert_eq!(
             err("[[fault]]\non = \"at_command\"\ncommand = \"+X\"\nparams = \"(\"\naction = \"ufs_full\"\n")
                 .split('\n').next().unwrap(),
             "/tmp/s.toml:4: fault.params: bad regex: regex parse error:"
         );
+    }
+
+    #[test]
+    fn typed_values_name_what_they_accept() {
+        assert_eq!(
+            err("[[fault]]\non = \"time\"\nafter = \"1s\"\naction = \"sim_remove\"\n")
+                .split(", expected")
+                .next()
+                .unwrap(),
+            "/tmp/s.toml:4: fault.action: unknown variant `sim_remove`"
+        );
+        assert_eq!(
+            err("[[fault]]\non = \"connect\"\nconn = \"ctrl\"\naction = \"connect_refused\"\n"),
+            "/tmp/s.toml:3: fault.conn: unknown variant `ctrl`, expected `control` or `data`"
+        );
+        assert_eq!(
+            err("[network]\nregistration = [{ at = \"0s\", state = \"homme\" }]\n"),
+            "/tmp/s.toml:2: network.registration.state: unknown variant `homme`, expected one of `not_registered`, `home`, `registered`, `searching`, `denied`, `unknown`, `roaming`"
+        );
+        assert_eq!(
+            err("[network.pdp]\n1 = \"10.1.2\"\n"),
+            "/tmp/s.toml:2: network.pdp.1: invalid IPv4 address syntax"
+        );
+        assert_eq!(
+            err("[network.dns]\n\"x\" = [\"1.2.3.4\", \"nope\"]\n"),
+            "/tmp/s.toml:2: network.dns.x: \"nope\" is not an IP address"
+        );
+        let s = Scenario::parse(
+            Path::new("/tmp/s.toml"),
+            "[[fault]]\non = \"transfer\"\ndirection = \"put\"\naction = \"data_reset\"\n",
+        )
+        .unwrap();
+        assert!(matches!(
+            s.faults[0].trigger.event,
+            TriggerEvent::Transfer {
+                direction: Some(Direction::Upload),
+                ..
+            }
+        ));
     }
 
     #[test]

@@ -12,13 +12,18 @@
 mod duration;
 mod engine;
 mod error;
+mod expect;
 mod fault;
+mod kinds;
 mod live;
 mod load;
+mod paths;
+mod pattern;
 mod raw;
 pub mod runner;
 mod serial;
 mod start;
+mod steps;
 mod ufs;
 mod watch;
 
@@ -38,6 +43,7 @@ pub use fault::{
 };
 pub use live::{apply_module_fault, module_fault_event, override_answer, ScenarioLoop};
 pub(crate) use load::filler;
+pub use paths::{LoadOptions, MAX_DATA_BYTES, MAX_SCENARIO_FILE, MAX_SERVER_BYTES};
 pub use serial::{Piece, SerialImpairment};
 pub use start::StartState;
 pub use ufs::FullStore;
@@ -144,24 +150,57 @@ pub struct Step {
 pub enum StepKind {
     /// Send these bytes.
     Send(Vec<u8>),
-    /// Wait for a line equal to this (other lines before it are skipped).
-    ExpectLine {
-        line: String,
-        timeout: Duration,
-    },
-    /// Wait for a line matching this regex (other lines before it are skipped).
-    ExpectRegex {
-        regex: RegexText,
-        timeout: Duration,
-    },
-    /// The next bytes are exactly these.
-    ExpectBytes {
-        bytes: Vec<u8>,
-        timeout: Duration,
-    },
+    /// Wait for what `expect` says, within `timeout`, and not before `not_before`.
+    Expect(Expectation),
+    /// Nothing arrives from the module for this long.
+    ExpectSilence(Duration),
+    /// A file of the scenario's FTP server (its copy of the root) is as described.
+    ExpectServerFile(FileCheck),
+    /// A UFS file is as described.
+    ExpectUfsFile(FileCheck),
     Wait(Duration),
     /// Close the tty and open it again.
     Reopen,
+}
+
+/// An expectation step: what, how long it may take, and how soon it may come at the
+/// earliest (counted from the start of the step).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Expectation {
+    pub expect: Expect,
+    pub timeout: Duration,
+    pub not_before: Option<Duration>,
+}
+
+/// What an expectation waits for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Expect {
+    /// A line equal to this (other lines before it are skipped; a final result that
+    /// conflicts with it fails at once).
+    Line(String),
+    /// A line matching this regex (other lines before it are skipped).
+    Regex(RegexText),
+    /// One line equal to any of these.
+    Any(Vec<String>),
+    /// Every one of these lines, in any order (other lines between them skipped).
+    Unordered(Vec<String>),
+    /// The next bytes are exactly these.
+    Bytes(Vec<u8>),
+}
+
+/// `expect_server_file` / `expect_ufs_file`: a file by name and what it must hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileCheck {
+    /// Relative to the server's root, or a UFS name.
+    pub name: String,
+    pub size: Option<u64>,
+    /// Lower-case hex.
+    pub sha256: Option<String>,
+    pub text: Option<String>,
+    /// The file must not exist.
+    pub absent: bool,
+    /// How long the check may wait for the file to become so.
+    pub timeout: Duration,
 }
 
 /// A regex with equality by its text (so steps compare in tests).
@@ -178,17 +217,27 @@ impl PartialEq for RegexText {
 pub const DEFAULT_EXPECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl Scenario {
-    /// Read and check a scenario file.
+    /// Read and check a scenario file; the paths it names must stay inside its folder.
     pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| ScenarioError::new(path, 0, "file", format!("cannot read: {e}")))?;
-        Scenario::parse(path, &text)
+        Scenario::load_with(path, LoadOptions::default())
+    }
+
+    /// Read and check a scenario file with `options`. The file is untrusted: only a
+    /// regular file of at most [`MAX_SCENARIO_FILE`] bytes of UTF-8 text is read.
+    pub fn load_with(path: &Path, options: LoadOptions) -> Result<Scenario, ScenarioError> {
+        let text = load::read_text(path)?;
+        load::parse(path, &text, options)
     }
 
     /// Check scenario `text` as if read from `path` (relative paths resolve against its
-    /// folder).
+    /// folder and must stay inside it).
     pub fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
-        load::parse(path, text)
+        load::parse(path, text, LoadOptions::default())
+    }
+
+    /// Whether `bg95-emu run` has anything to do: steps, or faults whose firing it checks.
+    pub fn runs_anything(&self) -> bool {
+        !self.steps.is_empty() || self.faults.iter().any(|f| !f.optional)
     }
 
     /// The module the scenario runs: `[module]`, the `[network.pdp]` addresses, and no SIM

@@ -7,7 +7,11 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use toml::Spanned;
 
+use std::net::{IpAddr, Ipv4Addr};
+
 use super::duration::Dur;
+use super::kinds::{ActionName, On};
+use crate::net::{Conn, Direction};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -81,7 +85,7 @@ pub(crate) struct RawNetwork {
     pub registration: Vec<Spanned<RawRegistration>>,
     /// PDP context → IPv4 address the context gets.
     #[serde(default)]
-    pub pdp: BTreeMap<String, Spanned<String>>,
+    pub pdp: BTreeMap<String, Spanned<Ipv4Addr>>,
     /// Host name → address (or list of addresses).
     #[serde(default)]
     pub dns: BTreeMap<String, Spanned<RawAddrs>>,
@@ -89,22 +93,24 @@ pub(crate) struct RawNetwork {
     pub dns_exclusive: bool,
 }
 
+/// One address or a list of them, each parsed.
 #[derive(Debug)]
-pub(crate) enum RawAddrs {
-    One(String),
-    Many(Vec<String>),
-}
+pub(crate) struct RawAddrs(pub Vec<IpAddr>);
 
 impl<'de> Deserialize<'de> for RawAddrs {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
+        fn ip<E: serde::de::Error>(v: &str) -> Result<IpAddr, E> {
+            v.parse()
+                .map_err(|_| E::custom(format!("{v:?} is not an IP address")))
+        }
         impl<'de> serde::de::Visitor<'de> for V {
             type Value = RawAddrs;
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
                 f.write_str("an address string or a list of them")
             }
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RawAddrs, E> {
-                Ok(RawAddrs::One(v.to_string()))
+                Ok(RawAddrs(vec![ip(v)?]))
             }
             fn visit_seq<A: serde::de::SeqAccess<'de>>(
                 self,
@@ -112,12 +118,53 @@ impl<'de> Deserialize<'de> for RawAddrs {
             ) -> Result<RawAddrs, A::Error> {
                 let mut v = Vec::new();
                 while let Some(s) = a.next_element::<String>()? {
-                    v.push(s);
+                    v.push(ip(&s)?);
                 }
-                Ok(RawAddrs::Many(v))
+                Ok(RawAddrs(v))
             }
         }
         d.deserialize_any(V)
+    }
+}
+
+/// `state` of a `[network] registration` entry: CREG/CEREG `<stat>`.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum RegState {
+    NotRegistered,
+    #[serde(alias = "registered")]
+    Home,
+    Searching,
+    Denied,
+    Unknown,
+    Roaming,
+}
+
+impl RegState {
+    pub fn stat(self) -> u8 {
+        self as u8
+    }
+}
+
+/// `technology` of a `[network] registration` entry: `<AcT>`.
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Technology {
+    Gsm,
+    #[default]
+    #[serde(alias = "cat-m1")]
+    Emtc,
+    #[serde(alias = "nb-iot")]
+    Nbiot,
+}
+
+impl Technology {
+    pub fn act(self) -> u8 {
+        match self {
+            Technology::Gsm => 0,
+            Technology::Emtc => 8,
+            Technology::Nbiot => 9,
+        }
     }
 }
 
@@ -125,8 +172,8 @@ impl<'de> Deserialize<'de> for RawAddrs {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawRegistration {
     pub at: Dur,
-    pub state: Spanned<String>,
-    pub technology: Option<Spanned<String>>,
+    pub state: RegState,
+    pub technology: Option<Technology>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -168,7 +215,7 @@ pub(crate) struct RawFault {
     pub name: Option<String>,
     pub optional: Option<bool>,
     // -- trigger
-    pub on: Spanned<String>,
+    pub on: Spanned<On>,
     pub nth: Option<Spanned<u64>>,
     pub times: Option<Spanned<RawTimes>>,
     pub probability: Option<Spanned<f64>>,
@@ -176,13 +223,13 @@ pub(crate) struct RawFault {
     pub params: Option<Spanned<String>>,
     pub verb: Option<Spanned<String>>,
     pub host: Option<Spanned<String>>,
-    pub conn: Option<Spanned<String>>,
-    pub direction: Option<Spanned<String>>,
+    pub conn: Option<Spanned<Conn>>,
+    pub direction: Option<Spanned<Direction>>,
     pub after_bytes: Option<Spanned<u64>>,
     pub after: Option<Spanned<Dur>>,
     pub fault: Option<Spanned<String>>,
     // -- action
-    pub action: Spanned<String>,
+    pub action: Spanned<ActionName>,
     pub code: Option<Spanned<u16>>,
     pub text: Option<Spanned<String>>,
     pub delay: Option<Spanned<Dur>>,
@@ -236,7 +283,25 @@ pub(crate) struct RawStep {
     pub expect: Option<String>,
     pub expect_regex: Option<Spanned<String>>,
     pub expect_bytes: Option<String>,
+    pub expect_any: Option<Spanned<Vec<String>>>,
+    pub expect_unordered: Option<Spanned<Vec<String>>>,
+    pub expect_silence: Option<Dur>,
+    pub expect_server_file: Option<Spanned<RawFileCheck>>,
+    pub expect_ufs_file: Option<Spanned<RawFileCheck>>,
     pub timeout: Option<Dur>,
+    pub not_before: Option<Dur>,
     pub wait: Option<Dur>,
     pub reopen: Option<bool>,
+}
+
+/// `expect_server_file` / `expect_ufs_file`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawFileCheck {
+    pub name: String,
+    pub size: Option<u64>,
+    pub sha256: Option<String>,
+    pub text: Option<String>,
+    #[serde(default)]
+    pub absent: bool,
 }

@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 
 use bg95_core::transcript::escape;
 
-use super::{FiredFault, Scenario, Step, StepKind};
+use super::expect::{conflicts, wait_file};
+use super::{Expect, Expectation, FiredFault, Scenario, Step, StepKind};
 use crate::host_tty::HostTty;
 use crate::Emulator;
 
@@ -49,6 +50,9 @@ impl Outcome {
 struct Port {
     host: HostTty,
     buf: Vec<u8>,
+    /// The first bytes of `buf` that had arrived when the host last sent: answers to
+    /// earlier commands, which never fail an expectation at once.
+    before_send: usize,
 }
 
 impl Port {
@@ -56,10 +60,15 @@ impl Port {
         Ok(Port {
             host: HostTty::open(path)?,
             buf: Vec::new(),
+            before_send: 0,
         })
     }
 
     fn send(&mut self, bytes: &[u8]) -> Result<(), String> {
+        while let Ok(b) = self.host.rx.try_recv() {
+            self.buf.extend_from_slice(&b);
+        }
+        self.before_send = self.buf.len();
         self.host
             .tty
             .write_all(bytes)
@@ -79,11 +88,14 @@ impl Port {
         }
     }
 
-    /// The next complete line (without its line end), empty lines skipped.
-    fn next_line(&mut self, until: Instant) -> Option<String> {
+    /// The next complete line (without its line end), empty lines skipped, and whether
+    /// it had arrived before the host last sent.
+    fn next_line(&mut self, until: Instant) -> Option<(String, bool)> {
         loop {
             if let Some(i) = self.buf.iter().position(|&b| b == b'\n') {
                 let line: Vec<u8> = self.buf.drain(..=i).collect();
+                let earlier = line.len() <= self.before_send;
+                self.before_send = self.before_send.saturating_sub(line.len());
                 let text = String::from_utf8_lossy(&line)
                     .trim_end_matches(['\r', '\n'])
                     .trim_start_matches('\r')
@@ -91,7 +103,7 @@ impl Port {
                 if text.is_empty() {
                     continue;
                 }
-                return Some(text);
+                return Some((text, earlier));
             }
             if !self.pull(until) {
                 return None;
@@ -99,24 +111,44 @@ impl Port {
         }
     }
 
-    /// Wait for a line `accept`s; other lines are skipped (and reported on failure).
-    fn expect_line(
+    /// Wait for the lines `e` expects; other lines are skipped (and reported on failure).
+    /// A final answer of the kind expected that is not the one expected fails at once.
+    fn expect_lines(
         &mut self,
-        timeout: Duration,
+        e: &Expectation,
         what: &str,
-        accept: impl Fn(&str) -> bool,
+        wanted: Vec<String>,
     ) -> Result<(), String> {
-        let until = Instant::now() + timeout;
+        let start = Instant::now();
+        let until = start + e.timeout;
+        let mut remaining = wanted;
         let mut skipped = Vec::new();
-        while let Some(l) = self.next_line(until) {
-            if accept(&l) {
-                return Ok(());
+        while let Some((l, earlier)) = self.next_line(until) {
+            let accepted = match &e.expect {
+                Expect::Regex(re) => re.0.is_match(&l),
+                Expect::Unordered(_) => match remaining.iter().position(|w| *w == l) {
+                    Some(i) => {
+                        remaining.remove(i);
+                        remaining.is_empty()
+                    }
+                    None => false,
+                },
+                _ => remaining.contains(&l),
+            };
+            if accepted {
+                return too_soon(e, start, &l);
+            }
+            if !earlier && conflicts(&e.expect, &remaining, &l) {
+                return Err(format!(
+                    "expected {what}; got {l:?}, a final answer (lines seen before it: {skipped:?})"
+                ));
             }
             skipped.push(l);
         }
         let partial = escape(&self.buf);
         Err(format!(
-            "expected {what} within {timeout:?}; lines seen: {skipped:?}{}",
+            "expected {what} within {:?}; lines seen: {skipped:?}{}",
+            e.timeout,
             if partial.is_empty() {
                 String::new()
             } else {
@@ -128,11 +160,13 @@ impl Port {
     /// Forget what the module said so far (after `[[setup]]`: not part of what steps see).
     fn discard(&mut self) {
         self.buf.clear();
+        self.before_send = 0;
         while self.host.rx.try_recv().is_ok() {}
     }
 
-    fn expect_bytes(&mut self, want: &[u8], timeout: Duration) -> Result<(), String> {
-        let until = Instant::now() + timeout;
+    fn expect_bytes(&mut self, want: &[u8], e: &Expectation) -> Result<(), String> {
+        let start = Instant::now();
+        let until = start + e.timeout;
         while self.buf.len() < want.len() && want.starts_with(&self.buf) {
             if !self.pull(until) {
                 break;
@@ -140,13 +174,45 @@ impl Port {
         }
         if self.buf.starts_with(want) {
             self.buf.drain(..want.len());
-            return Ok(());
+            self.before_send = self.before_send.saturating_sub(want.len());
+            return too_soon(e, start, &escape(want));
         }
         Err(format!(
-            "expected bytes \"{}\" within {timeout:?}; got \"{}\"",
+            "expected bytes \"{}\" within {:?}; got \"{}\"",
             escape(want),
+            e.timeout,
             escape(&self.buf)
         ))
+    }
+
+    /// Nothing but line ends left over, and nothing more arrives for `d`.
+    fn expect_silence(&mut self, d: Duration) -> Result<(), String> {
+        let start = Instant::now();
+        let until = start + d;
+        loop {
+            if self.buf.iter().any(|b| !matches!(b, b'\r' | b'\n')) {
+                return Err(format!(
+                    "expected silence for {d:?}; after {:?} came \"{}\"",
+                    start.elapsed(),
+                    escape(&self.buf)
+                ));
+            }
+            if !self.pull(until) {
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// `not_before`: the expected answer must not come before this long after the step began
+/// (as the host reads it).
+fn too_soon(e: &Expectation, start: Instant, what: &str) -> Result<(), String> {
+    let took = start.elapsed();
+    match e.not_before {
+        Some(min) if took < min => Err(format!(
+            "{what:?} came after {took:?}, before not_before {min:?}"
+        )),
+        _ => Ok(()),
     }
 }
 
@@ -248,7 +314,14 @@ fn run_steps(
     transcript: Option<PathBuf>,
     fired: &mut Vec<FiredFault>,
 ) -> Result<(), String> {
-    let mut builder = Emulator::builder().scenario(scenario.clone());
+    // The runner's own UFS folder, so `expect_ufs_file` can look at it.
+    let ufs = tempfile::Builder::new()
+        .prefix("bg95-run-ufs-")
+        .tempdir()
+        .map_err(|e| format!("UFS folder: {e}"))?;
+    let mut builder = Emulator::builder()
+        .scenario(scenario.clone())
+        .ufs_dir(ufs.path());
     if let Some(s) = seed {
         builder = builder.seed(s);
     }
@@ -266,9 +339,14 @@ fn run_steps(
         None => Vec::new(),
     };
     let mut port = Port::open(emu.tty_path())?;
+    let places = Places {
+        tty: emu.tty_path(),
+        ftp_root: emu.ftp_root(),
+        ufs_dir: ufs.path(),
+    };
     let mut result = Ok(());
     for step in &scenario.setup {
-        if let Err(e) = run_step(&mut port, emu.tty_path(), step, &vars) {
+        if let Err(e) = run_step(&mut port, &places, step, &vars) {
             result = Err(format!("setup step at line {}: {e}", step.line));
             break;
         }
@@ -279,7 +357,7 @@ fn run_steps(
         port.discard();
     }
     for step in scenario.steps.iter().filter(|_| result.is_ok()) {
-        if let Err(e) = run_step(&mut port, emu.tty_path(), step, &vars) {
+        if let Err(e) = run_step(&mut port, &places, step, &vars) {
             result = Err(format!("step at line {}: {e}", step.line));
             break;
         }
@@ -297,36 +375,60 @@ fn run_steps(
     result
 }
 
+/// Where a scenario's files are, for `expect_server_file` and `expect_ufs_file`.
+struct Places<'a> {
+    tty: &'a Path,
+    ftp_root: Option<&'a Path>,
+    ufs_dir: &'a Path,
+}
+
 fn run_step(
     port: &mut Port,
-    tty: &Path,
+    places: &Places,
     step: &Step,
     vars: &[(&str, String)],
 ) -> Result<(), String> {
     let text = |s: &str| String::from_utf8_lossy(&substitute(s.as_bytes(), vars)).into_owned();
     match &step.kind {
         StepKind::Send(b) => port.send(&substitute(b, vars)),
-        StepKind::ExpectLine { line, timeout } => {
-            let want = text(line);
-            port.expect_line(*timeout, &format!("line {want:?}"), |l| l == want)
-        }
-        StepKind::ExpectRegex { regex, timeout } => {
-            let re = &regex.0;
-            port.expect_line(
-                *timeout,
-                &format!("a line matching /{}/", re.as_str()),
-                |l| re.is_match(l),
-            )
-        }
-        StepKind::ExpectBytes { bytes, timeout } => {
-            port.expect_bytes(&substitute(bytes, vars), *timeout)
+        StepKind::Expect(e) => match &e.expect {
+            Expect::Line(l) => {
+                let want = text(l);
+                port.expect_lines(e, &format!("line {want:?}"), vec![want])
+            }
+            Expect::Regex(re) => port.expect_lines(
+                e,
+                &format!("a line matching /{}/", re.0.as_str()),
+                Vec::new(),
+            ),
+            Expect::Any(list) | Expect::Unordered(list) => {
+                let want: Vec<String> = list.iter().map(|l| text(l)).collect();
+                let how = if matches!(e.expect, Expect::Any(_)) {
+                    "one of"
+                } else {
+                    "all of, in any order,"
+                };
+                port.expect_lines(e, &format!("{how} {want:?}"), want)
+            }
+            Expect::Bytes(b) => port.expect_bytes(&substitute(b, vars), e),
+        },
+        StepKind::ExpectSilence(d) => port.expect_silence(*d),
+        StepKind::ExpectServerFile(c) => match places.ftp_root {
+            Some(root) => {
+                wait_file(Some(&root.join(&c.name)), c).map_err(|e| format!("server file {e}"))
+            }
+            None => Err("expect_server_file: the scenario has no [ftp_server]".into()),
+        },
+        StepKind::ExpectUfsFile(c) => {
+            let path = crate::ufs_dir::safe_name(&c.name).then(|| places.ufs_dir.join(&c.name));
+            wait_file(path.as_deref(), c).map_err(|e| format!("UFS file {e}"))
         }
         StepKind::Wait(d) => {
             std::thread::sleep(*d);
             Ok(())
         }
         StepKind::Reopen => {
-            let fresh = Port::open(tty)?;
+            let fresh = Port::open(places.tty)?;
             // The old port closes first (its reader stops), as a host closing the tty.
             *port = fresh;
             Ok(())

@@ -18,7 +18,7 @@ use bg95_core::transcript::{escape, parse_setup, Comparison};
 use serde::Serialize;
 
 use crate::scenario::runner::Outcome;
-use crate::scenario::{Scenario, StepKind};
+use crate::scenario::{Expect, Scenario, StepKind};
 use model::{format_duration, Band, DiffMark, Direction, FailureMark, Item, Kind, Lane, Rows};
 
 /// What the page says about where the transcript came from.
@@ -382,14 +382,10 @@ pub fn step_failure(scenario: &Scenario, message: &str, server: Option<SocketAdd
     };
     let (expected, timeout) = match &step.kind {
         StepKind::Send(b) => (format!("to send \"{}\"", escape(b)), None),
-        StepKind::ExpectLine { line, timeout } => (format!("a line {line:?}"), Some(*timeout)),
-        StepKind::ExpectRegex { regex, timeout } => (
-            format!("a line matching /{}/", regex.0.as_str()),
-            Some(*timeout),
-        ),
-        StepKind::ExpectBytes { bytes, timeout } => {
-            (format!("the bytes \"{}\"", escape(bytes)), Some(*timeout))
-        }
+        StepKind::Expect(e) => (expectation_text(&e.expect), Some(e.timeout)),
+        StepKind::ExpectSilence(d) => (format!("silence for {}", format_duration(*d)), None),
+        StepKind::ExpectServerFile(f) => (format!("the server file {:?}", f.name), Some(f.timeout)),
+        StepKind::ExpectUfsFile(f) => (format!("the UFS file {:?}", f.name), Some(f.timeout)),
         StepKind::Wait(d) => (format!("to wait {d:?}"), None),
         StepKind::Reopen => ("to reopen the tty".into(), None),
     };
@@ -403,6 +399,17 @@ pub fn step_failure(scenario: &Scenario, message: &str, server: Option<SocketAdd
         got,
         sent_before,
         timeout,
+    }
+}
+
+/// What an expectation step waits for, in words.
+fn expectation_text(expect: &Expect) -> String {
+    match expect {
+        Expect::Line(line) => format!("a line {line:?}"),
+        Expect::Regex(regex) => format!("a line matching /{}/", regex.0.as_str()),
+        Expect::Any(lines) => format!("one of the lines {lines:?}"),
+        Expect::Unordered(lines) => format!("the lines {lines:?} in any order"),
+        Expect::Bytes(bytes) => format!("the bytes \"{}\"", escape(bytes)),
     }
 }
 
