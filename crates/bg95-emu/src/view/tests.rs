@@ -11,6 +11,8 @@ const RECORDING: &str = r#"#! boot
 "#;
 
 const SCENARIO: &str = r#"name = "open never answers"
+[ftp_server]
+root = "."
 [[fault]]
 name = "never"
 on = "at_command"
