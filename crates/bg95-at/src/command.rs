@@ -110,10 +110,13 @@ pub fn parse_body(body: &[u8]) -> Result<Vec<Invocation>, SyntaxError> {
         .collect())
 }
 
+/// An invocation with the spans of its parameters (see [`parse_body_spanned`]).
+pub type SpannedInvocation = (Invocation, Vec<Range<usize>>);
+
 /// [`parse_body`], with where each parameter of a Write form lies in `body`: the bytes
 /// between the quotes of a quoted one, the untrimmed token of a bare one (empty where it
 /// was omitted). The core masks secrets by these positions (`bg95_core::redact`).
-pub fn parse_body_spanned(body: &[u8]) -> Result<Vec<(Invocation, Vec<Range<usize>>)>, SyntaxError> {
+pub fn parse_body_spanned(body: &[u8]) -> Result<Vec<SpannedInvocation>, SyntaxError> {
     Parser {
         s: body,
         i: 0,
@@ -153,7 +156,7 @@ impl Parser<'_> {
         }
     }
 
-    fn chain(&mut self) -> Result<Vec<(Invocation, Vec<Range<usize>>)>, SyntaxError> {
+    fn chain(&mut self) -> Result<Vec<SpannedInvocation>, SyntaxError> {
         let mut out = Vec::new();
         loop {
             self.skip_spaces();

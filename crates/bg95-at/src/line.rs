@@ -141,7 +141,10 @@ impl LineAssembler {
         }
         if self.prefix_at.is_none()
             && byte.eq_ignore_ascii_case(&b'T')
-            && self.buf.last().is_some_and(|b| b.eq_ignore_ascii_case(&b'A'))
+            && self
+                .buf
+                .last()
+                .is_some_and(|b| b.eq_ignore_ascii_case(&b'A'))
         {
             self.prefix_at = Some(self.buf.len() - 1);
         }

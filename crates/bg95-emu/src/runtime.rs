@@ -156,6 +156,8 @@ pub async fn run_module(
     let (mut rd, wr) = master.into_split();
     let writer = Writer::spawn(wr, cfg.baud);
     let (mut lp, mut driver, mut net_rx) = LoopState::new(module, cfg, writer);
+    // The transcript gets the module's own masked copy of the session.
+    lp.module.record_transcript(transcript.is_some());
     let mut buf = vec![0u8; 4096];
     let mut link_made = false;
     let result = loop {
@@ -321,7 +323,7 @@ impl LoopState {
         loop {
             while let Some(out) = self.module.poll_output() {
                 if let Some(t) = transcript.as_mut() {
-                    t.output(self.clock.now(), &out);
+                    t.pieces(self.clock.now(), &mut self.module);
                 }
                 match scenario.as_mut() {
                     Some(sc) => send_impaired(&self.writer, sc, out),
@@ -394,10 +396,10 @@ impl LoopState {
         let Some((now, bytes)) = self.held_input.take() else {
             return false;
         };
-        if let Some(t) = transcript.as_mut() {
-            t.input(now, &bytes);
-        }
         self.module.handle_input(now, &bytes);
+        if let Some(t) = transcript.as_mut() {
+            t.pieces(now, &mut self.module);
+        }
         true
     }
 
@@ -526,6 +528,7 @@ fn engine_event(
     match out {
         EngineOutput::Fired(f) => {
             if let Some(t) = transcript.as_mut() {
+                t.pieces(clock.now(), module);
                 t.fault(clock.now(), &f);
             }
         }
@@ -553,6 +556,8 @@ fn complete(
     event: Completion,
 ) {
     if let Some(t) = transcript.as_mut() {
+        // What the module said before the event goes first.
+        t.pieces(now, module);
         t.event(now, &event);
     }
     module.handle_completion(now, event);

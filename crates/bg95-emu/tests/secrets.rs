@@ -83,3 +83,83 @@ fn password_is_in_no_log_and_no_transcript() {
     check("trace");
     check("warn,bg95=trace,suppaftp=trace,suppaftp::async_ftp::tokio_ftp::control=trace");
 }
+
+/// Every way the hardening issue typed the account command into a real `serve
+/// --transcript` (15 clear copies before: the mask was a line pattern): none leaves the
+/// password in the recording, and the recording still replays without a diff.
+#[test]
+fn no_form_of_the_account_command_leaves_the_password_in_the_transcript() {
+    let dir = tempfile::tempdir().unwrap();
+    let transcript = dir.path().join("session.txt");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_bg95-emu"))
+        .args(["serve", "--ftp-server", "off", "--transcript"])
+        .arg(&transcript)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut tty = String::new();
+    out.read_line(&mut tty).unwrap();
+    let tty = tty.trim().strip_prefix("tty: ").unwrap().to_string();
+    let mut h = Host::open(std::path::Path::new(&tty));
+    h.expect(&boot_bytes());
+    let ok = |line: &[u8]| {
+        let mut want = line.strip_suffix(b"\n").unwrap_or(line).to_vec();
+        want.extend_from_slice(b"\r\nOK\r\n");
+        want
+    };
+    let p = PASSWORD;
+    let forms: Vec<Vec<u8>> = vec![
+        format!("\0junkAT+QFTPCFG=\"account\",\"u\",\"{p}\"\r").into(),
+        format!("AT+QFTPCFG=\"account\",\"u\",{p}\r").into(),
+        format!("AT+CMEE=1;+QFTPCFG=\"account\",\"u\",\"{p}\"\r").into(),
+        format!("AT+QFTPCFG= \"account\",\"u\",\"{p}\"\r").into(),
+        format!("ATE1+QFTPCFG=\"account\",\"u\",\"{p}\"\r").into(),
+        format!("AT+QFTPCFG=\"account\",\"u\",\"{p}x\x08\"\r\n").into(),
+    ];
+    for form in &forms {
+        h.send(form);
+        h.expect(&ok(form));
+    }
+    // Split across writes, with a pause so the module reads the pieces separately.
+    let split = format!("AT+QFTPCFG=\"account\",\"u\",\"{p}\"\r");
+    let (a, b) = split.as_bytes().split_at(30);
+    h.send(a);
+    h.expect(a);
+    h.send(b);
+    h.expect(&ok(b));
+    // `A/` repeats it.
+    h.send(b"A/");
+    h.expect(b"A/\r\nOK\r\n");
+    // Right after a QFUPL's data, in the same write.
+    h.chat(
+        "AT+QFUPL=\"f.txt\",3\r",
+        "AT+QFUPL=\"f.txt\",3\r\r\nCONNECT\r\n",
+    );
+    let after = format!("abcAT+QFTPCFG=\"account\",\"u\",\"{p}\"\r");
+    h.send(after.as_bytes());
+    h.expect(b"\r\n+QFUPL: 3,");
+    h.read_until(b"OK\r\n");
+    h.expect(&ok(&after.as_bytes()[3..]));
+    drop(h);
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM).unwrap();
+    child.wait().unwrap();
+    let text = std::fs::read_to_string(&transcript).unwrap();
+    assert!(
+        !text.contains(PASSWORD),
+        "password in the transcript:\n{text}"
+    );
+    assert!(
+        !text.contains("Qz7"),
+        "part of the password in the transcript:\n{text}"
+    );
+    let stars = "*".repeat(PASSWORD.len());
+    assert!(text.matches(&stars).count() >= 2 * forms.len(), "{text}");
+    let replay = bg95_emu::replay::replay_file(&transcript).unwrap();
+    assert!(
+        replay.identical(),
+        "replay differs:\n{}\n{text}",
+        replay.diff
+    );
+}
