@@ -67,6 +67,35 @@ pub fn secret_spans(body: &[u8]) -> Vec<Range<usize>> {
     out
 }
 
+/// `bytes` with the secret of every command line in it masked (one `*` per character):
+/// for text that holds command lines without the typing behind them, such as the module's
+/// echo in a runner's failure message. Lines end at CR or LF; each is masked by what the
+/// parser finds after its `AT` ([`secret_spans`]).
+pub fn mask_lines(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len());
+    for piece in bytes.split_inclusive(|&b| b == b'\r' || b == b'\n') {
+        let Some(body) = bg95_at::strip_prefix(piece) else {
+            out.extend_from_slice(piece);
+            continue;
+        };
+        let offset = piece.len() - body.len();
+        let end = body
+            .iter()
+            .position(|&b| b == b'\r' || b == b'\n')
+            .unwrap_or(body.len());
+        let spans = secret_spans(&body[..end]);
+        for (i, &b) in piece.iter().enumerate() {
+            let secret = i >= offset && spans.iter().any(|s| s.contains(&(i - offset)));
+            match (secret, b) {
+                (false, b) => out.push(b),
+                (true, 0x80..=0xBF) => {}
+                (true, _) => out.push(b'*'),
+            }
+        }
+    }
+    out
+}
+
 fn trim_spaces(body: &[u8], mut span: Range<usize>) -> Range<usize> {
     while span.start < span.end && body[span.start] == b' ' {
         span.start += 1;
@@ -267,6 +296,15 @@ mod tests {
                 String::from_utf8_lossy(body)
             );
         }
+    }
+
+    #[test]
+    fn mask_lines_masks_every_command_line_in_text() {
+        assert_eq!(
+            mask_lines(b"AT+QFTPCFG=\"account\",\"u\",\"p\xc3\xa4ss\"\r\r\nOK\r\nAT+QFTPCFG=\"account\",u,pw"),
+            b"AT+QFTPCFG=\"account\",\"u\",\"****\"\r\r\nOK\r\nAT+QFTPCFG=\"account\",u,**".to_vec()
+        );
+        assert_eq!(mask_lines(b"+QFTPOPEN: 0,0"), b"+QFTPOPEN: 0,0".to_vec());
     }
 
     #[test]

@@ -163,3 +163,38 @@ fn no_form_of_the_account_command_leaves_the_password_in_the_transcript() {
         replay.diff
     );
 }
+
+/// `run`: a step after the account line fails; its "lines seen" (the module's echo of the
+/// account line) on stdout and the JUnit failure message show the password masked.
+#[test]
+fn run_failure_messages_and_junit_show_no_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("leak.toml");
+    let steps = [
+        format!("[[step]]\nline = 'AT+QFTPCFG=\"account\",\"test\",\"{PASSWORD}\"'\n"),
+        "[[step]]\nexpect = \"NEVER\"\ntimeout = \"500ms\"\n".to_string(),
+    ];
+    std::fs::write(&scenario, format!("name = \"leak\"\n{}", steps.concat())).unwrap();
+    let junit = dir.path().join("out.xml");
+    let out = Command::new(env!("CARGO_BIN_EXE_bg95-emu"))
+        .arg("run")
+        .arg("--junit")
+        .arg(&junit)
+        .arg(&scenario)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stars = "*".repeat(PASSWORD.len());
+    assert!(
+        stdout.contains(&format!(
+            "AT+QFTPCFG=\\\"account\\\",\\\"test\\\",\\\"{stars}\\\""
+        )),
+        "the echo is in the lines seen, masked:\n{stdout}"
+    );
+    assert!(!stdout.contains(PASSWORD), "{stdout}");
+    assert!(!String::from_utf8_lossy(&out.stderr).contains(PASSWORD));
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(xml.contains(&stars), "{xml}");
+    assert!(!xml.contains(PASSWORD), "{xml}");
+}

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use bg95_core::redact::mask_lines;
 use bg95_core::transcript::escape;
 
 use super::{FiredFault, Scenario, Step, StepKind};
@@ -112,9 +113,10 @@ impl Port {
             if accept(&l) {
                 return Ok(());
             }
-            skipped.push(l);
+            // Shown on stdout and in JUnit: never the password of an echoed account line.
+            skipped.push(String::from_utf8_lossy(&mask_lines(l.as_bytes())).into_owned());
         }
-        let partial = escape(&self.buf);
+        let partial = escape(&mask_lines(&self.buf));
         Err(format!(
             "expected {what} within {timeout:?}; lines seen: {skipped:?}{}",
             if partial.is_empty() {
@@ -138,8 +140,8 @@ impl Port {
         }
         Err(format!(
             "expected bytes \"{}\" within {timeout:?}; got \"{}\"",
-            escape(want),
-            escape(&self.buf)
+            escape(&mask_lines(want)),
+            escape(&mask_lines(&self.buf))
         ))
     }
 }
@@ -421,17 +423,25 @@ pub fn junit(outcomes: &[Outcome]) -> String {
     x
 }
 
+/// `s` as XML 1.0 character data or attribute value. XML 1.0 has no way to write most C0
+/// controls (not even as `&#1;`) nor U+FFFE/U+FFFF: those are written as visible text in the
+/// transcript escape style (`\x01`, `\u{fffe}`), so the report always parses. Tab, LF and
+/// CR are character references (an attribute would otherwise normalise them to spaces).
 fn xml(s: &str) -> String {
-    s.chars()
-        .map(|c| match c {
-            '&' => "&amp;".into(),
-            '<' => "&lt;".into(),
-            '>' => "&gt;".into(),
-            '"' => "&quot;".into(),
-            c if (c as u32) < 0x20 && c != '\n' && c != '\t' => format!("&#{};", c as u32),
-            c => c.to_string(),
-        })
-        .collect()
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\t' | '\n' | '\r' => out.push_str(&format!("&#{};", c as u32)),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\x{:02x}", c as u32)),
+            '\u{fffe}' | '\u{ffff}' => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -456,5 +466,32 @@ mod tests {
         assert!(x.contains("<testcase name=\"a&lt;b\" classname=\"x.toml\" time=\"1.500\">"));
         assert!(x.contains("<failure message=\"expected &quot;OK&quot;\">"));
         assert!(x.contains("tests=\"1\" failures=\"1\""));
+    }
+
+    /// Control characters in a name or a message: the report is still XML 1.0 (a parser
+    /// rejected `&#1;` before), and nothing is lost.
+    #[test]
+    fn junit_is_xml_1_0_whatever_the_names_hold() {
+        let o = Outcome {
+            name: "bad\x01name\u{fffe}".into(),
+            path: "x\x1b.toml".into(),
+            elapsed: Duration::from_millis(1),
+            result: Err("got \"\x00\"\r\n\tend".into()),
+            fired: Vec::new(),
+        };
+        let x = junit(&[o]);
+        for c in x.chars() {
+            let ok = matches!(c, '\t' | '\n' | '\r')
+                || ('\u{20}'..='\u{d7ff}').contains(&c)
+                || ('\u{e000}'..='\u{fffd}').contains(&c)
+                || c >= '\u{10000}';
+            assert!(ok, "{c:?} is not an XML 1.0 character:\n{x}");
+        }
+        for bad in ["&#0;", "&#1;", "&#27;"] {
+            assert!(!x.contains(bad), "{bad} is not allowed in XML 1.0:\n{x}");
+        }
+        assert!(x.contains("name=\"bad\\x01name\\u{fffe}\""), "{x}");
+        assert!(x.contains("classname=\"x\\x1b.toml\""), "{x}");
+        assert!(x.contains("got &quot;\\x00&quot;&#13;&#10;&#9;end"), "{x}");
     }
 }
