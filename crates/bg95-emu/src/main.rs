@@ -293,12 +293,13 @@ fn serve(args: ServeArgs, scenario: Option<Scenario>) -> Result<(), String> {
     if args.ftp_tls && ftp_server.is_none() {
         return Err("--ftp-tls needs the embedded FTP server (drop --ftp-server off)".into());
     }
-    // The account shown with the server's address (a scenario's first user).
+    // The account shown with the server's address (a scenario's first user). A configured
+    // password is never printed; the built-in `test`/`test` is documented anyway.
     let user = match scenario.as_ref().and_then(|s| s.ftp_server.as_ref()) {
         Some(f) => f
             .users
             .first()
-            .map(|(u, p)| format!("{u}:{p}"))
+            .map(|(u, _)| format!("{u}:***"))
             .unwrap_or_default(),
         None => "test:test".to_string(),
     };

@@ -198,3 +198,60 @@ fn run_failure_messages_and_junit_show_no_password() {
     assert!(xml.contains(&stars), "{xml}");
     assert!(!xml.contains(PASSWORD), "{xml}");
 }
+
+/// `serve --scenario` whose server account has [`PASSWORD`]: neither stdout (the server's
+/// address line) nor the logs at `info`, `libunftp=info` (the README's suggestion) or
+/// `trace` print it — the embedded server's authenticator used to be logged with its users.
+#[test]
+fn serve_scenario_prints_no_configured_password() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("root")).unwrap();
+    let scenario = dir.path().join("users.toml");
+    std::fs::write(
+        &scenario,
+        // A fault on PASS: its log line is emitted inside libunftp's session span, whose
+        // fields hold the server's configuration (its authenticator).
+        format!("[ftp_server]\nroot = \"root\"\nusers = [{{ user = \"u\", password = \"{PASSWORD}\" }}]\n[[fault]]\non = \"ftp_command\"\nverb = \"PASS\"\naction = \"reply\"\ncode = 530\ntext = \"Login incorrect.\"\n"),
+    )
+    .unwrap();
+    for filter in ["info", "info,libunftp=info", "trace"] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_bg95-emu"))
+            .args(["serve", "--scenario"])
+            .arg(&scenario)
+            .env("BG95_LOG", filter)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let mut tty = String::new();
+        out.read_line(&mut tty).unwrap();
+        let mut ftp = String::new();
+        out.read_line(&mut ftp).unwrap();
+        assert!(ftp.starts_with("ftp: ftp://u:***@127.0.0.1:"), "{ftp}");
+        // Log in once, so the server's session logs run too.
+        let port = ftp.trim().rsplit(':').next().unwrap().trim_end_matches('/');
+        let tty = tty.trim().strip_prefix("tty: ").unwrap().to_string();
+        let mut h = Host::open(std::path::Path::new(&tty));
+        h.expect(&boot_bytes());
+        h.chat("AT+QIACT=1\r", "AT+QIACT=1\r\r\nOK\r\n");
+        let account = format!("AT+QFTPCFG=\"account\",\"u\",\"{PASSWORD}\"\r");
+        h.chat(&account, &format!("{account}\r\nOK\r\n"));
+        let open = format!("AT+QFTPOPEN=\"127.0.0.1\",{port}\r");
+        h.chat(&open, &format!("{open}\r\nOK\r\n"));
+        h.expect(b"\r\n+QFTPOPEN: 625,530\r\n");
+        drop(h);
+        kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM).unwrap();
+        let mut rest = String::new();
+        let _ = out.read_to_string(&mut rest);
+        let mut stderr = String::new();
+        let _ = child.stderr.take().unwrap().read_to_string(&mut stderr);
+        child.wait().unwrap();
+        assert!(!stderr.is_empty(), "the log is there ({filter})");
+        assert!(
+            !stderr.contains(PASSWORD),
+            "password in the log ({filter}):\n{stderr}"
+        );
+        assert!(!rest.contains(PASSWORD) && !ftp.contains(PASSWORD));
+    }
+}
