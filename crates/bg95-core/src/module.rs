@@ -360,8 +360,15 @@ impl Module {
     /// not handed out plus `unwritten`, what the runtime has not written yet — is below
     /// [`Limits::output_high_water`].
     pub fn wants_data(&self, unwritten: usize) -> bool {
+        self.output_has_room(unwritten) && self.ftp.wants_data()
+    }
+
+    /// True while the output not yet written to the host (what `poll_output` has not handed
+    /// out plus `unwritten`) is below [`Limits::output_high_water`]. A runtime reads host
+    /// input only while it is: a real UART cannot queue without bound, so a host that does
+    /// not read is held by flow control (its writes block) instead of growing memory.
+    pub fn output_has_room(&self, unwritten: usize) -> bool {
         self.out.len().saturating_add(unwritten) < self.limits.output_high_water
-            && self.ftp.wants_data()
     }
 
     // ---- output helpers for the command areas ----------------------------------------
