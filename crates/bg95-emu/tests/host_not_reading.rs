@@ -80,7 +80,7 @@ fn write_unread(child: &Child, tty: &mut File, pattern: &[u8]) -> (usize, u64) {
             Err(e) => panic!("tty write: {e}"),
         }
         samples += 1;
-        if samples % 64 == 0 {
+        if samples & 63 == 0 {
             max_rss = max_rss.max(rss(child));
         }
     }
