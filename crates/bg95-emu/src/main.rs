@@ -94,7 +94,9 @@ struct RunArgs {
 
 #[derive(clap::Args)]
 struct ServeArgs {
-    /// Create PATH as a symlink to the tty once the module takes AT input (removed on exit).
+    /// Create PATH as a symlink to the tty once the module takes AT input (removed on exit
+    /// if it still leads to this tty). A PATH that already leads to an existing tty (another
+    /// emulator) is refused; a dangling one is replaced.
     #[arg(long, value_name = "PATH")]
     tty_link: Option<PathBuf>,
     /// Keep UFS files in DIR (they persist across runs); default: a temporary directory.

@@ -225,7 +225,7 @@ pub async fn run_module(
         }
     };
     if let (Some(link), true) = (&tty_link, link_made) {
-        let _ = std::fs::remove_file(link);
+        remove_own_link(link, &tty_path);
     }
     if let Some(t) = transcript.as_mut() {
         t.flush();
@@ -566,18 +566,50 @@ fn complete(
     module.handle_completion(now, event);
 }
 
+/// `--tty-link`: create `link` → `target`. A link that exists and leads to a tty that is
+/// still there belongs to a live emulator (or something else): refused with a clear error,
+/// never taken over. A dangling one (its emulator was killed) is replaced; anything that
+/// is not a symlink is refused.
 fn make_link(link: &std::path::Path, target: &std::path::Path) -> std::io::Result<()> {
     if let Ok(meta) = std::fs::symlink_metadata(link) {
-        if meta.file_type().is_symlink() {
-            std::fs::remove_file(link)?;
-        } else {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::AlreadyExists,
-                format!("{} exists and is not a symlink", link.display()),
-            ));
+        let refuse = |why: String| std::io::Error::new(std::io::ErrorKind::AlreadyExists, why);
+        if !meta.file_type().is_symlink() {
+            return Err(refuse(format!(
+                "--tty-link {}: exists and is not a symlink",
+                link.display()
+            )));
         }
+        if std::fs::metadata(link).is_ok() {
+            let to = std::fs::read_link(link).unwrap_or_default();
+            return Err(refuse(format!(
+                "--tty-link {}: already links to {}, which exists (another emulator?); \
+                 remove it or choose another path",
+                link.display(),
+                to.display()
+            )));
+        }
+        tracing::info!(target: "bg95::emu", "replacing the dangling link {}", link.display());
+        std::fs::remove_file(link)?;
     }
+    // Fails if another process created the link in between: never overwritten.
     std::os::unix::fs::symlink(target, link)
+}
+
+/// Remove `link` on exit only if it still leads to our own tty (someone may have replaced
+/// it since).
+fn remove_own_link(link: &std::path::Path, ours: &std::path::Path) {
+    match std::fs::read_link(link) {
+        Ok(to) if to == ours => {
+            let _ = std::fs::remove_file(link);
+        }
+        Ok(to) => tracing::warn!(
+            target: "bg95::emu",
+            "{} now links to {}, not to our tty: left in place",
+            link.display(),
+            to.display()
+        ),
+        Err(_) => {}
+    }
 }
 
 #[cfg(test)]
