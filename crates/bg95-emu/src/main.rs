@@ -262,6 +262,10 @@ fn run_scenarios(args: RunArgs) -> ExitCode {
         .transcript
         .as_deref()
         .map(|p| runner::TranscriptTarget::from_arg(p, scenarios.len()));
+    if let Err(e) = listen_for_interrupts() {
+        eprintln!("bg95-emu: signals: {e}");
+        return ExitCode::FAILURE;
+    }
     let outcomes = runner::run_all_recorded(
         &scenarios,
         args.jobs,
@@ -277,11 +281,78 @@ fn run_scenarios(args: RunArgs) -> ExitCode {
     }
     let failed = outcomes.iter().filter(|o| !o.passed()).count();
     println!("{} passed, {failed} failed", outcomes.len() - failed);
+    if let Some(sig) = runner::interrupted() {
+        let not_run = scenarios.len() - outcomes.len();
+        eprintln!("bg95-emu: interrupted by signal {sig}; {not_run} scenario(s) not run");
+        // The shell's convention for a run stopped by the user (128 + SIGINT), whatever
+        // the signal: CI tells an interrupted run from a failed one.
+        return ExitCode::from(130);
+    }
     if failed == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
     }
+}
+
+/// The signals that stop `run` and `serve` cleanly (the default action would kill the
+/// process and leave its tty link and temporary folders behind).
+const STOP_SIGNALS: [i32; 4] = [
+    nix::libc::SIGINT,
+    nix::libc::SIGTERM,
+    nix::libc::SIGHUP,
+    nix::libc::SIGQUIT,
+];
+
+/// Resolves with the first of [`STOP_SIGNALS`] to arrive; the handlers are installed when
+/// this is called (so call it before anything needs cleaning up).
+fn stop_signal() -> std::io::Result<impl std::future::Future<Output = i32>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut streams = Vec::new();
+    for sig in STOP_SIGNALS {
+        streams.push((sig, signal(SignalKind::from_raw(sig))?));
+    }
+    Ok(async move {
+        let waits = streams.iter_mut().map(|(sig, s)| {
+            let sig = *sig;
+            Box::pin(async move {
+                s.recv().await;
+                sig
+            })
+        });
+        futures_select_all(waits).await
+    })
+}
+
+/// The first of several futures to finish.
+async fn futures_select_all<F: std::future::Future<Output = i32> + Unpin>(
+    futs: impl Iterator<Item = F>,
+) -> i32 {
+    let mut futs: Vec<F> = futs.collect();
+    std::future::poll_fn(move |cx| {
+        for f in futs.iter_mut() {
+            if let std::task::Poll::Ready(v) = std::pin::Pin::new(f).poll(cx) {
+                return std::task::Poll::Ready(v);
+            }
+        }
+        std::task::Poll::Pending
+    })
+    .await
+}
+
+/// `run`: a thread that turns the first stop signal into [`runner::interrupt`]; the
+/// scenarios then end, their emulators clean up, and the JUnit of what ran is written.
+fn listen_for_interrupts() -> std::io::Result<()> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    // Installed here, before any scenario starts.
+    let stop = rt.block_on(async { stop_signal() })?;
+    std::thread::spawn(move || {
+        let sig = rt.block_on(stop);
+        runner::interrupt(sig);
+    });
+    Ok(())
 }
 
 fn serve(args: ServeArgs, scenario: Option<Scenario>) -> Result<(), String> {
@@ -323,6 +394,9 @@ fn serve(args: ServeArgs, scenario: Option<Scenario>) -> Result<(), String> {
         .build()
         .map_err(|e| e.to_string())?;
     rt.block_on(async move {
+        // Before anything needs cleaning up: a signal then stops the emulator, which removes
+        // its tty link and temporary folders.
+        let stop = stop_signal().map_err(|e| e.to_string())?;
         let (ready_tx, ready_rx) = oneshot::channel();
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let emulator = tokio::spawn(run(config, ready_tx, shutdown_rx));
@@ -342,13 +416,10 @@ fn serve(args: ServeArgs, scenario: Option<Scenario>) -> Result<(), String> {
                 }
             }
         });
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .map_err(|e| e.to_string())?;
         let mut emulator = emulator;
         tokio::select! {
             r = &mut emulator => return r.map_err(|e| e.to_string())?.map_err(|e| e.to_string()),
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
+            sig = stop => tracing::info!(target: "bg95::emu", "signal {sig}: stopping"),
         }
         let _ = shutdown_tx.send(true);
         emulator

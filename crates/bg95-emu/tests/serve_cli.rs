@@ -268,3 +268,51 @@ fn tty_link_is_never_taken_from_a_live_emulator_nor_removed_when_not_ours() {
     assert_eq!(stop(third, Signal::SIGTERM), 0);
     assert!(std::fs::symlink_metadata(&link).is_err(), "ours: removed");
 }
+
+/// `bg95-*` entries left in a temporary folder.
+fn leftovers(tmp: &Path) -> Vec<String> {
+    std::fs::read_dir(tmp)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("bg95-"))
+        .collect()
+}
+
+/// SIGHUP (the terminal closed) and SIGQUIT, like SIGINT and SIGTERM, stop `serve`
+/// cleanly: exit 0, the tty link and the `bg95-ftp-root-*`/`bg95-ufs-*` folders removed
+/// (SIGHUP and SIGQUIT used to kill it and leave them).
+#[test]
+fn every_stop_signal_removes_the_link_and_the_temporary_folders() {
+    for sig in [
+        Signal::SIGHUP,
+        Signal::SIGQUIT,
+        Signal::SIGINT,
+        Signal::SIGTERM,
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let tmp = dir.path().join("tmp");
+        std::fs::create_dir(&tmp).unwrap();
+        let link = dir.path().join("bg95");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_bg95-emu"))
+            .args(["serve", "--ftp-server", "127.0.0.1:0", "--tty-link"])
+            .arg(&link)
+            .env("TMPDIR", &tmp)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        out.read_line(&mut line).unwrap();
+        assert!(line.starts_with("tty: "), "{line}");
+        assert!(!leftovers(&tmp).is_empty(), "the emulator works in {tmp:?}");
+        kill(Pid::from_raw(child.id() as i32), sig).unwrap();
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(0), "{sig}");
+        assert!(
+            std::fs::symlink_metadata(&link).is_err(),
+            "{sig}: link left"
+        );
+        assert_eq!(leftovers(&tmp), Vec::<String>::new(), "{sig}: folders left");
+    }
+}

@@ -5,6 +5,8 @@
 use std::collections::VecDeque;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::mpsc::RecvTimeoutError;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -24,6 +26,46 @@ pub struct Outcome {
     /// `Err` says what failed, with the step's line.
     pub result: Result<(), String>,
     pub fired: Vec<FiredFault>,
+    /// A signal stopped the scenario before it ended (JUnit: an `<error>`, not a failure).
+    pub interrupted: bool,
+}
+
+/// The signal that interrupted `run` (0: none). Set from the signal listener
+/// ([`interrupt`]); steps that wait look at it, and no new scenario starts once it is set.
+static INTERRUPT: AtomicI32 = AtomicI32::new(0);
+
+/// A signal asks `run` to stop: the running scenarios end at their next wait (their
+/// emulators are stopped and their temporary folders removed as usual), none starts.
+pub fn interrupt(signal: i32) {
+    let _ = INTERRUPT.compare_exchange(0, signal, Ordering::AcqRel, Ordering::Acquire);
+}
+
+/// The signal that interrupted the run, if one did.
+pub fn interrupted() -> Option<i32> {
+    match INTERRUPT.load(Ordering::Acquire) {
+        0 => None,
+        s => Some(s),
+    }
+}
+
+/// How often a waiting step looks for an interrupt.
+const INTERRUPT_POLL: Duration = Duration::from_millis(50);
+
+/// Sleep `d`, or less if the run is interrupted.
+fn sleep_interruptible(d: Duration) {
+    let until = Instant::now() + d;
+    while interrupted().is_none() {
+        let left = until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return;
+        }
+        std::thread::sleep(left.min(INTERRUPT_POLL));
+    }
+}
+
+fn signal_name(signal: i32) -> String {
+    nix::sys::signal::Signal::try_from(signal)
+        .map_or_else(|_| signal.to_string(), |s| s.to_string())
 }
 
 impl Outcome {
@@ -68,16 +110,20 @@ impl Port {
             .map_err(|e| format!("tty write: {e}"))
     }
 
-    /// More bytes, or false at the deadline.
+    /// More bytes, or false at the deadline (or when the run is interrupted).
     fn pull(&mut self, until: Instant) -> bool {
-        let left = until.saturating_duration_since(Instant::now());
-        match self.host.rx.recv_timeout(left) {
-            Ok(b) => {
-                self.buf.extend_from_slice(&b);
-                true
+        while interrupted().is_none() {
+            let left = until.saturating_duration_since(Instant::now());
+            match self.host.rx.recv_timeout(left.min(INTERRUPT_POLL)) {
+                Ok(b) => {
+                    self.buf.extend_from_slice(&b);
+                    return true;
+                }
+                Err(RecvTimeoutError::Timeout) if !left.is_zero() => {}
+                Err(_) => return false,
             }
-            Err(_) => false,
         }
+        false
     }
 
     /// The next complete line (without its line end), empty lines skipped.
@@ -229,12 +275,14 @@ pub fn run_scenario_recorded(
         Ok(file) => run_steps(scenario, seed, file, &mut fired),
         Err(e) => Err(format!("--transcript: {e}")),
     };
+    let interrupted = interrupted().is_some() && result.is_err();
     Outcome {
         name: scenario.name.clone(),
         path: scenario.path.clone(),
         elapsed: start.elapsed(),
         result,
         fired,
+        interrupted,
     }
 }
 
@@ -264,8 +312,21 @@ fn run_steps(
     let mut port = Port::open(emu.tty_path())?;
     let mut result = Ok(());
     for step in &scenario.steps {
-        if let Err(e) = run_step(&mut port, emu.tty_path(), step, &vars) {
-            result = Err(format!("step at line {}: {e}", step.line));
+        // A step a signal cut short (a wait, an expectation) is not passed.
+        let step_result = match interrupted() {
+            Some(_) => Err(String::new()),
+            None => run_step(&mut port, emu.tty_path(), step, &vars)
+                .and_then(|()| interrupted().map_or(Ok(()), |_| Err(String::new()))),
+        };
+        if let Err(e) = step_result {
+            result = Err(match interrupted() {
+                Some(sig) => format!(
+                    "interrupted by {} at the step at line {}",
+                    signal_name(sig),
+                    step.line
+                ),
+                None => format!("step at line {}: {e}", step.line),
+            });
             break;
         }
     }
@@ -307,7 +368,7 @@ fn run_step(
             port.expect_bytes(&substitute(bytes, vars), *timeout)
         }
         StepKind::Wait(d) => {
-            std::thread::sleep(*d);
+            sleep_interruptible(*d);
             Ok(())
         }
         StepKind::Reopen => {
@@ -344,6 +405,9 @@ pub fn run_all_recorded(
     std::thread::scope(|s| {
         for _ in 0..jobs.clamp(1, scenarios.len().max(1)) {
             s.spawn(|| loop {
+                if interrupted().is_some() {
+                    break;
+                }
                 let Some(i) = queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front() else {
                     break;
                 };
@@ -383,15 +447,16 @@ pub fn print_outcome(outcome: &Outcome, done: usize, total: usize) {
 
 /// A JUnit XML report of `outcomes`.
 pub fn junit(outcomes: &[Outcome]) -> String {
-    let failures = outcomes.iter().filter(|o| !o.passed()).count();
+    let errors = outcomes.iter().filter(|o| o.interrupted).count();
+    let failures = outcomes.iter().filter(|o| !o.passed()).count() - errors;
     let total: f64 = outcomes.iter().map(|o| o.elapsed.as_secs_f64()).sum();
     let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     x += &format!(
-        "<testsuites tests=\"{}\" failures=\"{failures}\" time=\"{total:.3}\">\n",
+        "<testsuites tests=\"{}\" failures=\"{failures}\" errors=\"{errors}\" time=\"{total:.3}\">\n",
         outcomes.len()
     );
     x += &format!(
-        "  <testsuite name=\"bg95-emu scenarios\" tests=\"{}\" failures=\"{failures}\" time=\"{total:.3}\">\n",
+        "  <testsuite name=\"bg95-emu scenarios\" tests=\"{}\" failures=\"{failures}\" errors=\"{errors}\" time=\"{total:.3}\">\n",
         outcomes.len()
     );
     for o in outcomes {
@@ -403,11 +468,8 @@ pub fn junit(outcomes: &[Outcome]) -> String {
         );
         x += ">\n";
         if let Err(e) = &o.result {
-            x += &format!(
-                "      <failure message=\"{}\">{}</failure>\n",
-                xml(e),
-                xml(e)
-            );
+            let tag = if o.interrupted { "error" } else { "failure" };
+            x += &format!("      <{tag} message=\"{}\">{}</{tag}>\n", xml(e), xml(e));
         }
         // The faults that fired, as transcript lines.
         if !o.fired.is_empty() {
@@ -461,6 +523,7 @@ mod tests {
             elapsed: Duration::from_millis(1500),
             result: Err("expected \"OK\"".into()),
             fired: Vec::new(),
+            interrupted: false,
         };
         let x = junit(&[o]);
         assert!(x.contains("<testcase name=\"a&lt;b\" classname=\"x.toml\" time=\"1.500\">"));
@@ -478,6 +541,7 @@ mod tests {
             elapsed: Duration::from_millis(1),
             result: Err("got \"\x00\"\r\n\tend".into()),
             fired: Vec::new(),
+            interrupted: false,
         };
         let x = junit(&[o]);
         for c in x.chars() {
