@@ -52,6 +52,11 @@ pub struct Config {
     pub seed: Option<u64>,
     /// Where faults enter below the FTP driver (a scenario brings its own); `None` = none.
     pub faults: Option<Arc<dyn FaultSeam>>,
+    /// `--pasv-same-host`: data connections go to the control connection's peer whatever
+    /// address a PASV reply names (as `data_address` 1 does), for CI networks that must not
+    /// let a server point the module elsewhere. Off: the real module's behaviour
+    /// (docs/ftp.md, "PASV addresses"). A scenario's `[network] pasv_same_host` turns it on.
+    pub pasv_same_host: bool,
 }
 
 /// What a started emulator tells its caller.
@@ -182,6 +187,7 @@ pub async fn run(
         baud: scenario.and_then(|s| s.serial.baud).unwrap_or(config.baud),
         transcript,
         tty_link: config.tty_link.clone(),
+        pasv_same_host: config.pasv_same_host || scenario.is_some_and(|s| s.network.pasv_same_host),
         resolver,
         traffic: config.traffic.clone(),
         faults,
@@ -393,6 +399,12 @@ impl EmulatorBuilder {
     /// Draw fault probabilities from `seed` instead of the scenario's.
     pub fn seed(mut self, seed: u64) -> Self {
         self.config.seed = Some(seed);
+        self
+    }
+
+    /// See [`Config::pasv_same_host`].
+    pub fn pasv_same_host(mut self, on: bool) -> Self {
+        self.config.pasv_same_host = on;
         self
     }
 

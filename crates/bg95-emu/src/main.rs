@@ -124,6 +124,10 @@ struct ServeArgs {
     /// Pace module→host bytes at N baud (10 bits per byte); 0 = unpaced.
     #[arg(long, value_name = "N", default_value_t = 0)]
     baud: u32,
+    /// Connect data connections to the control connection's host whatever address a PASV
+    /// reply names (a real module follows PASV; docs/ftp.md says what this protects from).
+    #[arg(long)]
+    pasv_same_host: bool,
 }
 
 fn main() -> ExitCode {
@@ -384,6 +388,7 @@ fn serve(args: ServeArgs, scenario: Option<Scenario>) -> Result<(), String> {
         baud: args.baud,
         transcript: args.transcript,
         tty_link: args.tty_link,
+        pasv_same_host: args.pasv_same_host,
         scenario,
         seed: args.seed,
         ..Config::default()

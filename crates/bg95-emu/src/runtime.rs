@@ -120,6 +120,8 @@ pub struct LoopParts {
     pub transcript: Option<Recorder>,
     /// Created as a symlink to the tty once the module takes AT input; removed at the end.
     pub tty_link: Option<PathBuf>,
+    /// Data connections go to the control peer whatever PASV names (`--pasv-same-host`).
+    pub pasv_same_host: bool,
     /// The module's one resolver: QFTPOPEN, QIDNSGIP and QPING look names up here.
     pub resolver: Resolver,
     /// Bytes the network side counted; handed to the module before each host input.
@@ -240,6 +242,7 @@ struct LoopConfig {
     resolver: Resolver,
     traffic: Traffic,
     faults: std::sync::Arc<dyn crate::net::FaultSeam>,
+    pasv_same_host: bool,
 }
 
 impl LoopParts {
@@ -250,6 +253,7 @@ impl LoopParts {
             resolver: self.resolver.clone(),
             traffic: self.traffic.clone(),
             faults: self.faults.clone(),
+            pasv_same_host: self.pasv_same_host,
         }
     }
 }
@@ -297,6 +301,7 @@ impl LoopState {
             resolver: cfg.resolver.clone(),
             traffic: cfg.traffic.clone(),
             faults: cfg.faults,
+            pasv_same_host: cfg.pasv_same_host,
         };
         let driver = FtpDriver::spawn_net(driver_config, net.clone());
         let state = LoopState {

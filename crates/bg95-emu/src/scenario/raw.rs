@@ -77,6 +77,9 @@ pub(crate) struct RawNetwork {
     pub dns: BTreeMap<String, Spanned<RawAddrs>>,
     #[serde(default)]
     pub dns_exclusive: bool,
+    /// Data connections go to the control peer whatever PASV names (`--pasv-same-host`).
+    #[serde(default)]
+    pub pasv_same_host: bool,
 }
 
 #[derive(Debug)]
