@@ -28,7 +28,10 @@ pub use compare::Comparison;
 pub use effect::{bytes_value, digest_value, effect_line, effect_matches, fnv1a64, INLINE_LIMIT};
 pub use event::{event_line, failure_kind};
 pub use harness::{FaultHook, Harness, OPEN_FTP_SESSION};
-pub use setup::{parse_setup, setup_lines, RecordedFile, Setup, UFS_INLINE_LIMIT};
+pub use setup::{
+    is_private_key, module_lines, parse_setup, setup_lines, ufs_line, Fnv1a64, RecordedFile, Setup,
+    UFS_INLINE_LIMIT,
+};
 
 use crate::ftp::{Failure, FailureKind, FtpEvent, Reply};
 use crate::general::{NetworkEvent, PingEvent, ResolveFailure};

@@ -128,6 +128,10 @@ struct ServeArgs {
     /// reply names (a real module follows PASV; docs/ftp.md says what this protects from).
     #[arg(long)]
     pasv_same_host: bool,
+    /// With --transcript: include PEM private keys found in UFS in the `#! ufs` header
+    /// (for local debugging; by default a key is recorded as its size and digest).
+    #[arg(long)]
+    transcript_keys: bool,
 }
 
 fn main() -> ExitCode {
@@ -389,6 +393,7 @@ fn serve(args: ServeArgs, scenario: Option<Scenario>) -> Result<(), String> {
         transcript: args.transcript,
         tty_link: args.tty_link,
         pasv_same_host: args.pasv_same_host,
+        transcript_keys: args.transcript_keys,
         scenario,
         seed: args.seed,
         ..Config::default()

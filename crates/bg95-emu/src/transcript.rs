@@ -21,7 +21,10 @@ use std::io::{BufWriter, Write};
 use std::path::Path;
 
 use bg95_core::redact::TapPiece;
-use bg95_core::transcript::{effect_line, escape, event_line};
+use bg95_core::transcript::{
+    effect_line, escape, event_line, is_private_key, module_lines, ufs_line, Fnv1a64, RecordedFile,
+    UFS_INLINE_LIMIT,
+};
 use bg95_core::{Completion, Effect, Instant};
 
 pub struct Recorder {
@@ -30,6 +33,28 @@ pub struct Recorder {
     start: Option<Instant>,
     /// Milliseconds since `start` already written as `@+` lines.
     written_ms: u64,
+}
+
+/// How the header records one UFS file (see [`Recorder::setup`]).
+fn recorded_file(
+    store: &dyn bg95_core::UfsStore,
+    name: &str,
+    size: u64,
+    include_keys: bool,
+) -> Result<RecordedFile, bg95_core::StoreError> {
+    if size <= UFS_INLINE_LIMIT as u64 {
+        let data = store.read(name)?;
+        if include_keys || !is_private_key(&data) {
+            return Ok(RecordedFile::Bytes(data));
+        }
+        tracing::info!(target: "bg95::emu", "transcript: {name} is a private key: size and digest only");
+    }
+    let mut fnv = Fnv1a64::default();
+    store.read_chunks(name, &mut |piece| fnv.update(piece))?;
+    Ok(RecordedFile::Digest {
+        len: fnv.len,
+        fnv: fnv.hash,
+    })
 }
 
 impl Recorder {
@@ -48,11 +73,26 @@ impl Recorder {
     }
 
     /// The module's personality and the UFS files present at power-on, as `#! module` and
-    /// `#! ufs` headers ([`bg95_core::transcript::setup_lines`]): a replay builds the same
-    /// module from them.
-    pub fn setup(&mut self, personality: &bg95_core::Personality, files: &[(String, Vec<u8>)]) {
-        for line in bg95_core::transcript::setup_lines(personality, files) {
+    /// `#! ufs` headers: a replay builds the same module from them. Files are read one at a
+    /// time; one over [`UFS_INLINE_LIMIT`] is streamed into its digest (never held whole),
+    /// and a PEM private key is recorded as size and digest unless `include_keys`
+    /// (`--transcript-keys`, for local debugging).
+    pub fn setup(
+        &mut self,
+        personality: &bg95_core::Personality,
+        store: &dyn bg95_core::UfsStore,
+        include_keys: bool,
+    ) {
+        for line in module_lines(personality) {
             let _ = writeln!(self.out, "{line}");
+        }
+        for (name, size) in store.list().unwrap_or_default() {
+            match recorded_file(store, &name, size, include_keys) {
+                Ok(file) => {
+                    let _ = writeln!(self.out, "{}", ufs_line(&name, &file));
+                }
+                Err(e) => tracing::warn!(target: "bg95::emu", "transcript: UFS {name}: {e:?}"),
+            }
         }
     }
 
