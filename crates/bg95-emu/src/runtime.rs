@@ -182,9 +182,13 @@ pub async fn run_module(
         }
         let deadline = lp.module.poll_timeout().map(|t| lp.clock.to_tokio(t));
         let feed_events = lp.module.wants_data(lp.writer.unwritten());
-        // Past the output high water the host's input is not read (a UART's flow control:
-        // the PTY then blocks the host's writes), so output it does not read stays bounded.
-        let output_room = lp.module.output_has_room(lp.writer.unwritten());
+        // Past the output high water the host's command input is not read (a UART's flow
+        // control: the PTY then blocks the host's writes), so the echo and answers of input
+        // it does not read stay bounded. In data mode input makes no output (a download's
+        // data is bounded by `wants_data`), and a `+++` must still be heard while the host
+        // lets the download back up.
+        let output_room = lp.module.output_has_room(lp.writer.unwritten())
+            || !lp.module.in_command_mode();
         // Only the writer's backlog holds the download or the input: wake when it drains.
         let writer_blocked = (!feed_events && lp.module.wants_data(0)) || !output_room;
         let read_host = lp.to_driver.len() < lp.limits.upload_chunks_waiting && output_room;
