@@ -187,8 +187,8 @@ pub async fn run_module(
         // it does not read stay bounded. In data mode input makes no output (a download's
         // data is bounded by `wants_data`), and a `+++` must still be heard while the host
         // lets the download back up.
-        let output_room = lp.module.output_has_room(lp.writer.unwritten())
-            || !lp.module.in_command_mode();
+        let output_room =
+            lp.module.output_has_room(lp.writer.unwritten()) || !lp.module.in_command_mode();
         // Only the writer's backlog holds the download or the input: wake when it drains.
         let writer_blocked = (!feed_events && lp.module.wants_data(0)) || !output_room;
         let read_host = lp.to_driver.len() < lp.limits.upload_chunks_waiting && output_room;
