@@ -6,6 +6,7 @@
 //! Names are case-insensitive (stored upper-case); string parameters keep their case.
 
 use std::fmt;
+use std::ops::Range;
 
 /// One parameter of a Write form.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,6 +17,11 @@ pub enum Arg {
     Quoted(String),
     /// An unquoted token such as `1` or `0XFFFF`, trimmed.
     Bare(String),
+    /// A quoted string holding a NUL or bytes that are not UTF-8. No command takes one:
+    /// it is neither text nor omitted, so every area answers its parameter error (a NUL
+    /// would otherwise reach an FTP server, and two names differing only in invalid bytes
+    /// would collide once made text; docs/at-engine.md).
+    Unreadable,
 }
 
 impl Arg {
@@ -33,7 +39,7 @@ impl Arg {
     pub fn as_text(&self) -> Option<&str> {
         match self {
             Arg::Quoted(s) | Arg::Bare(s) => Some(s),
-            Arg::Omitted => None,
+            Arg::Omitted | Arg::Unreadable => None,
         }
     }
 
@@ -98,12 +104,32 @@ impl std::error::Error for SyntaxError {}
 
 /// Parse what follows `AT` on a line. An empty body (`AT` alone) is an empty chain.
 pub fn parse_body(body: &[u8]) -> Result<Vec<Invocation>, SyntaxError> {
-    Parser { s: body, i: 0 }.chain()
+    Ok(parse_body_spanned(body)?
+        .into_iter()
+        .map(|(inv, _)| inv)
+        .collect())
+}
+
+/// An invocation with the spans of its parameters (see [`parse_body_spanned`]).
+pub type SpannedInvocation = (Invocation, Vec<Range<usize>>);
+
+/// [`parse_body`], with where each parameter of a Write form lies in `body`: the bytes
+/// between the quotes of a quoted one, the untrimmed token of a bare one (empty where it
+/// was omitted). The core masks secrets by these positions (`bg95_core::redact`).
+pub fn parse_body_spanned(body: &[u8]) -> Result<Vec<SpannedInvocation>, SyntaxError> {
+    Parser {
+        s: body,
+        i: 0,
+        spans: Vec::new(),
+    }
+    .chain()
 }
 
 struct Parser<'a> {
     s: &'a [u8],
     i: usize,
+    /// The spans of the parameters parsed so far (see [`parse_body_spanned`]).
+    spans: Vec<Range<usize>>,
 }
 
 impl Parser<'_> {
@@ -130,36 +156,41 @@ impl Parser<'_> {
         }
     }
 
-    fn chain(&mut self) -> Result<Vec<Invocation>, SyntaxError> {
+    fn chain(&mut self) -> Result<Vec<SpannedInvocation>, SyntaxError> {
         let mut out = Vec::new();
         loop {
             self.skip_spaces();
             let Some(c) = self.peek() else { break };
-            match c {
-                b';' => self.i += 1,
-                b'+' | b'$' | b'^' => out.push(self.extended()?),
+            let first_span = self.spans.len();
+            let inv = match c {
+                b';' => {
+                    self.i += 1;
+                    continue;
+                }
+                b'+' | b'$' | b'^' => self.extended()?,
                 b'&' => {
                     self.i += 1;
                     let letter = self.letter()?;
-                    out.push(self.basic(format!("&{letter}")));
+                    self.basic(format!("&{letter}"))
                 }
-                b'S' | b's' => out.push(self.s_register()?),
+                b'S' | b's' => self.s_register()?,
                 b'D' | b'd' => {
                     // Dial takes the rest of the line as its argument.
                     self.i += 1;
                     let rest = String::from_utf8_lossy(&self.s[self.i..]).into_owned();
                     self.i = self.s.len();
-                    out.push(Invocation {
+                    Invocation {
                         name: "D".into(),
                         form: Form::Write(vec![Arg::Bare(rest)]),
-                    });
+                    }
                 }
                 c if c.is_ascii_alphabetic() => {
                     let letter = self.letter()?;
-                    out.push(self.basic(letter.to_string()));
+                    self.basic(letter.to_string())
                 }
                 _ => return Err(self.err("unexpected character")),
-            }
+            };
+            out.push((inv, self.spans.split_off(first_span)));
         }
         Ok(out)
     }
@@ -272,9 +303,13 @@ impl Parser<'_> {
                 if !self.eat(b'"') {
                     return Err(self.err("unterminated string"));
                 }
-                let text = String::from_utf8_lossy(&self.s[start..self.i - 1]).into_owned();
+                let raw = &self.s[start..self.i - 1];
+                self.spans.push(start..self.i - 1);
                 self.skip_spaces();
-                Arg::Quoted(text)
+                match std::str::from_utf8(raw) {
+                    Ok(text) if !text.contains('\0') => Arg::Quoted(text.to_string()),
+                    _ => Arg::Unreadable,
+                }
             } else {
                 let start = self.i;
                 while self.peek().is_some_and(|c| c != b',' && c != b';') {
@@ -283,6 +318,7 @@ impl Parser<'_> {
                     }
                     self.i += 1;
                 }
+                self.spans.push(start..self.i);
                 let text = String::from_utf8_lossy(&self.s[start..self.i]);
                 let text = text.trim();
                 if text.is_empty() {
@@ -354,6 +390,31 @@ mod tests {
         assert_eq!(v[6].form, Form::Read);
         assert!(parse_body(b"").unwrap().is_empty());
         assert_eq!(one("I").form, Form::Exec);
+    }
+
+    #[test]
+    fn nul_and_non_utf8_in_quotes_are_unreadable() {
+        assert_eq!(one("+QFTPCWD=\"d\0ir\"").args(), &[Arg::Unreadable]);
+        let v = parse_body(b"+QFTPCWD=\"d\xffir\"").unwrap();
+        assert_eq!(v[0].args(), &[Arg::Unreadable]);
+        assert_eq!(Arg::Unreadable.as_text(), None);
+        assert!(!Arg::Unreadable.is_omitted());
+        // Valid UTF-8 stays text.
+        assert_eq!(one("+X=\"\u{e4}\"").args(), &[Arg::Quoted("\u{e4}".into())]);
+    }
+
+    #[test]
+    fn spans_locate_each_parameter() {
+        let body = b"E1;+CMEE=1;+QFTPCFG= \"account\",\"u\", pw ;+X";
+        let v = parse_body_spanned(body).unwrap();
+        assert_eq!(v.len(), 4);
+        assert!(v[0].1.is_empty());
+        let spans = &v[2].1;
+        assert_eq!(spans.len(), 3);
+        assert_eq!(&body[spans[0].clone()], b"account");
+        assert_eq!(&body[spans[1].clone()], b"u");
+        assert_eq!(&body[spans[2].clone()], b"pw ");
+        assert!(v[3].1.is_empty());
     }
 
     #[test]

@@ -9,6 +9,6 @@ pub mod command;
 pub mod line;
 pub mod response;
 
-pub use command::{parse_body, Arg, Form, Invocation, SyntaxError};
+pub use command::{parse_body, parse_body_spanned, Arg, Form, Invocation, SyntaxError};
 pub use line::{strip_prefix, LineAssembler, LineEvent, LineSettings};
 pub use response::{FinalResult, ResponseFormat};

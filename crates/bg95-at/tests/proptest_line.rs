@@ -154,7 +154,7 @@ proptest! {
                     let text: Vec<String> = args.iter().map(|a| match a {
                         Arg::Quoted(s) => format!("\"{s}\""),
                         Arg::Bare(s) => s.clone(),
-                        Arg::Omitted => String::new(),
+                        Arg::Omitted | Arg::Unreadable => String::new(),
                     }).collect();
                     body.push_str(&text.join(","));
                     Form::Write(args.clone())

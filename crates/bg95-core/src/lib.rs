@@ -20,6 +20,7 @@ mod module;
 mod params;
 pub mod pdp;
 pub mod personality;
+pub mod redact;
 mod settings;
 pub mod time;
 pub mod transcript;

@@ -115,6 +115,8 @@ pub struct Module {
     pub(crate) general: crate::general::General,
     pub(crate) limits: Limits,
     pub(crate) quirks: quirk::Quirks,
+    /// The masked copy of the session for a transcript (off unless asked for).
+    tap: crate::redact::Tap,
 }
 
 /// The narrow context of one area call, built from the module's own fields (a macro, so
@@ -176,6 +178,7 @@ impl Module {
             general: crate::general::General::new(now),
             limits: Limits::default(),
             quirks: Default::default(),
+            tap: Default::default(),
             p,
         };
         m.general.attach.sim_present = m.p.sim_inserted;
@@ -231,6 +234,31 @@ impl Module {
         self.limits = limits;
     }
 
+    /// Keep a copy of the session for a transcript, secrets masked from what the module
+    /// parsed ([`crate::redact`]); read it with [`Module::poll_transcript`]. Switch it on
+    /// before the first output is polled (the boot URCs are part of the copy).
+    pub fn record_transcript(&mut self, on: bool) {
+        self.tap.on = on;
+        self.tap.out_copied = 0;
+    }
+
+    /// The next piece of the masked session copy, in the order things happened. The bytes
+    /// of a command line being typed (and their echo) come once the line ends. Poll after
+    /// every `handle_*` and after every `poll_output`.
+    pub fn poll_transcript(&mut self) -> Option<crate::redact::TapPiece> {
+        self.tap_output();
+        self.tap.poll()
+    }
+
+    /// Copy the output the tap has not seen yet.
+    fn tap_output(&mut self) {
+        if self.tap.on {
+            let new = self.out.get(self.tap.out_copied..).unwrap_or_default();
+            self.tap.module(new);
+            self.tap.out_copied = self.out.len();
+        }
+    }
+
     /// Set the initial pace (the `--baud` option) without an AT command.
     pub fn set_baud(&mut self, baud: u32) {
         self.baud = baud;
@@ -244,7 +272,12 @@ impl Module {
         let mut rest = bytes;
         while !rest.is_empty() {
             if self.power != Power::On {
+                self.tap.host(rest);
                 return;
+            }
+            let command = matches!(self.port, Port::Command);
+            if !command {
+                self.tap_output();
             }
             let used = match &mut self.port {
                 Port::Command => self.command_input(now, rest),
@@ -256,7 +289,11 @@ impl Module {
                 }
                 Port::Data(_) => self.data_input(now, rest),
             };
-            rest = &rest[used.max(1).min(rest.len())..];
+            let used = used.max(1).min(rest.len());
+            if !command {
+                self.tap.host(&rest[..used]);
+            }
+            rest = &rest[used..];
         }
     }
 
@@ -294,6 +331,7 @@ impl Module {
         if let Power::Off { until } = self.power {
             if now >= until {
                 self.line.clear();
+                self.tap.release(&[]);
                 self.boot(now);
             }
             return;
@@ -307,6 +345,8 @@ impl Module {
     /// The next bytes for the host, if any: each call returns everything queued so far,
     /// so a response is never split across writes.
     pub fn poll_output(&mut self) -> Option<Vec<u8>> {
+        self.tap_output();
+        self.tap.out_copied = 0;
         (!self.out.is_empty()).then(|| std::mem::take(&mut self.out))
     }
 
@@ -336,8 +376,15 @@ impl Module {
     /// not handed out plus `unwritten`, what the runtime has not written yet — is below
     /// [`Limits::output_high_water`].
     pub fn wants_data(&self, unwritten: usize) -> bool {
+        self.output_has_room(unwritten) && self.ftp.wants_data()
+    }
+
+    /// True while the output not yet written to the host (what `poll_output` has not handed
+    /// out plus `unwritten`) is below [`Limits::output_high_water`]. A runtime reads host
+    /// input only while it is: a real UART cannot queue without bound, so a host that does
+    /// not read is held by flow control (its writes block) instead of growing memory.
+    pub fn output_has_room(&self, unwritten: usize) -> bool {
         self.out.len().saturating_add(unwritten) < self.limits.output_high_water
-            && self.ftp.wants_data()
     }
 
     // ---- output helpers for the command areas ----------------------------------------
@@ -418,6 +465,7 @@ impl Module {
         match (ev, self.power) {
             (PowerEvent::Reset, Power::On) => {
                 self.line.clear();
+                self.tap.release(&[]);
                 self.reset(now);
             }
             (PowerEvent::Reset, Power::Off { .. }) => {}
@@ -443,13 +491,22 @@ impl Module {
     fn command_input(&mut self, now: Instant, bytes: &[u8]) -> usize {
         let settings = self.cfg.line_settings();
         for (i, &b) in bytes.iter().enumerate() {
-            let Some(ev) = self.line.push(b, &settings, &mut self.out) else {
+            let Some(ev) = self.push_typed(b, &settings) else {
                 continue;
             };
             match ev {
                 LineEvent::Line(line) => {
                     if let Some(body) = strip_prefix(&line) {
+                        let offset = line.len() - body.len();
                         let body = body.to_vec();
+                        if self.tap.on {
+                            let secrets = crate::redact::secret_spans(&body);
+                            let secrets: Vec<_> = secrets
+                                .into_iter()
+                                .map(|s| s.start + offset..s.end + offset)
+                                .collect();
+                            self.tap.release(&secrets);
+                        }
                         self.last_line = Some(body.clone());
                         self.execute(now, &body);
                     }
@@ -466,6 +523,33 @@ impl Module {
             }
         }
         bytes.len()
+    }
+
+    /// One command-mode byte into the line assembler, copied to the tap with the line index
+    /// it landed at (what masking needs, see [`crate::redact`]).
+    fn push_typed(&mut self, b: u8, settings: &bg95_at::LineSettings) -> Option<LineEvent> {
+        if !self.tap.on {
+            return self.line.push(b, settings, &mut self.out);
+        }
+        self.tap_output();
+        let (at, out_before) = (self.line.len(), self.out.len());
+        let ev = self.line.push(b, settings, &mut self.out);
+        let echoed = self.out.len() > out_before;
+        if echoed {
+            self.tap.out_copied = self.out.len();
+        }
+        // Edits and terminators are never secret; neither is what typing noise discarded.
+        let index = (b != settings.s5 && b != settings.s3 && ev.is_none()).then_some(at);
+        self.tap.typed(b, index, echoed);
+        match ev {
+            // Noise past the line limit was discarded: what is held can hold no secret.
+            None if b != settings.s5 && self.line.len() <= at => self.tap.release(&[]),
+            // Lines without a prefix, `A/` and overflows hold no parsed secret.
+            Some(LineEvent::Line(ref l)) if strip_prefix(l).is_none() => self.tap.release(&[]),
+            Some(LineEvent::Repeat | LineEvent::Overflow) => self.tap.release(&[]),
+            _ => {}
+        }
+        ev
     }
 
     /// The LF of a CR LF that ended the command line belongs to the terminator even when
@@ -561,7 +645,10 @@ impl Module {
             Port::Data(DataMode::Ftp) => {
                 let (used, typed) = self.ftp.ftp_data_input(&mut ctx!(self, now), bytes);
                 if !typed.is_empty() {
+                    // Already in the transcript copy as part of the data read.
+                    self.tap.muted += 1;
                     self.handle_input(now, &typed);
+                    self.tap.muted -= 1;
                 }
                 used
             }

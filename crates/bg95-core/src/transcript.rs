@@ -28,7 +28,10 @@ pub use compare::Comparison;
 pub use effect::{bytes_value, digest_value, effect_line, effect_matches, fnv1a64, INLINE_LIMIT};
 pub use event::{event_line, failure_kind};
 pub use harness::{FaultHook, Harness, OPEN_FTP_SESSION};
-pub use setup::{parse_setup, setup_lines, RecordedFile, Setup, UFS_INLINE_LIMIT};
+pub use setup::{
+    is_private_key, module_lines, parse_setup, setup_lines, ufs_line, Fnv1a64, RecordedFile, Setup,
+    UFS_INLINE_LIMIT,
+};
 
 use crate::ftp::{Failure, FailureKind, FtpEvent, Reply};
 use crate::general::{NetworkEvent, PingEvent, ResolveFailure};
@@ -310,7 +313,9 @@ pub fn parse(text: &str) -> Result<Vec<Line>, ParseError> {
         if line.trim().is_empty() || line.starts_with('#') {
             continue;
         }
-        let (tag, rest) = line.split_at(1);
+        // The first character, whatever its width (a non-ASCII one used to panic here).
+        let first = line.chars().next().map_or(0, char::len_utf8);
+        let (tag, rest) = line.split_at(first);
         let body = rest.strip_prefix(' ').unwrap_or(rest);
         let step = match tag {
             ">" => Step::Send(unescape(body).map_err(err)?),
@@ -361,6 +366,15 @@ impl fmt::Display for Mismatch {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by the fuzzing harness (tests/fuzz.rs): a line starting with a non-ASCII
+    /// character panicked (split inside the character); now it is an unknown line.
+    #[test]
+    fn a_line_starting_with_a_wide_character_is_an_error_not_a_panic() {
+        for text in ["\u{80}", "\u{feff}> AT\\r", "\u{e4}x\n> AT"] {
+            assert!(parse(text).is_err(), "{text:?}");
+        }
+    }
 
     #[test]
     fn parses_every_step_kind() {

@@ -52,6 +52,14 @@ pub struct Config {
     pub seed: Option<u64>,
     /// Where faults enter below the FTP driver (a scenario brings its own); `None` = none.
     pub faults: Option<Arc<dyn FaultSeam>>,
+    /// `--pasv-same-host`: data connections go to the control connection's peer whatever
+    /// address a PASV reply names (as `data_address` 1 does), for CI networks that must not
+    /// let a server point the module elsewhere. Off: the real module's behaviour
+    /// (docs/ftp.md, "PASV addresses"). A scenario's `[network] pasv_same_host` turns it on.
+    pub pasv_same_host: bool,
+    /// `--transcript-keys`: the transcript's `#! ufs` header includes PEM private keys
+    /// (for local debugging); by default they are recorded as size and digest.
+    pub transcript_keys: bool,
 }
 
 /// What a started emulator tells its caller.
@@ -174,7 +182,7 @@ pub async fn run(
     };
     if let Some(t) = transcript.as_mut() {
         // What a replay needs to build the same module: its personality and UFS at boot.
-        t.setup(&personality, &ufs_files(store.as_ref()));
+        t.setup(&personality, store.as_ref(), config.transcript_keys);
         if let Some(server) = &server {
             t.server(server.local_addr(), tls.is_some());
         }
@@ -200,6 +208,7 @@ pub async fn run(
         baud: scenario.and_then(|s| s.serial.baud).unwrap_or(config.baud),
         transcript,
         tty_link: config.tty_link.clone(),
+        pasv_same_host: config.pasv_same_host || scenario.is_some_and(|s| s.network.pasv_same_host),
         resolver,
         traffic: config.traffic.clone(),
         faults,
@@ -217,21 +226,6 @@ pub async fn run(
     drop(server);
     drop(temps);
     result
-}
-
-/// Every file in `store` with its content (unreadable ones are left out, with a warning).
-fn ufs_files(store: &dyn UfsStore) -> Vec<(String, Vec<u8>)> {
-    let names = store.list().unwrap_or_default();
-    names
-        .into_iter()
-        .filter_map(|(name, _)| match store.read(&name) {
-            Ok(data) => Some((name, data)),
-            Err(e) => {
-                tracing::warn!(target: "bg95::emu", "transcript: UFS {name}: {e:?}");
-                None
-            }
-        })
-        .collect()
 }
 
 /// The embedded FTP server the configuration asks for (a scenario's `[ftp_server]` wins),
@@ -416,6 +410,18 @@ impl EmulatorBuilder {
     /// Draw fault probabilities from `seed` instead of the scenario's.
     pub fn seed(mut self, seed: u64) -> Self {
         self.config.seed = Some(seed);
+        self
+    }
+
+    /// See [`Config::transcript_keys`].
+    pub fn transcript_keys(mut self, on: bool) -> Self {
+        self.config.transcript_keys = on;
+        self
+    }
+
+    /// See [`Config::pasv_same_host`].
+    pub fn pasv_same_host(mut self, on: bool) -> Self {
+        self.config.pasv_same_host = on;
         self
     }
 

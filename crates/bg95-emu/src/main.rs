@@ -134,7 +134,9 @@ struct RunArgs {
 
 #[derive(clap::Args)]
 struct ServeArgs {
-    /// Create PATH as a symlink to the tty once the module takes AT input (removed on exit).
+    /// Create PATH as a symlink to the tty once the module takes AT input (removed on exit
+    /// if it still leads to this tty). A PATH that already leads to an existing tty (another
+    /// emulator) is refused; a dangling one is replaced.
     #[arg(long, value_name = "PATH")]
     tty_link: Option<PathBuf>,
     /// Keep UFS files in DIR (they persist across runs); default: a temporary directory.
@@ -166,6 +168,14 @@ struct ServeArgs {
     /// Pace module→host bytes at N baud (10 bits per byte); 0 = unpaced.
     #[arg(long, value_name = "N", default_value_t = 0)]
     baud: u32,
+    /// Connect data connections to the control connection's host whatever address a PASV
+    /// reply names (a real module follows PASV; docs/ftp.md says what this protects from).
+    #[arg(long)]
+    pasv_same_host: bool,
+    /// With --transcript: include PEM private keys found in UFS in the `#! ufs` header
+    /// (for local debugging; by default a key is recorded as its size and digest).
+    #[arg(long)]
+    transcript_keys: bool,
 }
 
 fn main() -> ExitCode {
@@ -332,6 +342,10 @@ fn run_scenarios(args: RunArgs) -> ExitCode {
         .as_ref()
         .map(|p| p.transcript().clone())
         .or(transcript);
+    if let Err(e) = listen_for_interrupts() {
+        eprintln!("bg95-emu: signals: {e}");
+        return ExitCode::FAILURE;
+    }
     let outcomes = runner::run_all_recorded(
         &scenarios,
         args.jobs,
@@ -348,11 +362,78 @@ fn run_scenarios(args: RunArgs) -> ExitCode {
     }
     let failed = outcomes.iter().filter(|o| !o.passed()).count();
     println!("{} passed, {failed} failed", outcomes.len() - failed);
+    if let Some(sig) = runner::interrupted() {
+        let not_run = scenarios.len() - outcomes.len();
+        eprintln!("bg95-emu: interrupted by signal {sig}; {not_run} scenario(s) not run");
+        // The shell's convention for a run stopped by the user (128 + SIGINT), whatever
+        // the signal: CI tells an interrupted run from a failed one.
+        return ExitCode::from(130);
+    }
     if failed == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
     }
+}
+
+/// The signals that stop `run` and `serve` cleanly (the default action would kill the
+/// process and leave its tty link and temporary folders behind).
+const STOP_SIGNALS: [i32; 4] = [
+    nix::libc::SIGINT,
+    nix::libc::SIGTERM,
+    nix::libc::SIGHUP,
+    nix::libc::SIGQUIT,
+];
+
+/// Resolves with the first of [`STOP_SIGNALS`] to arrive; the handlers are installed when
+/// this is called (so call it before anything needs cleaning up).
+fn stop_signal() -> std::io::Result<impl std::future::Future<Output = i32>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut streams = Vec::new();
+    for sig in STOP_SIGNALS {
+        streams.push((sig, signal(SignalKind::from_raw(sig))?));
+    }
+    Ok(async move {
+        let waits = streams.iter_mut().map(|(sig, s)| {
+            let sig = *sig;
+            Box::pin(async move {
+                s.recv().await;
+                sig
+            })
+        });
+        futures_select_all(waits).await
+    })
+}
+
+/// The first of several futures to finish.
+async fn futures_select_all<F: std::future::Future<Output = i32> + Unpin>(
+    futs: impl Iterator<Item = F>,
+) -> i32 {
+    let mut futs: Vec<F> = futs.collect();
+    std::future::poll_fn(move |cx| {
+        for f in futs.iter_mut() {
+            if let std::task::Poll::Ready(v) = std::pin::Pin::new(f).poll(cx) {
+                return std::task::Poll::Ready(v);
+            }
+        }
+        std::task::Poll::Pending
+    })
+    .await
+}
+
+/// `run`: a thread that turns the first stop signal into [`runner::interrupt`]; the
+/// scenarios then end, their emulators clean up, and the JUnit of what ran is written.
+fn listen_for_interrupts() -> std::io::Result<()> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    // Installed here, before any scenario starts.
+    let stop = rt.block_on(async { stop_signal() })?;
+    std::thread::spawn(move || {
+        let sig = rt.block_on(stop);
+        runner::interrupt(sig);
+    });
+    Ok(())
 }
 
 fn serve(args: ServeArgs, scenario: Option<Scenario>) -> Result<(), String> {
@@ -366,12 +447,13 @@ fn serve(args: ServeArgs, scenario: Option<Scenario>) -> Result<(), String> {
     if args.ftp_tls && ftp_server.is_none() {
         return Err("--ftp-tls needs the embedded FTP server (drop --ftp-server off)".into());
     }
-    // The account shown with the server's address (a scenario's first user).
+    // The account shown with the server's address (a scenario's first user). A configured
+    // password is never printed; the built-in `test`/`test` is documented anyway.
     let user = match scenario.as_ref().and_then(|s| s.ftp_server.as_ref()) {
         Some(f) => f
             .users
             .first()
-            .map(|(u, p)| format!("{u}:{p}"))
+            .map(|(u, _)| format!("{u}:***"))
             .unwrap_or_default(),
         None => "test:test".to_string(),
     };
@@ -383,6 +465,8 @@ fn serve(args: ServeArgs, scenario: Option<Scenario>) -> Result<(), String> {
         baud: args.baud,
         transcript: args.transcript,
         tty_link: args.tty_link,
+        pasv_same_host: args.pasv_same_host,
+        transcript_keys: args.transcript_keys,
         scenario,
         seed: args.seed,
         ..Config::default()
@@ -393,6 +477,9 @@ fn serve(args: ServeArgs, scenario: Option<Scenario>) -> Result<(), String> {
         .build()
         .map_err(|e| e.to_string())?;
     rt.block_on(async move {
+        // Before anything needs cleaning up: a signal then stops the emulator, which removes
+        // its tty link and temporary folders.
+        let stop = stop_signal().map_err(|e| e.to_string())?;
         let (ready_tx, ready_rx) = oneshot::channel();
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let emulator = tokio::spawn(run(config, ready_tx, shutdown_rx));
@@ -412,13 +499,10 @@ fn serve(args: ServeArgs, scenario: Option<Scenario>) -> Result<(), String> {
                 }
             }
         });
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .map_err(|e| e.to_string())?;
         let mut emulator = emulator;
         tokio::select! {
             r = &mut emulator => return r.map_err(|e| e.to_string())?.map_err(|e| e.to_string()),
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
+            sig = stop => tracing::info!(target: "bg95::emu", "signal {sig}: stopping"),
         }
         let _ = shutdown_tx.send(true);
         emulator

@@ -120,6 +120,8 @@ pub struct LoopParts {
     pub transcript: Option<Recorder>,
     /// Created as a symlink to the tty once the module takes AT input; removed at the end.
     pub tty_link: Option<PathBuf>,
+    /// Data connections go to the control peer whatever PASV names (`--pasv-same-host`).
+    pub pasv_same_host: bool,
     /// The module's one resolver: QFTPOPEN, QIDNSGIP and QPING look names up here.
     pub resolver: Resolver,
     /// Bytes the network side counted; handed to the module before each host input.
@@ -156,6 +158,8 @@ pub async fn run_module(
     let (mut rd, wr) = master.into_split();
     let writer = Writer::spawn(wr, cfg.baud);
     let (mut lp, mut driver, mut net_rx) = LoopState::new(module, cfg, writer);
+    // The transcript gets the module's own masked copy of the session.
+    lp.module.record_transcript(transcript.is_some());
     let mut buf = vec![0u8; 4096];
     let mut link_made = false;
     let result = loop {
@@ -178,9 +182,16 @@ pub async fn run_module(
         }
         let deadline = lp.module.poll_timeout().map(|t| lp.clock.to_tokio(t));
         let feed_events = lp.module.wants_data(lp.writer.unwritten());
-        // Only the writer's backlog holds the download: wake when it drains.
-        let writer_blocked = !feed_events && lp.module.wants_data(0);
-        let read_host = lp.to_driver.len() < lp.limits.upload_chunks_waiting;
+        // Past the output high water the host's command input is not read (a UART's flow
+        // control: the PTY then blocks the host's writes), so the echo and answers of input
+        // it does not read stay bounded. In data mode input makes no output (a download's
+        // data is bounded by `wants_data`), and a `+++` must still be heard while the host
+        // lets the download back up.
+        let output_room =
+            lp.module.output_has_room(lp.writer.unwritten()) || !lp.module.in_command_mode();
+        // Only the writer's backlog holds the download or the input: wake when it drains.
+        let writer_blocked = (!feed_events && lp.module.wants_data(0)) || !output_room;
+        let read_host = lp.to_driver.len() < lp.limits.upload_chunks_waiting && output_room;
         tokio::select! {
             biased;
             _ = shutdown.changed() => break Ok(()),
@@ -220,7 +231,7 @@ pub async fn run_module(
         }
     };
     if let (Some(link), true) = (&tty_link, link_made) {
-        let _ = std::fs::remove_file(link);
+        remove_own_link(link, &tty_path);
     }
     if let Some(t) = transcript.as_mut() {
         t.flush();
@@ -235,6 +246,7 @@ struct LoopConfig {
     resolver: Resolver,
     traffic: Traffic,
     faults: std::sync::Arc<dyn crate::net::FaultSeam>,
+    pasv_same_host: bool,
 }
 
 impl LoopParts {
@@ -245,6 +257,7 @@ impl LoopParts {
             resolver: self.resolver.clone(),
             traffic: self.traffic.clone(),
             faults: self.faults.clone(),
+            pasv_same_host: self.pasv_same_host,
         }
     }
 }
@@ -292,6 +305,7 @@ impl LoopState {
             resolver: cfg.resolver.clone(),
             traffic: cfg.traffic.clone(),
             faults: cfg.faults,
+            pasv_same_host: cfg.pasv_same_host,
         };
         let driver = FtpDriver::spawn_net(driver_config, net.clone());
         let state = LoopState {
@@ -321,7 +335,7 @@ impl LoopState {
         loop {
             while let Some(out) = self.module.poll_output() {
                 if let Some(t) = transcript.as_mut() {
-                    t.output(self.clock.now(), &out);
+                    t.pieces(self.clock.now(), &mut self.module);
                 }
                 match scenario.as_mut() {
                     Some(sc) => send_impaired(&self.writer, sc, out),
@@ -394,10 +408,10 @@ impl LoopState {
         let Some((now, bytes)) = self.held_input.take() else {
             return false;
         };
-        if let Some(t) = transcript.as_mut() {
-            t.input(now, &bytes);
-        }
         self.module.handle_input(now, &bytes);
+        if let Some(t) = transcript.as_mut() {
+            t.pieces(now, &mut self.module);
+        }
         true
     }
 
@@ -526,6 +540,7 @@ fn engine_event(
     match out {
         EngineOutput::Fired(f) => {
             if let Some(t) = transcript.as_mut() {
+                t.pieces(clock.now(), module);
                 t.fault(clock.now(), &f);
             }
         }
@@ -553,23 +568,57 @@ fn complete(
     event: Completion,
 ) {
     if let Some(t) = transcript.as_mut() {
+        // What the module said before the event goes first.
+        t.pieces(now, module);
         t.event(now, &event);
     }
     module.handle_completion(now, event);
 }
 
+/// `--tty-link`: create `link` → `target`. A link that exists and leads to a tty that is
+/// still there belongs to a live emulator (or something else): refused with a clear error,
+/// never taken over. A dangling one (its emulator was killed) is replaced; anything that
+/// is not a symlink is refused.
 fn make_link(link: &std::path::Path, target: &std::path::Path) -> std::io::Result<()> {
     if let Ok(meta) = std::fs::symlink_metadata(link) {
-        if meta.file_type().is_symlink() {
-            std::fs::remove_file(link)?;
-        } else {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::AlreadyExists,
-                format!("{} exists and is not a symlink", link.display()),
-            ));
+        let refuse = |why: String| std::io::Error::new(std::io::ErrorKind::AlreadyExists, why);
+        if !meta.file_type().is_symlink() {
+            return Err(refuse(format!(
+                "--tty-link {}: exists and is not a symlink",
+                link.display()
+            )));
         }
+        if std::fs::metadata(link).is_ok() {
+            let to = std::fs::read_link(link).unwrap_or_default();
+            return Err(refuse(format!(
+                "--tty-link {}: already links to {}, which exists (another emulator?); \
+                 remove it or choose another path",
+                link.display(),
+                to.display()
+            )));
+        }
+        tracing::info!(target: "bg95::emu", "replacing the dangling link {}", link.display());
+        std::fs::remove_file(link)?;
     }
+    // Fails if another process created the link in between: never overwritten.
     std::os::unix::fs::symlink(target, link)
+}
+
+/// Remove `link` on exit only if it still leads to our own tty (someone may have replaced
+/// it since).
+fn remove_own_link(link: &std::path::Path, ours: &std::path::Path) {
+    match std::fs::read_link(link) {
+        Ok(to) if to == ours => {
+            let _ = std::fs::remove_file(link);
+        }
+        Ok(to) => tracing::warn!(
+            target: "bg95::emu",
+            "{} now links to {}, not to our tty: left in place",
+            link.display(),
+            to.display()
+        ),
+        Err(_) => {}
+    }
 }
 
 #[cfg(test)]

@@ -118,9 +118,28 @@ impl Drop for EmbeddedServer {
 }
 
 /// The accounts a server accepts (user, password); anything else → `530`.
-#[derive(Debug)]
 struct TestAuthenticator {
     users: Vec<(String, String)>,
+}
+
+/// libunftp logs its authenticator with `Debug` (at info): users only, never a password.
+impl std::fmt::Debug for TestAuthenticator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestAuthenticator")
+            .field("users", &MaskedUsers(&self.users))
+            .finish()
+    }
+}
+
+/// `[("u", "***")]`: accounts for a log, passwords masked.
+struct MaskedUsers<'a>(&'a [(String, String)]);
+
+impl std::fmt::Debug for MaskedUsers<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.0.iter().map(|(u, _)| (u, "***")))
+            .finish()
+    }
 }
 
 #[async_trait]
@@ -152,10 +171,20 @@ pub async fn start_embedded(
 
 /// Who may log in and how: the accounts (user, password; anything else → `530`) and,
 /// with `tls`, explicit FTPS required on control and data.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ServerOptions {
     pub users: Vec<(String, String)>,
     pub tls: Option<Arc<ServerTls>>,
+}
+
+/// Passwords masked: options may be logged.
+impl std::fmt::Debug for ServerOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerOptions")
+            .field("users", &MaskedUsers(&self.users))
+            .field("tls", &self.tls.is_some())
+            .finish()
+    }
 }
 
 impl Default for ServerOptions {
@@ -360,5 +389,20 @@ mod tests {
         let mut start = true;
         assert!(!has_reply_234(b"331 x\r", &mut start));
         assert!(has_reply_234(b"\n234 y\r\n", &mut start));
+    }
+
+    /// libunftp logs its configuration (the authenticator) with `Debug`: users only.
+    #[test]
+    fn debug_output_never_holds_a_password() {
+        let users = vec![("u".to_string(), "Qz7-pw-9Xk".to_string())];
+        let auth = format!(
+            "{:?}",
+            TestAuthenticator {
+                users: users.clone()
+            }
+        );
+        assert_eq!(auth, r#"TestAuthenticator { users: [("u", "***")] }"#);
+        let opts = format!("{:?}", ServerOptions { users, tls: None });
+        assert!(opts.contains("\"u\"") && !opts.contains("Qz7"), "{opts}");
     }
 }

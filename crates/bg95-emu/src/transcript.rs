@@ -10,15 +10,21 @@
 //! millisecond, moved since the last line; the rounding is cumulative (never drifts), and a
 //! replayed clock is at or at most 1 ms past the recorded one at every line.
 //!
-//! Passwords never reach the file: the password of `AT+QFTPCFG="account",...` is written
-//! as one `*` per character, both in the host's command and in the module's echo of it
-//! (the length is kept, as the module's own `AT+QFTPCFG="account"` query answer does).
+//! Passwords never reach the file: the module masks them from what it parsed
+//! ([`bg95_core::redact`]): the password of `AT+QFTPCFG="account",...`, however it was typed
+//! (chains, noise, backspace, split reads, unquoted, after upload data), is written as one
+//! `*` per character in the host's bytes and in the module's echo of them (the length is
+//! kept, as the module's own `AT+QFTPCFG="account"` query answer does).
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
 
-use bg95_core::transcript::{effect_line, escape, event_line};
+use bg95_core::redact::TapPiece;
+use bg95_core::transcript::{
+    effect_line, escape, event_line, is_private_key, module_lines, ufs_line, Fnv1a64, RecordedFile,
+    UFS_INLINE_LIMIT,
+};
 use bg95_core::{Completion, Effect, Instant};
 
 pub struct Recorder {
@@ -27,49 +33,28 @@ pub struct Recorder {
     start: Option<Instant>,
     /// Milliseconds since `start` already written as `@+` lines.
     written_ms: u64,
-    host: Redactor,
-    module: Redactor,
 }
 
-/// Masks the password argument of `AT+QFTPCFG="account","<user>","<password>"` in a byte
-/// stream that arrives in arbitrary pieces (a line may be split across reads).
-#[derive(Debug, Default)]
-struct Redactor {
-    /// The start of the current line, upper-cased (enough to recognise the command).
-    line: Vec<u8>,
-    /// Double quotes seen on the current line.
-    quotes: usize,
-}
-
-/// The line prefix whose fifth and sixth quotes enclose a password.
-const ACCOUNT: &[u8] = b"AT+QFTPCFG=\"ACCOUNT\"";
-
-impl Redactor {
-    fn redact(&mut self, bytes: &[u8]) -> Vec<u8> {
-        let mut out = Vec::with_capacity(bytes.len());
-        for &b in bytes {
-            if b == b'\r' || b == b'\n' {
-                self.line.clear();
-                self.quotes = 0;
-                out.push(b);
-                continue;
-            }
-            if self.line.len() < ACCOUNT.len() {
-                self.line.push(b.to_ascii_uppercase());
-            }
-            let in_password = self.quotes == 5 && self.line == ACCOUNT && b != b'"';
-            if b == b'"' {
-                self.quotes += 1;
-            }
-            match b {
-                // One `*` per character: UTF-8 continuation bytes add none.
-                0x80..=0xBF if in_password => {}
-                _ if in_password => out.push(b'*'),
-                _ => out.push(b),
-            }
+/// How the header records one UFS file (see [`Recorder::setup`]).
+fn recorded_file(
+    store: &dyn bg95_core::UfsStore,
+    name: &str,
+    size: u64,
+    include_keys: bool,
+) -> Result<RecordedFile, bg95_core::StoreError> {
+    if size <= UFS_INLINE_LIMIT as u64 {
+        let data = store.read(name)?;
+        if include_keys || !is_private_key(&data) {
+            return Ok(RecordedFile::Bytes(data));
         }
-        out
+        tracing::info!(target: "bg95::emu", "transcript: {name} is a private key: size and digest only");
     }
+    let mut fnv = Fnv1a64::default();
+    store.read_chunks(name, &mut |piece| fnv.update(piece))?;
+    Ok(RecordedFile::Digest {
+        len: fnv.len,
+        fnv: fnv.hash,
+    })
 }
 
 impl Recorder {
@@ -84,17 +69,30 @@ impl Recorder {
             out,
             start: None,
             written_ms: 0,
-            host: Redactor::default(),
-            module: Redactor::default(),
         })
     }
 
     /// The module's personality and the UFS files present at power-on, as `#! module` and
-    /// `#! ufs` headers ([`bg95_core::transcript::setup_lines`]): a replay builds the same
-    /// module from them.
-    pub fn setup(&mut self, personality: &bg95_core::Personality, files: &[(String, Vec<u8>)]) {
-        for line in bg95_core::transcript::setup_lines(personality, files) {
+    /// `#! ufs` headers: a replay builds the same module from them. Files are read one at a
+    /// time; one over [`UFS_INLINE_LIMIT`] is streamed into its digest (never held whole),
+    /// and a PEM private key is recorded as size and digest unless `include_keys`
+    /// (`--transcript-keys`, for local debugging).
+    pub fn setup(
+        &mut self,
+        personality: &bg95_core::Personality,
+        store: &dyn bg95_core::UfsStore,
+        include_keys: bool,
+    ) {
+        for line in module_lines(personality) {
             let _ = writeln!(self.out, "{line}");
+        }
+        for (name, size) in store.list().unwrap_or_default() {
+            match recorded_file(store, &name, size, include_keys) {
+                Ok(file) => {
+                    let _ = writeln!(self.out, "{}", ufs_line(&name, &file));
+                }
+                Err(e) => tracing::warn!(target: "bg95::emu", "transcript: UFS {name}: {e:?}"),
+            }
         }
     }
 
@@ -140,16 +138,24 @@ impl Recorder {
         let _ = writeln!(self.out, "! {}", event_line(event));
     }
 
-    pub fn input(&mut self, now: Instant, bytes: &[u8]) {
-        let bytes = self.host.redact(bytes);
-        self.line(now, '>', &bytes);
+    /// A piece of the module's masked session copy ([`bg95_core::Module::poll_transcript`]):
+    /// `> host bytes` or `< module bytes`.
+    pub fn piece(&mut self, now: Instant, piece: TapPiece) {
+        match piece {
+            TapPiece::Host(bytes) => self.line(now, '>', &bytes),
+            TapPiece::Module(bytes) => {
+                self.line(now, '<', &bytes);
+                // Keep the file useful when the process is killed.
+                let _ = self.out.flush();
+            }
+        }
     }
 
-    pub fn output(&mut self, now: Instant, bytes: &[u8]) {
-        let bytes = self.module.redact(bytes);
-        self.line(now, '<', &bytes);
-        // Keep the file useful when the process is killed.
-        let _ = self.out.flush();
+    /// Everything the module's session copy holds now.
+    pub fn pieces(&mut self, now: Instant, module: &mut bg95_core::Module) {
+        while let Some(piece) = module.poll_transcript() {
+            self.piece(now, piece);
+        }
     }
 
     /// A scenario fault that fired: `! fault "name" at 1234ms on <trigger> -> <action>`
@@ -162,41 +168,5 @@ impl Recorder {
 
     pub fn flush(&mut self) {
         let _ = self.out.flush();
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn masks_the_account_password_only() {
-        let mut r = Redactor::default();
-        assert_eq!(
-            r.redact(b"AT+QFTPCFG=\"account\",\"user\",\"s3cr\"t\"\r"),
-            b"AT+QFTPCFG=\"account\",\"user\",\"****\"t\"\r".to_vec()
-        );
-        assert_eq!(
-            r.redact(b"at+qftpcfg=\"Account\",\"u\",\"p\xc3\xa4ss\"\r\n"),
-            b"at+qftpcfg=\"Account\",\"u\",\"****\"\r\n".to_vec()
-        );
-        assert_eq!(
-            r.redact(b"AT+QFTPCFG=\"contextid\",\"a\",\"b\"\r"),
-            b"AT+QFTPCFG=\"contextid\",\"a\",\"b\"\r".to_vec()
-        );
-    }
-
-    #[test]
-    fn masks_across_pieces() {
-        let mut r = Redactor::default();
-        let line = b"AT+QFTPCFG=\"account\",\"user\",\"hunter2\"\r";
-        let mut out = Vec::new();
-        for piece in line.chunks(3) {
-            out.extend(r.redact(piece));
-        }
-        assert_eq!(
-            out,
-            b"AT+QFTPCFG=\"account\",\"user\",\"*******\"\r".to_vec()
-        );
     }
 }

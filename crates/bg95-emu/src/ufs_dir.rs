@@ -259,6 +259,20 @@ impl UfsStore for DirStore {
         fs::read(path).map_err(io_err)
     }
 
+    fn read_chunks(&self, name: &str, each: &mut dyn FnMut(&[u8])) -> Result<(), StoreError> {
+        use std::io::Read;
+        let mut file = fs::File::open(self.existing(name)?).map_err(io_err)?;
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            match file.read(&mut buf) {
+                Ok(0) => return Ok(()),
+                Ok(n) => each(&buf[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(io_err(e)),
+            }
+        }
+    }
+
     fn write(&mut self, name: &str, data: &[u8]) -> Result<(), StoreError> {
         let path = match self.writable(name) {
             Ok(p) => p,

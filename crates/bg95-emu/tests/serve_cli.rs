@@ -212,3 +212,107 @@ fn ftp_tls_without_the_embedded_server_fails_clearly() {
         String::from_utf8_lossy(&out.stderr).contains("--ftp-tls needs the embedded FTP server")
     );
 }
+
+/// Two `serve --tty-link L`: the second is refused with a clear error (it used to take `L`
+/// over silently, and the first then deleted the second's link on exit); a dangling link
+/// left by a killed emulator is replaced; on exit only a link that still leads to our own
+/// tty is removed.
+#[test]
+fn tty_link_is_never_taken_from_a_live_emulator_nor_removed_when_not_ours() {
+    let dir = tempfile::tempdir().unwrap();
+    let link = dir.path().join("bg95");
+    let l = link.to_str().unwrap();
+    let first = serve(&["--ftp-server", "off", "--tty-link", l]);
+    assert_eq!(std::fs::read_link(&link).unwrap(), first.tty);
+    let mut second = Command::new(env!("CARGO_BIN_EXE_bg95-emu"))
+        .args(["serve", "--ftp-server", "off", "--tty-link", l])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Bounds a failure only: a second emulator that took the link over runs until killed.
+    let until = std::time::Instant::now() + host::WAIT;
+    while second.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > until {
+            let _ = second.kill();
+            let _ = second.wait();
+            panic!("the second serve took the link over and kept running");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let second = second.wait_with_output().unwrap();
+    assert_ne!(second.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        err.contains(&format!(
+            "--tty-link {l}: already links to {}",
+            first.tty.display()
+        )),
+        "{err}"
+    );
+    assert!(second.stdout.is_empty(), "no tty announced");
+    assert_eq!(std::fs::read_link(&link).unwrap(), first.tty, "untouched");
+    let mut host = Host::open(&link);
+    host.expect(&boot_bytes());
+    drop(host);
+    // Someone points the link elsewhere: the first leaves it in place on exit.
+    std::fs::remove_file(&link).unwrap();
+    std::os::unix::fs::symlink("/dev/null", &link).unwrap();
+    assert_eq!(stop(first, Signal::SIGTERM), 0);
+    assert_eq!(std::fs::read_link(&link).unwrap(), Path::new("/dev/null"));
+    // A dangling link (its emulator is gone) is replaced.
+    std::fs::remove_file(&link).unwrap();
+    std::os::unix::fs::symlink(dir.path().join("gone"), &link).unwrap();
+    let third = serve(&["--ftp-server", "off", "--tty-link", l]);
+    assert_eq!(std::fs::read_link(&link).unwrap(), third.tty);
+    assert_eq!(stop(third, Signal::SIGTERM), 0);
+    assert!(std::fs::symlink_metadata(&link).is_err(), "ours: removed");
+}
+
+/// `bg95-*` entries left in a temporary folder.
+fn leftovers(tmp: &Path) -> Vec<String> {
+    std::fs::read_dir(tmp)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("bg95-"))
+        .collect()
+}
+
+/// SIGHUP (the terminal closed) and SIGQUIT, like SIGINT and SIGTERM, stop `serve`
+/// cleanly: exit 0, the tty link and the `bg95-ftp-root-*`/`bg95-ufs-*` folders removed
+/// (SIGHUP and SIGQUIT used to kill it and leave them).
+#[test]
+fn every_stop_signal_removes_the_link_and_the_temporary_folders() {
+    for sig in [
+        Signal::SIGHUP,
+        Signal::SIGQUIT,
+        Signal::SIGINT,
+        Signal::SIGTERM,
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let tmp = dir.path().join("tmp");
+        std::fs::create_dir(&tmp).unwrap();
+        let link = dir.path().join("bg95");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_bg95-emu"))
+            .args(["serve", "--ftp-server", "127.0.0.1:0", "--tty-link"])
+            .arg(&link)
+            .env("TMPDIR", &tmp)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        out.read_line(&mut line).unwrap();
+        assert!(line.starts_with("tty: "), "{line}");
+        assert!(!leftovers(&tmp).is_empty(), "the emulator works in {tmp:?}");
+        kill(Pid::from_raw(child.id() as i32), sig).unwrap();
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(0), "{sig}");
+        assert!(
+            std::fs::symlink_metadata(&link).is_err(),
+            "{sig}: link left"
+        );
+        assert_eq!(leftovers(&tmp), Vec::<String>::new(), "{sig}: folders left");
+    }
+}

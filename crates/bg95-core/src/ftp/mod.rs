@@ -580,7 +580,8 @@ impl Ftp {
     }
 
     /// The answer to QFTPOPEN, QFTPCLOSE or a simple request (`was` is the session it
-    /// found).
+    /// found). Text from the server (PWD's path, MDTM's time) is cut to
+    /// [`RELAYED_TEXT_MAX`] bytes, as a module's reply buffer would.
     fn simple_done(&mut self, cx: &mut Ctx, was: Session, result: Result<Reply, Failure>) {
         // The URC, the session after a success, and whether a failure ends the session.
         let (urc, after_ok, closes, cid) = match was {
@@ -593,8 +594,8 @@ impl Ftp {
             Ok(reply) => {
                 self.session = after_ok;
                 match reply {
-                    Reply::Path(path) => format!("{urc}: 0,\"{path}\""),
-                    Reply::Time(t) => format!("{urc}: 0,\"{t}\""),
+                    Reply::Path(path) => format!("{urc}: 0,\"{}\"", relayed(&path)),
+                    Reply::Time(t) => format!("{urc}: 0,\"{}\"", relayed(&t)),
                     Reply::Size(n) => format!("{urc}: 0,{n}"),
                     Reply::Ok => format!("{urc}: 0,0"),
                 }
@@ -632,4 +633,18 @@ impl Ftp {
             self.ftp_abandon(cx, Abandon::ContextLost);
         }
     }
+}
+
+/// The most bytes of server text (PWD's path, MDTM's time) the module relays in a URC: the
+/// longest name the module itself takes (255 bytes). The spec is silent; a module has a
+/// fixed buffer, and a 200 KB reply must not become a 200 KB URC (docs/ftp.md).
+pub const RELAYED_TEXT_MAX: usize = 255;
+
+/// `text` cut to [`RELAYED_TEXT_MAX`] bytes, at a character boundary.
+fn relayed(text: &str) -> &str {
+    let mut end = text.len().min(RELAYED_TEXT_MAX);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
 }

@@ -16,7 +16,7 @@
 
 use std::time::Duration;
 
-use super::{digest_value, escape, unescape};
+use super::{escape, unescape};
 use crate::personality::Personality;
 
 /// UFS files up to this size are written inline (a replay recreates them exactly); larger
@@ -47,6 +47,70 @@ fn q(s: &str) -> String {
 
 /// The header lines (without the newline) for a module built from `p` with `files` in UFS.
 pub fn setup_lines(p: &Personality, files: &[(String, Vec<u8>)]) -> Vec<String> {
+    let mut out = module_lines(p);
+    for (name, data) in files {
+        let file = if data.len() <= UFS_INLINE_LIMIT {
+            RecordedFile::Bytes(data.clone())
+        } else {
+            RecordedFile::Digest {
+                len: data.len() as u64,
+                fnv: super::effect::fnv1a64(data),
+            }
+        };
+        out.push(ufs_line(name, &file));
+    }
+    out
+}
+
+/// `#! ufs "name" "content"` or `#! ufs "name" <len>B/fnv=<hex>`.
+pub fn ufs_line(name: &str, file: &RecordedFile) -> String {
+    let value = match file {
+        RecordedFile::Bytes(data) => format!("\"{}\"", escape(data).replace('"', "\\\"")),
+        RecordedFile::Digest { len, fnv } => format!("{len}B/fnv={fnv:016x}"),
+    };
+    format!("#! ufs {} {value}", q(name))
+}
+
+/// True for a PEM private key (`-----BEGIN … PRIVATE KEY-----`): a transcript records such
+/// a file as its size and digest unless asked to include keys (docs/transcripts.md).
+pub fn is_private_key(data: &[u8]) -> bool {
+    let find = |needle: &[u8]| data.windows(needle.len()).position(|w| w == needle);
+    match find(b"-----BEGIN ") {
+        Some(at) => data[at..]
+            .split(|&b| b == b'\n')
+            .next()
+            .is_some_and(|l| l.windows(16).any(|w| w == b"PRIVATE KEY-----")),
+        None => false,
+    }
+}
+
+/// An incremental FNV-1a 64 (the digest of `<len>B/fnv=` values), for files read in pieces.
+#[derive(Debug, Clone, Copy)]
+pub struct Fnv1a64 {
+    pub hash: u64,
+    pub len: u64,
+}
+
+impl Default for Fnv1a64 {
+    fn default() -> Self {
+        Fnv1a64 {
+            hash: 0xcbf2_9ce4_8422_2325,
+            len: 0,
+        }
+    }
+}
+
+impl Fnv1a64 {
+    pub fn update(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.hash = (self.hash ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        self.len += bytes.len() as u64;
+    }
+}
+
+/// The `#! module` header lines: the personality where it differs from the default.
+pub fn module_lines(p: &Personality) -> Vec<String> {
     // Every field is named here, so a field added to `Personality` fails to compile until
     // it is recorded below (and read back by `parse_setup`).
     let Personality {
@@ -119,14 +183,6 @@ pub fn setup_lines(p: &Personality, files: &[(String, Vec<u8>)]) -> Vec<String> 
     }
     for line in &p.start_commands {
         field("start_command", q(&masked_account(line)));
-    }
-    for (name, data) in files {
-        let value = if data.len() <= UFS_INLINE_LIMIT {
-            format!("\"{}\"", escape(data).replace('"', "\\\""))
-        } else {
-            digest_value(data)
-        };
-        out.push(format!("#! ufs {} {value}", q(name)));
     }
     out
 }

@@ -26,6 +26,12 @@ pub trait UfsStore: Send {
     /// Every file with its size, sorted by name.
     fn list(&self) -> Result<Vec<(String, u64)>, StoreError>;
     fn read(&self, name: &str) -> Result<Vec<u8>, StoreError>;
+    /// Hand a file's bytes to `each` piece by piece, so a caller that only digests it never
+    /// holds it whole (the transcript header of a large file). The default reads it whole.
+    fn read_chunks(&self, name: &str, each: &mut dyn FnMut(&[u8])) -> Result<(), StoreError> {
+        each(&self.read(name)?);
+        Ok(())
+    }
     /// Replace (or create) a file with `data`, atomically: afterwards the file holds either
     /// its old contents or all of `data`, whatever happens to the process.
     fn write(&mut self, name: &str, data: &[u8]) -> Result<(), StoreError>;

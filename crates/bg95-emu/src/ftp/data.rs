@@ -80,7 +80,7 @@ pub(crate) fn configure(
     peer: SocketAddr,
 ) -> Ftp {
     ftp.set_mode(passive_mode(peer.is_ipv6()));
-    ftp.set_passive_nat_workaround(p.data_to_control_address);
+    ftp.set_passive_nat_workaround(p.data_to_control_address || net.pasv_same_host);
     let (net, probe, tls) = (net.clone(), probe.clone(), tls.cloned());
     ftp.passive_stream_builder(move |addr| {
         let (net, probe, tls) = (net.clone(), probe.clone(), tls.clone());

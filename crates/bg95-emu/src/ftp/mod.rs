@@ -96,6 +96,9 @@ pub struct DriverNet {
     pub resolver: Resolver,
     pub traffic: Traffic,
     pub faults: Arc<dyn FaultSeam>,
+    /// Passive data connections go to the control peer whatever PASV names
+    /// (`--pasv-same-host`), as with `data_address` 1.
+    pub pasv_same_host: bool,
 }
 
 impl Default for DriverNet {
@@ -112,6 +115,7 @@ impl DriverNet {
             resolver: Resolver::system().with_faults(faults.clone()),
             traffic: Traffic::default(),
             faults,
+            pasv_same_host: false,
         }
     }
 }

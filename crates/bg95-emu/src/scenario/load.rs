@@ -281,6 +281,7 @@ pub(crate) fn filler(size: u64) -> Vec<u8> {
 fn network(cx: &Ctx, n: RawNetwork) -> Result<NetworkSetup, ScenarioError> {
     let mut out = NetworkSetup {
         dns_exclusive: n.dns_exclusive,
+        pasv_same_host: n.pasv_same_host,
         ..Default::default()
     };
     for r in n.registration {

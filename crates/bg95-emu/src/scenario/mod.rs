@@ -89,6 +89,8 @@ pub struct NetworkSetup {
     /// `[network.dns]`: lower-case name → addresses.
     pub dns: HashMap<String, Vec<IpAddr>>,
     pub dns_exclusive: bool,
+    /// `[network] pasv_same_host`: see [`crate::emulator::Config::pasv_same_host`].
+    pub pasv_same_host: bool,
 }
 
 /// One entry of `[network] registration`.

@@ -91,6 +91,9 @@ pub(crate) struct RawNetwork {
     pub dns: BTreeMap<String, Spanned<RawAddrs>>,
     #[serde(default)]
     pub dns_exclusive: bool,
+    /// Data connections go to the control peer whatever PASV names (`--pasv-same-host`).
+    #[serde(default)]
+    pub pasv_same_host: bool,
 }
 
 /// One address or a list of them, each parsed.

@@ -5,9 +5,12 @@
 use std::collections::VecDeque;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::mpsc::RecvTimeoutError;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use bg95_core::redact::mask_lines;
 use bg95_core::transcript::escape;
 
 use super::expect::{conflicts, wait_file};
@@ -24,6 +27,46 @@ pub struct Outcome {
     /// `Err` says what failed, with the step's line.
     pub result: Result<(), String>,
     pub fired: Vec<FiredFault>,
+    /// A signal stopped the scenario before it ended (JUnit: an `<error>`, not a failure).
+    pub interrupted: bool,
+}
+
+/// The signal that interrupted `run` (0: none). Set from the signal listener
+/// ([`interrupt`]); steps that wait look at it, and no new scenario starts once it is set.
+static INTERRUPT: AtomicI32 = AtomicI32::new(0);
+
+/// A signal asks `run` to stop: the running scenarios end at their next wait (their
+/// emulators are stopped and their temporary folders removed as usual), none starts.
+pub fn interrupt(signal: i32) {
+    let _ = INTERRUPT.compare_exchange(0, signal, Ordering::AcqRel, Ordering::Acquire);
+}
+
+/// The signal that interrupted the run, if one did.
+pub fn interrupted() -> Option<i32> {
+    match INTERRUPT.load(Ordering::Acquire) {
+        0 => None,
+        s => Some(s),
+    }
+}
+
+/// How often a waiting step looks for an interrupt.
+const INTERRUPT_POLL: Duration = Duration::from_millis(50);
+
+/// Sleep `d`, or less if the run is interrupted.
+fn sleep_interruptible(d: Duration) {
+    let until = Instant::now() + d;
+    while interrupted().is_none() {
+        let left = until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return;
+        }
+        std::thread::sleep(left.min(INTERRUPT_POLL));
+    }
+}
+
+fn signal_name(signal: i32) -> String {
+    nix::sys::signal::Signal::try_from(signal)
+        .map_or_else(|_| signal.to_string(), |s| s.to_string())
 }
 
 impl Outcome {
@@ -76,16 +119,20 @@ impl Port {
             .map_err(|e| format!("tty write: {e}"))
     }
 
-    /// More bytes, or false at the deadline.
+    /// More bytes, or false at the deadline (or when the run is interrupted).
     fn pull(&mut self, until: Instant) -> bool {
-        let left = until.saturating_duration_since(Instant::now());
-        match self.host.rx.recv_timeout(left) {
-            Ok(b) => {
-                self.buf.extend_from_slice(&b);
-                true
+        while interrupted().is_none() {
+            let left = until.saturating_duration_since(Instant::now());
+            match self.host.rx.recv_timeout(left.min(INTERRUPT_POLL)) {
+                Ok(b) => {
+                    self.buf.extend_from_slice(&b);
+                    return true;
+                }
+                Err(RecvTimeoutError::Timeout) if !left.is_zero() => {}
+                Err(_) => return false,
             }
-            Err(_) => false,
         }
+        false
     }
 
     /// The next complete line (without its line end), empty lines skipped, and whether
@@ -139,13 +186,15 @@ impl Port {
                 return too_soon(e, start, &l);
             }
             if !earlier && conflicts(&e.expect, &remaining, &l) {
+                let l = String::from_utf8_lossy(&mask_lines(l.as_bytes())).into_owned();
                 return Err(format!(
                     "expected {what}; got {l:?}, a final answer (lines seen before it: {skipped:?})"
                 ));
             }
-            skipped.push(l);
+            // Shown on stdout and in JUnit: never the password of an echoed account line.
+            skipped.push(String::from_utf8_lossy(&mask_lines(l.as_bytes())).into_owned());
         }
-        let partial = escape(&self.buf);
+        let partial = escape(&mask_lines(&self.buf));
         Err(format!(
             "expected {what} within {:?}; lines seen: {skipped:?}{}",
             e.timeout,
@@ -179,9 +228,9 @@ impl Port {
         }
         Err(format!(
             "expected bytes \"{}\" within {:?}; got \"{}\"",
-            escape(want),
+            escape(&mask_lines(want)),
             e.timeout,
-            escape(&self.buf)
+            escape(&mask_lines(&self.buf))
         ))
     }
 
@@ -194,7 +243,7 @@ impl Port {
                 return Err(format!(
                     "expected silence for {d:?}; after {:?} came \"{}\"",
                     start.elapsed(),
-                    escape(&self.buf)
+                    escape(&mask_lines(&self.buf))
                 ));
             }
             if !self.pull(until) {
@@ -299,12 +348,14 @@ pub fn run_scenario_recorded(
         Ok(file) => run_steps(scenario, seed, file, &mut fired),
         Err(e) => Err(format!("--transcript: {e}")),
     };
+    let interrupted = interrupted().is_some() && result.is_err();
     Outcome {
         name: scenario.name.clone(),
         path: scenario.path.clone(),
         elapsed: start.elapsed(),
         result,
         fired,
+        interrupted,
     }
 }
 
@@ -345,20 +396,36 @@ fn run_steps(
         ufs_dir: ufs.path(),
     };
     let mut result = Ok(());
+    // A step a signal cut short (a wait, an expectation) is not passed.
+    let run_one = |port: &mut Port, step: &Step, what: &str| -> Result<(), String> {
+        let step_result = match interrupted() {
+            Some(_) => Err(String::new()),
+            None => run_step(port, &places, step, &vars)
+                .and_then(|()| interrupted().map_or(Ok(()), |_| Err(String::new()))),
+        };
+        step_result.map_err(|e| match interrupted() {
+            Some(sig) => format!(
+                "interrupted by {} at the {what} at line {}",
+                signal_name(sig),
+                step.line
+            ),
+            None => format!("{what} at line {}: {e}", step.line),
+        })
+    };
     for step in &scenario.setup {
-        if let Err(e) = run_step(&mut port, &places, step, &vars) {
-            result = Err(format!("setup step at line {}: {e}", step.line));
+        if let Err(e) = run_one(&mut port, step, "setup step") {
+            result = Err(e);
             break;
         }
     }
-    if !scenario.setup.is_empty() {
+    if result.is_ok() && !scenario.setup.is_empty() {
         // What the module said during the setup is not the steps' to compare; without a
         // setup, nothing is discarded (the boot URCs are the steps' to expect).
         port.discard();
     }
     for step in scenario.steps.iter().filter(|_| result.is_ok()) {
-        if let Err(e) = run_step(&mut port, &places, step, &vars) {
-            result = Err(format!("step at line {}: {e}", step.line));
+        if let Err(e) = run_one(&mut port, step, "step") {
+            result = Err(e);
             break;
         }
     }
@@ -424,7 +491,7 @@ fn run_step(
             wait_file(path.as_deref(), c).map_err(|e| format!("UFS file {e}"))
         }
         StepKind::Wait(d) => {
-            std::thread::sleep(*d);
+            sleep_interruptible(*d);
             Ok(())
         }
         StepKind::Reopen => {
@@ -461,6 +528,9 @@ pub fn run_all_recorded(
     std::thread::scope(|s| {
         for _ in 0..jobs.clamp(1, scenarios.len().max(1)) {
             s.spawn(|| loop {
+                if interrupted().is_some() {
+                    break;
+                }
                 let Some(i) = queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front() else {
                     break;
                 };
@@ -507,15 +577,16 @@ pub fn junit(outcomes: &[Outcome]) -> String {
 /// testcase: a `timeline` property and a `[[ATTACHMENT|path]]` line in its system-out (the
 /// convention CI servers read attachments from).
 pub fn junit_linked(outcomes: &[Outcome], pages: &[Option<PathBuf>]) -> String {
-    let failures = outcomes.iter().filter(|o| !o.passed()).count();
+    let errors = outcomes.iter().filter(|o| o.interrupted).count();
+    let failures = outcomes.iter().filter(|o| !o.passed()).count() - errors;
     let total: f64 = outcomes.iter().map(|o| o.elapsed.as_secs_f64()).sum();
     let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     x += &format!(
-        "<testsuites tests=\"{}\" failures=\"{failures}\" time=\"{total:.3}\">\n",
+        "<testsuites tests=\"{}\" failures=\"{failures}\" errors=\"{errors}\" time=\"{total:.3}\">\n",
         outcomes.len()
     );
     x += &format!(
-        "  <testsuite name=\"bg95-emu scenarios\" tests=\"{}\" failures=\"{failures}\" time=\"{total:.3}\">\n",
+        "  <testsuite name=\"bg95-emu scenarios\" tests=\"{}\" failures=\"{failures}\" errors=\"{errors}\" time=\"{total:.3}\">\n",
         outcomes.len()
     );
     for (i, o) in outcomes.iter().enumerate() {
@@ -537,11 +608,8 @@ pub fn junit_linked(outcomes: &[Outcome], pages: &[Option<PathBuf>]) -> String {
             );
         }
         if let Err(e) = &o.result {
-            x += &format!(
-                "      <failure message=\"{}\">{}</failure>\n",
-                xml(e),
-                xml(e)
-            );
+            let tag = if o.interrupted { "error" } else { "failure" };
+            x += &format!("      <{tag} message=\"{}\">{}</{tag}>\n", xml(e), xml(e));
         }
         // The faults that fired, as transcript lines; the page as an attachment.
         if !o.fired.is_empty() || page.is_some() {
@@ -558,17 +626,25 @@ pub fn junit_linked(outcomes: &[Outcome], pages: &[Option<PathBuf>]) -> String {
     x
 }
 
+/// `s` as XML 1.0 character data or attribute value. XML 1.0 has no way to write most C0
+/// controls (not even as `&#1;`) nor U+FFFE/U+FFFF: those are written as visible text in the
+/// transcript escape style (`\x01`, `\u{fffe}`), so the report always parses. Tab, LF and
+/// CR are character references (an attribute would otherwise normalise them to spaces).
 fn xml(s: &str) -> String {
-    s.chars()
-        .map(|c| match c {
-            '&' => "&amp;".into(),
-            '<' => "&lt;".into(),
-            '>' => "&gt;".into(),
-            '"' => "&quot;".into(),
-            c if (c as u32) < 0x20 && c != '\n' && c != '\t' => format!("&#{};", c as u32),
-            c => c.to_string(),
-        })
-        .collect()
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\t' | '\n' | '\r' => out.push_str(&format!("&#{};", c as u32)),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\x{:02x}", c as u32)),
+            '\u{fffe}' | '\u{ffff}' => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -588,10 +664,39 @@ mod tests {
             elapsed: Duration::from_millis(1500),
             result: Err("expected \"OK\"".into()),
             fired: Vec::new(),
+            interrupted: false,
         };
         let x = junit(&[o]);
         assert!(x.contains("<testcase name=\"a&lt;b\" classname=\"x.toml\" time=\"1.500\">"));
         assert!(x.contains("<failure message=\"expected &quot;OK&quot;\">"));
         assert!(x.contains("tests=\"1\" failures=\"1\""));
+    }
+
+    /// Control characters in a name or a message: the report is still XML 1.0 (a parser
+    /// rejected `&#1;` before), and nothing is lost.
+    #[test]
+    fn junit_is_xml_1_0_whatever_the_names_hold() {
+        let o = Outcome {
+            name: "bad\x01name\u{fffe}".into(),
+            path: "x\x1b.toml".into(),
+            elapsed: Duration::from_millis(1),
+            result: Err("got \"\x00\"\r\n\tend".into()),
+            fired: Vec::new(),
+            interrupted: false,
+        };
+        let x = junit(&[o]);
+        for c in x.chars() {
+            let ok = matches!(c, '\t' | '\n' | '\r')
+                || ('\u{20}'..='\u{d7ff}').contains(&c)
+                || ('\u{e000}'..='\u{fffd}').contains(&c)
+                || c >= '\u{10000}';
+            assert!(ok, "{c:?} is not an XML 1.0 character:\n{x}");
+        }
+        for bad in ["&#0;", "&#1;", "&#27;"] {
+            assert!(!x.contains(bad), "{bad} is not allowed in XML 1.0:\n{x}");
+        }
+        assert!(x.contains("name=\"bad\\x01name\\u{fffe}\""), "{x}");
+        assert!(x.contains("classname=\"x\\x1b.toml\""), "{x}");
+        assert!(x.contains("got &quot;\\x00&quot;&#13;&#10;&#9;end"), "{x}");
     }
 }

@@ -36,6 +36,9 @@ impl UfsStore for FullStore {
     fn read(&self, name: &str) -> Result<Vec<u8>, StoreError> {
         self.inner.read(name)
     }
+    fn read_chunks(&self, name: &str, each: &mut dyn FnMut(&[u8])) -> Result<(), StoreError> {
+        self.inner.read_chunks(name, each)
+    }
     fn write(&mut self, name: &str, data: &[u8]) -> Result<(), StoreError> {
         self.check()?;
         self.inner.write(name, data)

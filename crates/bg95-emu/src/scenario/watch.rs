@@ -72,7 +72,7 @@ fn commands(line: &[u8]) -> Vec<(String, String)> {
                     let parts: Vec<String> = args
                         .iter()
                         .map(|a| match a {
-                            Arg::Omitted => String::new(),
+                            Arg::Omitted | Arg::Unreadable => String::new(),
                             Arg::Quoted(s) => format!("\"{s}\""),
                             Arg::Bare(s) => s.clone(),
                         })

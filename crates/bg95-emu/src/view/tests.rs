@@ -52,6 +52,7 @@ fn a_failed_step_is_a_band_from_its_start_to_its_timeout() {
         elapsed: Duration::from_secs(2),
         result: Err(message),
         fired: Vec::new(),
+        interrupted: false,
     };
     let timeline = run_timeline(&scenario, &outcome, RECORDING).unwrap();
     assert_eq!(timeline.server, Some("127.0.0.1:2121".parse().unwrap()));
