@@ -52,6 +52,9 @@ pub struct Config {
     pub seed: Option<u64>,
     /// Where faults enter below the FTP driver (a scenario brings its own); `None` = none.
     pub faults: Option<Arc<dyn FaultSeam>>,
+    /// Serve the control API (docs/control-api.md). Without a scenario, an empty one runs
+    /// so faults can be added.
+    pub control: Option<crate::control::ControlConfig>,
 }
 
 /// What a started emulator tells its caller.
@@ -65,6 +68,8 @@ pub struct Started {
     /// With `ftp_tls`: the PEM of the CA that signed the embedded server's certificate (also
     /// in UFS as [`FTPS_CA_UFS_NAME`]).
     pub ftp_ca_pem: Option<String>,
+    /// Where the control API listens (the port chosen for port 0), if it runs.
+    pub control: Option<crate::control::ControlAddr>,
 }
 
 /// The UFS name under which `--ftp-tls` places the embedded server's CA.
@@ -122,6 +127,7 @@ pub async fn run(
         }
     };
     let mut store: Box<dyn UfsStore> = Box::new(DirStore::open(&ufs_dir)?);
+    let config = with_control_scenario(config);
     let scenario = config.scenario.as_ref();
     // The module's clock starts here, so a scenario's times (time triggers, `! fault` lines)
     // count from the same origin as the transcript's.
@@ -146,11 +152,11 @@ pub async fn run(
     let (server, tls) = start_server(&config, store.as_mut(), &mut temps).await?;
 
     let port = VirtualPort::open()?;
-    let mut transcript = config
-        .transcript
-        .as_deref()
-        .map(Recorder::create)
-        .transpose()?;
+    let tap = config
+        .control
+        .as_ref()
+        .map(|_| crate::control::tap::Tap::new());
+    let mut transcript = recorder(config.transcript.as_deref(), tap.as_ref())?;
     let personality = match scenario {
         Some(s) => s.personality(),
         None => config.personality.clone(),
@@ -175,6 +181,14 @@ pub async fn run(
         ftp_addr: server.as_ref().map(EmbeddedServer::local_addr),
         ftp_ca_pem: tls.as_ref().map(|t| t.ca_pem.clone()),
         faults: engine,
+        control: None,
+    };
+    let (control_tx, control_rx) = match &config.control {
+        Some(_) => {
+            let (tx, rx) = tokio::sync::mpsc::channel(crate::control::REQUESTS_WAITING);
+            (Some(tx), Some(rx))
+        }
+        None => (None, None),
     };
     let parts = LoopParts {
         port,
@@ -186,19 +200,93 @@ pub async fn run(
         traffic: config.traffic.clone(),
         faults,
         scenario: scenario_loop,
+        control: control_rx,
+    };
+    let control = match (&config.control, control_tx, &started.faults, tap) {
+        (Some(cc), Some(module), Some(engine), Some(tap)) => {
+            Some(start_control(cc, module, engine.clone(), tap, shutdown.clone()).await?)
+        }
+        _ => None,
     };
     let (fire_tx, fire_rx) = oneshot::channel::<()>();
     let loop_task = tokio::spawn(run_module(module, parts, Some(fire_tx), shutdown));
     if fire_rx.await.is_ok() {
-        let _ = ready.send(started);
+        let _ = ready.send(Started {
+            control: control.as_ref().map(|(addr, _)| addr.clone()),
+            ..started
+        });
     }
     let result = loop_task.await.map_err(std::io::Error::other)?;
     if let Some(t) = timers {
         t.abort();
     }
+    if let Some((_, api)) = control {
+        let _ = api.await;
+    }
     drop(server);
     drop(temps);
     result
+}
+
+/// With a control API and no scenario: an empty scenario (the builder's personality), so
+/// there is a fault engine to add faults to.
+fn with_control_scenario(mut config: Config) -> Config {
+    if config.control.is_some() && config.scenario.is_none() {
+        if let Ok(mut s) = Scenario::parse(Path::new("control-api"), "") {
+            s.module.personality = config.personality.clone();
+            s.network.pdp = config.personality.pdp_addresses.clone();
+            s.serial.baud = Some(config.baud);
+            config.scenario = Some(s);
+        }
+    }
+    config
+}
+
+/// The session's recorder: to `file`, to the control API's `tap`, to both, or none.
+fn recorder(
+    file: Option<&Path>,
+    tap: Option<&crate::control::tap::Tap>,
+) -> std::io::Result<Option<Recorder>> {
+    use crate::control::tap::Tee;
+    let file = file
+        .map(|p| std::fs::File::create(p).map(std::io::BufWriter::new))
+        .transpose()?;
+    let out: Box<dyn std::io::Write + Send> = match (file, tap) {
+        (None, None) => return Ok(None),
+        (Some(f), None) => Box::new(f),
+        (None, Some(t)) => Box::new(t.writer()),
+        (Some(f), Some(t)) => Box::new(Tee(f, t.writer())),
+    };
+    Recorder::with_writer(out).map(Some)
+}
+
+/// Bind and serve the control API; its address and task.
+async fn start_control(
+    cc: &crate::control::ControlConfig,
+    module: tokio::sync::mpsc::Sender<crate::control::ModuleRequest>,
+    engine: FaultEngine,
+    tap: crate::control::tap::Tap,
+    shutdown: watch::Receiver<bool>,
+) -> std::io::Result<(
+    crate::control::ControlAddr,
+    tokio::task::JoinHandle<std::io::Result<()>>,
+)> {
+    cc.check().map_err(std::io::Error::other)?;
+    let bound = crate::control::Bound::bind(&cc.addr)
+        .await
+        .map_err(|e| std::io::Error::other(format!("control API on {}: {e}", cc.addr)))?;
+    let addr = bound.local()?;
+    let control = crate::control::Control {
+        module,
+        engine,
+        tap,
+        token: cc.token.clone(),
+        added: Default::default(),
+        counter: Default::default(),
+        shutdown: shutdown.clone(),
+    };
+    let app = crate::control::api::router(control);
+    Ok((addr, tokio::spawn(bound.serve(app, shutdown))))
 }
 
 /// Every file in `store` with its content (unreadable ones are left out, with a warning).
@@ -318,6 +406,11 @@ impl Emulator {
         self.started.faults.as_ref()
     }
 
+    /// Where the control API listens, if it runs.
+    pub fn control_addr(&self) -> Option<&crate::control::ControlAddr> {
+        self.started.control.as_ref()
+    }
+
     /// Stop and wait for the emulator to finish.
     pub fn stop(mut self) -> std::io::Result<()> {
         self.stop_inner()
@@ -417,6 +510,13 @@ impl EmulatorBuilder {
     /// [`crate::net::FaultSeam`].
     pub fn faults(mut self, faults: Arc<dyn FaultSeam>) -> Self {
         self.config.faults = Some(faults);
+        self
+    }
+
+    /// Serve the control API (docs/control-api.md) on `addr` (`127.0.0.1:0` picks a port;
+    /// [`Emulator::control_addr`] tells which).
+    pub fn control(mut self, addr: crate::control::ControlAddr, token: Option<String>) -> Self {
+        self.config.control = Some(crate::control::ControlConfig { addr, token });
         self
     }
 

@@ -148,6 +148,20 @@ struct ServeArgs {
     /// Pace module→host bytes at N baud (10 bits per byte); 0 = unpaced.
     #[arg(long, value_name = "N", default_value_t = 0)]
     baud: u32,
+    /// Serve the control API (HTTP + JSON, docs/control-api.md) on HOST:PORT (port 0: a
+    /// free one, printed as `control: http://…`) or a unix socket; loopback only unless
+    /// --control-token is given.
+    #[arg(long, value_name = "ADDR|unix:PATH")]
+    control: Option<bg95_emu::control::ControlAddr>,
+    /// Require `Authorization: Bearer TOKEN` on every control API request (and allow a
+    /// non-loopback --control address). Also read from BG95_CONTROL_TOKEN.
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "BG95_CONTROL_TOKEN",
+        requires = "control"
+    )]
+    control_token: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -371,7 +385,15 @@ fn serve(args: ServeArgs, scenario: Option<Scenario>) -> Result<(), String> {
             .unwrap_or_default(),
         None => "test:test".to_string(),
     };
+    let control = args.control.map(|addr| bg95_emu::control::ControlConfig {
+        addr,
+        token: args.control_token,
+    });
+    if let Some(c) = &control {
+        c.check()?;
+    }
     let config = Config {
+        control,
         ufs_dir: args.ufs_dir,
         ftp_server,
         ftp_root: args.ftp_root,
@@ -395,6 +417,9 @@ fn serve(args: ServeArgs, scenario: Option<Scenario>) -> Result<(), String> {
         tokio::spawn(async move {
             if let Ok(started) = ready_rx.await {
                 println!("tty: {}", started.tty.display());
+                if let Some(addr) = &started.control {
+                    println!("control: {addr}");
+                }
                 match (started.ftp_addr, &started.ftp_ca_pem) {
                     (Some(addr), None) => println!("ftp: ftp://{user}@{addr}/"),
                     (Some(addr), Some(_)) => {
