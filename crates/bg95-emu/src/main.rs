@@ -417,9 +417,6 @@ fn serve(args: ServeArgs, scenario: Option<Scenario>) -> Result<(), String> {
         tokio::spawn(async move {
             if let Ok(started) = ready_rx.await {
                 println!("tty: {}", started.tty.display());
-                if let Some(addr) = &started.control {
-                    println!("control: {addr}");
-                }
                 match (started.ftp_addr, &started.ftp_ca_pem) {
                     (Some(addr), None) => println!("ftp: ftp://{user}@{addr}/"),
                     (Some(addr), Some(_)) => {
@@ -430,6 +427,10 @@ fn serve(args: ServeArgs, scenario: Option<Scenario>) -> Result<(), String> {
                         }
                     }
                     (None, _) => {}
+                }
+                // Last, so the lines before it stay where scripts read them.
+                if let Some(addr) = &started.control {
+                    println!("control: {addr}");
                 }
             }
         });
