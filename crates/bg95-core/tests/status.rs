@@ -59,3 +59,43 @@ fn ufs_from_outside_keeps_the_module_rules() {
     m.module_mut().ufs_delete("ca.pem").unwrap();
     assert_eq!(m.module().ufs_list().unwrap(), vec![]);
 }
+
+/// A DTR drop (RFC 2217's SET-CONTROL) with AT&D1 pauses a COM: download as a guarded
+/// `+++` does (`OK`, ATO resumes); with AT&D0 it changes nothing; in command mode nothing.
+#[test]
+fn dtr_drop_leaves_data_mode_as_the_escape_does() {
+    use bg95_core::transcript::OPEN_FTP_SESSION;
+    let get = r#"
+> AT+QFTPGET="big.bin","COM:"\r
+= ftp download file "big.bin" offset=0 limit=none
+! ftp ready
+< \r\nCONNECT\r\n
+"#;
+    let mut h = Harness::new();
+    h.play(&format!("{OPEN_FTP_SESSION}{get}"));
+    assert_eq!(h.module().status().port, "data-ftp");
+    let now = h.now();
+    h.module_mut().handle_dtr(now, false);
+    h.expect_output(b"\r\nOK\r\n").unwrap();
+    let s = h.module().status();
+    assert_eq!((s.port, s.ftp.state), ("command", "transferring"));
+    assert_eq!(h.at("ATO"), "\r\nCONNECT\r\n");
+    assert_eq!(h.module().status().port, "data-ftp");
+
+    // AT&D0: DTR is ignored.
+    let mut h = Harness::new();
+    h.play(&format!(
+        "{OPEN_FTP_SESSION}> AT&D0\\r\n< \\r\\nOK\\r\\n\n{get}"
+    ));
+    let now = h.now();
+    h.module_mut().handle_dtr(now, false);
+    h.expect_no_output().unwrap();
+    assert_eq!(h.module().status().port, "data-ftp");
+
+    // Command mode: nothing to leave.
+    let mut h = Harness::new().booted();
+    let now = h.now();
+    h.module_mut().handle_dtr(now, false);
+    h.module_mut().handle_dtr(now, true);
+    h.expect_no_output().unwrap();
+}

@@ -55,6 +55,8 @@ pub struct Config {
     /// Serve the control API (docs/control-api.md). Without a scenario, an empty one runs
     /// so faults can be added.
     pub control: Option<crate::control::ControlConfig>,
+    /// Serve the serial port over TCP on these addresses (docs/serial-tcp.md).
+    pub serial_tcp: Vec<(crate::serial_tcp::SerialProtocol, SocketAddr)>,
 }
 
 /// What a started emulator tells its caller.
@@ -70,6 +72,8 @@ pub struct Started {
     pub ftp_ca_pem: Option<String>,
     /// Where the control API listens (the port chosen for port 0), if it runs.
     pub control: Option<crate::control::ControlAddr>,
+    /// Where the serial port is served over TCP (the ports chosen for port 0).
+    pub serial_tcp: Vec<(crate::serial_tcp::SerialProtocol, SocketAddr)>,
 }
 
 /// The UFS name under which `--ftp-tls` places the embedded server's CA.
@@ -182,14 +186,27 @@ pub async fn run(
         ftp_ca_pem: tls.as_ref().map(|t| t.ca_pem.clone()),
         faults: engine,
         control: None,
+        serial_tcp: Vec::new(),
     };
-    let (control_tx, control_rx) = match &config.control {
-        Some(_) => {
+    let mut serial = Vec::new();
+    for (protocol, addr) in &config.serial_tcp {
+        let l = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| std::io::Error::other(format!("serial over TCP on {addr}: {e}")))?;
+        serial.push((l, *protocol));
+    }
+    let serial_addrs = serial
+        .iter()
+        .map(|(l, p)| l.local_addr().map(|a| (*p, a)))
+        .collect::<std::io::Result<Vec<_>>>()?;
+    let (control_tx, control_rx) = match (&config.control, serial.is_empty()) {
+        (None, true) => (None, None),
+        _ => {
             let (tx, rx) = tokio::sync::mpsc::channel(crate::control::REQUESTS_WAITING);
             (Some(tx), Some(rx))
         }
-        None => (None, None),
     };
+    let tty_path = started.tty.clone();
     let parts = LoopParts {
         port,
         clock,
@@ -202,6 +219,14 @@ pub async fn run(
         scenario: scenario_loop,
         control: control_rx,
     };
+    let serial_task = (!serial.is_empty()).then(|| {
+        tokio::spawn(crate::serial_tcp::serve(
+            serial,
+            tty_path,
+            control_tx.clone(),
+            shutdown.clone(),
+        ))
+    });
     let control = match (&config.control, control_tx, &started.faults, tap) {
         (Some(cc), Some(module), Some(engine), Some(tap)) => {
             Some(start_control(cc, module, engine.clone(), tap, shutdown.clone()).await?)
@@ -213,6 +238,7 @@ pub async fn run(
     if fire_rx.await.is_ok() {
         let _ = ready.send(Started {
             control: control.as_ref().map(|(addr, _)| addr.clone()),
+            serial_tcp: serial_addrs,
             ..started
         });
     }
@@ -222,6 +248,9 @@ pub async fn run(
     }
     if let Some((_, api)) = control {
         let _ = api.await;
+    }
+    if let Some(t) = serial_task {
+        let _ = t.await;
     }
     drop(server);
     drop(temps);
@@ -406,6 +435,11 @@ impl Emulator {
         self.started.faults.as_ref()
     }
 
+    /// Where the serial port is served over TCP (`serial_tcp` in the builder).
+    pub fn serial_tcp(&self) -> &[(crate::serial_tcp::SerialProtocol, SocketAddr)] {
+        &self.started.serial_tcp
+    }
+
     /// Where the control API listens, if it runs.
     pub fn control_addr(&self) -> Option<&crate::control::ControlAddr> {
         self.started.control.as_ref()
@@ -517,6 +551,17 @@ impl EmulatorBuilder {
     /// [`Emulator::control_addr`] tells which).
     pub fn control(mut self, addr: crate::control::ControlAddr, token: Option<String>) -> Self {
         self.config.control = Some(crate::control::ControlConfig { addr, token });
+        self
+    }
+
+    /// Also serve the serial port over TCP on `addr` (port 0: a free one, see
+    /// [`Emulator::serial_tcp`]), raw or RFC 2217.
+    pub fn serial_tcp(
+        mut self,
+        protocol: crate::serial_tcp::SerialProtocol,
+        addr: SocketAddr,
+    ) -> Self {
+        self.config.serial_tcp.push((protocol, addr));
         self
     }
 

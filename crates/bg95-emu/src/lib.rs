@@ -13,6 +13,7 @@ pub mod pty;
 pub mod replay;
 pub mod runtime;
 pub mod scenario;
+pub mod serial_tcp;
 pub mod server;
 pub mod transcript;
 pub mod ufs_dir;

@@ -162,6 +162,14 @@ struct ServeArgs {
         requires = "control"
     )]
     control_token: Option<String>,
+    /// Also serve the serial port as raw bytes over TCP on HOST:PORT (pyserial
+    /// `socket://`, QEMU `-serial tcp:`); one host at a time, a reconnect is a tty reopen.
+    #[arg(long, value_name = "ADDR")]
+    tcp: Option<SocketAddr>,
+    /// Also serve the serial port over telnet RFC 2217 on HOST:PORT (pyserial `rfc2217://`):
+    /// baud changes pace the line, a DTR drop leaves data mode as AT&D says.
+    #[arg(long, value_name = "ADDR")]
+    rfc2217: Option<SocketAddr>,
 }
 
 fn main() -> ExitCode {
@@ -392,8 +400,17 @@ fn serve(args: ServeArgs, scenario: Option<Scenario>) -> Result<(), String> {
     if let Some(c) = &control {
         c.check()?;
     }
+    use bg95_emu::serial_tcp::SerialProtocol;
+    let serial_tcp = [
+        (SerialProtocol::Raw, args.tcp),
+        (SerialProtocol::Rfc2217, args.rfc2217),
+    ]
+    .into_iter()
+    .filter_map(|(p, a)| a.map(|a| (p, a)))
+    .collect();
     let config = Config {
         control,
+        serial_tcp,
         ufs_dir: args.ufs_dir,
         ftp_server,
         ftp_root: args.ftp_root,
@@ -428,9 +445,19 @@ fn serve(args: ServeArgs, scenario: Option<Scenario>) -> Result<(), String> {
                     }
                     (None, _) => {}
                 }
-                // Last, so the lines before it stay where scripts read them.
+                // Last, so the lines before them stay where scripts read them.
                 if let Some(addr) = &started.control {
                     println!("control: {addr}");
+                }
+                for (protocol, addr) in &started.serial_tcp {
+                    match protocol {
+                        bg95_emu::serial_tcp::SerialProtocol::Raw => {
+                            println!("tcp: socket://{addr}")
+                        }
+                        bg95_emu::serial_tcp::SerialProtocol::Rfc2217 => {
+                            println!("rfc2217: rfc2217://{addr}")
+                        }
+                    }
                 }
             }
         });

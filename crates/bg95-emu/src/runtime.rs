@@ -128,7 +128,8 @@ pub struct LoopParts {
     pub scenario: Option<ScenarioLoop>,
     /// Where faults enter below the FTP driver (`NoFaults` in production).
     pub faults: std::sync::Arc<dyn crate::net::FaultSeam>,
-    /// The control API's questions to the module (`serve --control`), answered at once.
+    /// The control API's questions to the module (`serve --control`) and the serial-over-TCP
+    /// line's signals (DTR, rate), answered at once.
     pub control: Option<mpsc::Receiver<crate::control::ModuleRequest>>,
 }
 
@@ -205,7 +206,9 @@ pub async fn run_module(
             Some(c) = net_rx.recv() => lp.complete(&mut transcript, c),
             _ = lp.writer.drained.notified(), if writer_blocked => {}
             Some(req) = control_request(&mut control), if control.is_some() => {
-                req.answer(&mut lp.module);
+                if let Some(baud) = req.answer(&mut lp.module, lp.clock.now()) {
+                    let _ = lp.writer.tx.send(WriterMsg::Baud(baud));
+                }
             }
             out = engine_output(&mut scenario), if scenario.is_some() => {
                 if let (Some(out), Some(sc)) = (out, scenario.as_mut()) {

@@ -94,6 +94,19 @@ impl Module {
         }
     }
 
+    /// The host's DTR line changed (a serial transport that carries it: RFC 2217). A drop
+    /// with AT&D1 or AT&D2 ends the data mode of a COM: FTP transfer as a guarded `+++`
+    /// does (docs/control-api.md says why both); AT&D0 ignores it, and so does every other
+    /// state (command mode, QFUPL, a module that is off).
+    pub fn handle_dtr(&mut self, now: crate::Instant, on: bool) {
+        if on || self.cfg.dtr_mode == 0 || !matches!(self.power, Power::On) {
+            return;
+        }
+        if matches!(self.port, Port::Data(DataMode::Ftp)) {
+            self.ftp.ftp_dtr_dropped(&mut ctx!(self, now));
+        }
+    }
+
     /// Every UFS file with its size, sorted by name.
     pub fn ufs_list(&self) -> Result<Vec<(String, u64)>, CmeError> {
         self.ufs.list()

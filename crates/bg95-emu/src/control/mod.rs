@@ -25,6 +25,11 @@ pub enum ModuleRequest {
     UfsRead(String, oneshot::Sender<Result<Vec<u8>, CmeError>>),
     UfsWrite(String, Vec<u8>, oneshot::Sender<Result<(), CmeError>>),
     UfsDelete(String, oneshot::Sender<Result<(), CmeError>>),
+    /// The serial line's DTR (RFC 2217 SET-CONTROL): `Module::handle_dtr`.
+    Dtr(bool),
+    /// The serial line's rate (RFC 2217 SET-BAUDRATE): module→host bytes are paced at it
+    /// from now on, as with `--baud` (the writer's business, not the module's).
+    Pace(u32),
 }
 
 /// How many requests may wait for the loop (handlers wait for room; the loop never does).
@@ -32,8 +37,11 @@ pub const REQUESTS_WAITING: usize = 16;
 
 impl ModuleRequest {
     /// Answer from the module (the loop calls this; a caller that went away is ignored).
-    pub fn answer(self, module: &mut Module) {
+    /// Returns a new pace for the writer, if the request sets one.
+    pub fn answer(self, module: &mut Module, now: bg95_core::Instant) -> Option<u32> {
         match self {
+            ModuleRequest::Dtr(on) => module.handle_dtr(now, on),
+            ModuleRequest::Pace(baud) => return Some(baud),
             ModuleRequest::Status(tx) => {
                 let _ = tx.send(module.status());
             }
@@ -50,6 +58,7 @@ impl ModuleRequest {
                 let _ = tx.send(module.ufs_delete(&name));
             }
         }
+        None
     }
 }
 
