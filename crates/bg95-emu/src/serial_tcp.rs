@@ -57,26 +57,36 @@ pub async fn serve(
         .collect();
     drop(tx);
     let mut active: Option<tokio::task::JoinHandle<()>> = None;
+    // True from a host's connect until its socket ends; its session then still closes the
+    // tty (a reader thread may sit in `poll` for up to POLL ms), and the next host waits
+    // for that, so no byte meant for it is read by the old session.
+    let connected = Arc::new(AtomicBool::new(false));
     loop {
-        tokio::select! {
-            _ = shutdown.wait_for(|s| *s) => break,
-            next = accepted.recv() => {
-                let Some((stream, peer, protocol)) = next else { break };
-                if active.as_ref().is_some_and(|t| !t.is_finished()) {
-                    tracing::info!(target: "bg95::serial", "{peer}: refused, a host is connected");
-                    drop(stream);
-                    continue;
-                }
-                tracing::info!(target: "bg95::serial", "{peer}: host connected ({protocol:?})");
-                let (tty, signals) = (tty.clone(), signals.clone());
-                active = Some(tokio::spawn(async move {
-                    if let Err(e) = session(stream, protocol, &tty, signals).await {
-                        tracing::info!(target: "bg95::serial", "{peer}: {e}");
-                    }
-                    tracing::info!(target: "bg95::serial", "{peer}: host gone");
-                }));
-            }
+        let next = tokio::select! {
+            _ = shutdown.wait_for(|s| *s) => None,
+            next = accepted.recv() => next,
+        };
+        let Some((stream, peer, protocol)) = next else {
+            break;
+        };
+        if connected.load(Ordering::Acquire) {
+            tracing::info!(target: "bg95::serial", "{peer}: refused, a host is connected");
+            drop(stream);
+            continue;
         }
+        if let Some(old) = active.take() {
+            let _ = old.await;
+        }
+        tracing::info!(target: "bg95::serial", "{peer}: host connected ({protocol:?})");
+        connected.store(true, Ordering::Release);
+        let (tty, signals, connected) = (tty.clone(), signals.clone(), connected.clone());
+        active = Some(tokio::spawn(async move {
+            if let Err(e) = session(stream, protocol, &tty, signals, &connected).await {
+                tracing::info!(target: "bg95::serial", "{peer}: {e}");
+            }
+            connected.store(false, Ordering::Release);
+            tracing::info!(target: "bg95::serial", "{peer}: host gone");
+        }));
     }
     if let Some(t) = active {
         t.abort();
@@ -88,22 +98,18 @@ pub async fn serve(
 
 /// The tty opened as a host opens it, with a thread reading it and a thread writing it
 /// (blocking I/O on its own threads: a tty write blocks while the module does not read,
-/// which is the flow control a host sees, and must not hold a runtime worker). Dropping it
-/// stops both threads and closes the tty, within [`POLL`].
+/// which is the flow control a host sees, and must not hold a runtime worker).
+/// [`TtyEnds::close`] stops both threads and waits until the tty is closed (within
+/// [`POLL`] ms, or once a blocked write goes through).
 struct TtyEnds {
     from_module: mpsc::Receiver<Vec<u8>>,
     to_module: mpsc::Sender<Vec<u8>>,
     stop: Arc<AtomicBool>,
+    threads: Vec<std::thread::JoinHandle<()>>,
 }
 
 /// How often the reader thread looks at its stop flag while the tty is quiet.
 const POLL: u8 = 20;
-
-impl Drop for TtyEnds {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Release);
-    }
-}
 
 impl TtyEnds {
     fn open(path: &Path) -> std::io::Result<TtyEnds> {
@@ -119,7 +125,7 @@ impl TtyEnds {
         let (out_tx, from_module) = mpsc::channel::<Vec<u8>>(16);
         let (to_module, mut in_rx) = mpsc::channel::<Vec<u8>>(16);
         let stopped = stop.clone();
-        std::thread::Builder::new()
+        let rd = std::thread::Builder::new()
             .name("bg95-serial-rd".into())
             .spawn(move || {
                 let mut buf = vec![0u8; 4096];
@@ -141,7 +147,7 @@ impl TtyEnds {
                     }
                 }
             })?;
-        std::thread::Builder::new()
+        let wr = std::thread::Builder::new()
             .name("bg95-serial-wr".into())
             .spawn(move || {
                 while let Some(bytes) = in_rx.blocking_recv() {
@@ -154,7 +160,26 @@ impl TtyEnds {
             from_module,
             to_module,
             stop,
+            threads: vec![rd, wr],
         })
+    }
+
+    /// Stop both threads and wait until they have closed the tty.
+    async fn close(self) {
+        let TtyEnds {
+            from_module,
+            to_module,
+            stop,
+            threads,
+        } = self;
+        stop.store(true, Ordering::Release);
+        drop((from_module, to_module));
+        let _ = tokio::task::spawn_blocking(move || {
+            for t in threads {
+                let _ = t.join();
+            }
+        })
+        .await;
     }
 
     async fn write(&self, bytes: Vec<u8>) -> std::io::Result<()> {
@@ -168,15 +193,30 @@ impl TtyEnds {
     }
 }
 
-/// One client, until it goes (or the tty fails).
+/// One client, until it goes (or the tty fails); the tty is closed when it returns.
 async fn session(
     mut stream: TcpStream,
     protocol: SerialProtocol,
     tty_path: &Path,
     signals: Option<mpsc::Sender<ModuleRequest>>,
+    connected: &AtomicBool,
 ) -> std::io::Result<()> {
     let _ = stream.set_nodelay(true);
     let mut tty = TtyEnds::open(tty_path)?;
+    let result = bridge(&mut stream, protocol, &mut tty, signals).await;
+    connected.store(false, Ordering::Release);
+    drop(stream);
+    tty.close().await;
+    result
+}
+
+/// Bytes both ways (and the telnet layer) until the client goes.
+async fn bridge(
+    stream: &mut TcpStream,
+    protocol: SerialProtocol,
+    tty: &mut TtyEnds,
+    signals: Option<mpsc::Sender<ModuleRequest>>,
+) -> std::io::Result<()> {
     let mut telnet = (protocol == SerialProtocol::Rfc2217).then(Telnet::new);
     if let Some(t) = telnet.as_mut() {
         stream.write_all(&t.greeting()).await?;
