@@ -29,7 +29,7 @@ pub mod ufs;
 pub use error::{CmeError, FtpError, TcpError};
 pub use general::{NetworkEvent, PingEvent, ResolveFailure};
 pub use limits::Limits;
-pub use module::AnswerOverride;
+pub use module::{AnswerOverride, FtpStatus, PdpStatus, Status};
 pub use module::{Completion, Effect, Module, PowerEvent};
 pub use personality::Personality;
 pub use settings::Settings;

@@ -151,8 +151,10 @@ macro_rules! ftp_env {
 mod dispatch;
 mod events;
 mod quirk;
+mod status;
 
 pub use quirk::AnswerOverride;
+pub use status::{FtpStatus, PdpStatus, Status};
 mod registration;
 
 impl Module {

@@ -60,6 +60,11 @@ pub struct Config {
     /// `--transcript-keys`: the transcript's `#! ufs` header includes PEM private keys
     /// (for local debugging); by default they are recorded as size and digest.
     pub transcript_keys: bool,
+    /// Serve the control API (docs/control-api.md). Without a scenario, an empty one runs
+    /// so faults can be added.
+    pub control: Option<crate::control::ControlConfig>,
+    /// Serve the serial port over TCP on these addresses (docs/serial-tcp.md).
+    pub serial_tcp: Vec<(crate::serial_tcp::SerialProtocol, SocketAddr)>,
 }
 
 /// What a started emulator tells its caller.
@@ -75,6 +80,10 @@ pub struct Started {
     /// With `ftp_tls`: the PEM of the CA that signed the embedded server's certificate (also
     /// in UFS as [`FTPS_CA_UFS_NAME`]).
     pub ftp_ca_pem: Option<String>,
+    /// Where the control API listens (the port chosen for port 0), if it runs.
+    pub control: Option<crate::control::ControlAddr>,
+    /// Where the serial port is served over TCP (the ports chosen for port 0).
+    pub serial_tcp: Vec<(crate::serial_tcp::SerialProtocol, SocketAddr)>,
 }
 
 /// The UFS name under which `--ftp-tls` places the embedded server's CA.
@@ -147,6 +156,7 @@ pub async fn run(
         }
     };
     let mut store: Box<dyn UfsStore> = Box::new(DirStore::open(&ufs_dir)?);
+    let config = with_control_scenario(config);
     let scenario = config.scenario.as_ref();
     // The module's clock starts here, so a scenario's times (time triggers, `! fault` lines)
     // count from the same origin as the transcript's.
@@ -171,11 +181,11 @@ pub async fn run(
     let (server, tls) = start_server(&config, store.as_mut(), &mut temps).await?;
 
     let port = VirtualPort::open()?;
-    let mut transcript = config
-        .transcript
-        .as_deref()
-        .map(Recorder::create)
-        .transpose()?;
+    let tap = config
+        .control
+        .as_ref()
+        .map(|_| crate::control::tap::Tap::new());
+    let mut transcript = recorder(config.transcript.as_deref(), tap.as_ref())?;
     let personality = match scenario {
         Some(s) => s.personality(),
         None => config.personality.clone(),
@@ -201,7 +211,28 @@ pub async fn run(
         ftp_root: server.as_ref().map(|s| s.root().to_path_buf()),
         ftp_ca_pem: tls.as_ref().map(|t| t.ca_pem.clone()),
         faults: engine,
+        control: None,
+        serial_tcp: Vec::new(),
     };
+    let mut serial = Vec::new();
+    for (protocol, addr) in &config.serial_tcp {
+        let l = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| std::io::Error::other(format!("serial over TCP on {addr}: {e}")))?;
+        serial.push((l, *protocol));
+    }
+    let serial_addrs = serial
+        .iter()
+        .map(|(l, p)| l.local_addr().map(|a| (*p, a)))
+        .collect::<std::io::Result<Vec<_>>>()?;
+    let (control_tx, control_rx) = match (&config.control, serial.is_empty()) {
+        (None, true) => (None, None),
+        _ => {
+            let (tx, rx) = tokio::sync::mpsc::channel(crate::control::REQUESTS_WAITING);
+            (Some(tx), Some(rx))
+        }
+    };
+    let tty_path = started.tty.clone();
     let parts = LoopParts {
         port,
         clock,
@@ -213,19 +244,105 @@ pub async fn run(
         traffic: config.traffic.clone(),
         faults,
         scenario: scenario_loop,
+        control: control_rx,
+    };
+    let serial_task = (!serial.is_empty()).then(|| {
+        tokio::spawn(crate::serial_tcp::serve(
+            serial,
+            tty_path,
+            control_tx.clone(),
+            shutdown.clone(),
+        ))
+    });
+    let control = match (&config.control, control_tx, &started.faults, tap) {
+        (Some(cc), Some(module), Some(engine), Some(tap)) => {
+            Some(start_control(cc, module, engine.clone(), tap, shutdown.clone()).await?)
+        }
+        _ => None,
     };
     let (fire_tx, fire_rx) = oneshot::channel::<()>();
     let loop_task = tokio::spawn(run_module(module, parts, Some(fire_tx), shutdown));
     if fire_rx.await.is_ok() {
-        let _ = ready.send(started);
+        let _ = ready.send(Started {
+            control: control.as_ref().map(|(addr, _)| addr.clone()),
+            serial_tcp: serial_addrs,
+            ..started
+        });
     }
     let result = loop_task.await.map_err(std::io::Error::other)?;
     if let Some(t) = timers {
         t.abort();
     }
+    if let Some((_, api)) = control {
+        let _ = api.await;
+    }
+    if let Some(t) = serial_task {
+        let _ = t.await;
+    }
     drop(server);
     drop(temps);
     result
+}
+
+/// With a control API and no scenario: an empty scenario (the builder's personality), so
+/// there is a fault engine to add faults to.
+fn with_control_scenario(mut config: Config) -> Config {
+    if config.control.is_some() && config.scenario.is_none() {
+        if let Ok(mut s) = Scenario::parse(Path::new("control-api"), "") {
+            s.module.personality = config.personality.clone();
+            s.network.pdp = config.personality.pdp_addresses.clone();
+            s.serial.baud = Some(config.baud);
+            config.scenario = Some(s);
+        }
+    }
+    config
+}
+
+/// The session's recorder: to `file`, to the control API's `tap`, to both, or none.
+fn recorder(
+    file: Option<&Path>,
+    tap: Option<&crate::control::tap::Tap>,
+) -> std::io::Result<Option<Recorder>> {
+    use crate::control::tap::Tee;
+    let file = file
+        .map(|p| std::fs::File::create(p).map(std::io::BufWriter::new))
+        .transpose()?;
+    let out: Box<dyn std::io::Write + Send> = match (file, tap) {
+        (None, None) => return Ok(None),
+        (Some(f), None) => Box::new(f),
+        (None, Some(t)) => Box::new(t.writer()),
+        (Some(f), Some(t)) => Box::new(Tee(f, t.writer())),
+    };
+    Recorder::with_writer(out).map(Some)
+}
+
+/// Bind and serve the control API; its address and task.
+async fn start_control(
+    cc: &crate::control::ControlConfig,
+    module: tokio::sync::mpsc::Sender<crate::control::ModuleRequest>,
+    engine: FaultEngine,
+    tap: crate::control::tap::Tap,
+    shutdown: watch::Receiver<bool>,
+) -> std::io::Result<(
+    crate::control::ControlAddr,
+    tokio::task::JoinHandle<std::io::Result<()>>,
+)> {
+    cc.check().map_err(std::io::Error::other)?;
+    let bound = crate::control::Bound::bind(&cc.addr)
+        .await
+        .map_err(|e| std::io::Error::other(format!("control API on {}: {e}", cc.addr)))?;
+    let addr = bound.local()?;
+    let control = crate::control::Control {
+        module,
+        engine,
+        tap,
+        token: cc.token.clone(),
+        added: Default::default(),
+        counter: Default::default(),
+        shutdown: shutdown.clone(),
+    };
+    let app = crate::control::api::router(control);
+    Ok((addr, tokio::spawn(bound.serve(app, shutdown))))
 }
 
 /// The embedded FTP server the configuration asks for (a scenario's `[ftp_server]` wins),
@@ -333,6 +450,16 @@ impl Emulator {
     /// runs ([`FaultEngine::add_fault`], [`FaultEngine::remove_fault`]), see which fired.
     pub fn faults(&self) -> Option<&FaultEngine> {
         self.started.faults.as_ref()
+    }
+
+    /// Where the serial port is served over TCP (`serial_tcp` in the builder).
+    pub fn serial_tcp(&self) -> &[(crate::serial_tcp::SerialProtocol, SocketAddr)] {
+        &self.started.serial_tcp
+    }
+
+    /// Where the control API listens, if it runs.
+    pub fn control_addr(&self) -> Option<&crate::control::ControlAddr> {
+        self.started.control.as_ref()
     }
 
     /// Stop and wait for the emulator to finish.
@@ -446,6 +573,24 @@ impl EmulatorBuilder {
     /// [`crate::net::FaultSeam`].
     pub fn faults(mut self, faults: Arc<dyn FaultSeam>) -> Self {
         self.config.faults = Some(faults);
+        self
+    }
+
+    /// Serve the control API (docs/control-api.md) on `addr` (`127.0.0.1:0` picks a port;
+    /// [`Emulator::control_addr`] tells which).
+    pub fn control(mut self, addr: crate::control::ControlAddr, token: Option<String>) -> Self {
+        self.config.control = Some(crate::control::ControlConfig { addr, token });
+        self
+    }
+
+    /// Also serve the serial port over TCP on `addr` (port 0: a free one, see
+    /// [`Emulator::serial_tcp`]), raw or RFC 2217.
+    pub fn serial_tcp(
+        mut self,
+        protocol: crate::serial_tcp::SerialProtocol,
+        addr: SocketAddr,
+    ) -> Self {
+        self.config.serial_tcp.push((protocol, addr));
         self
     }
 

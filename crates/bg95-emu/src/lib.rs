@@ -1,6 +1,7 @@
 //! `bg95-emu`: the virtual BG95 on a PTY. It runs the sans-IO `bg95-core` module against
 //! real I/O: the PTY, the FTP(S) driver, UFS on disk, the embedded FTP server.
 
+pub mod control;
 pub mod emulator;
 pub mod ftp;
 mod host_tty;
@@ -12,6 +13,7 @@ pub mod pty;
 pub mod replay;
 pub mod runtime;
 pub mod scenario;
+pub mod serial_tcp;
 pub mod server;
 pub mod transcript;
 pub mod ufs_dir;

@@ -176,6 +176,28 @@ struct ServeArgs {
     /// (for local debugging; by default a key is recorded as its size and digest).
     #[arg(long)]
     transcript_keys: bool,
+    /// Serve the control API (HTTP + JSON, docs/control-api.md) on HOST:PORT (port 0: a
+    /// free one, printed as `control: http://…`) or a unix socket; loopback only unless
+    /// --control-token is given.
+    #[arg(long, value_name = "ADDR|unix:PATH")]
+    control: Option<bg95_emu::control::ControlAddr>,
+    /// Require `Authorization: Bearer TOKEN` on every control API request (and allow a
+    /// non-loopback --control address). Also read from BG95_CONTROL_TOKEN.
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "BG95_CONTROL_TOKEN",
+        requires = "control"
+    )]
+    control_token: Option<String>,
+    /// Also serve the serial port as raw bytes over TCP on HOST:PORT (pyserial
+    /// `socket://`, QEMU `-serial tcp:`); one host at a time, a reconnect is a tty reopen.
+    #[arg(long, value_name = "ADDR")]
+    tcp: Option<SocketAddr>,
+    /// Also serve the serial port over telnet RFC 2217 on HOST:PORT (pyserial `rfc2217://`):
+    /// baud changes pace the line, a DTR drop leaves data mode as AT&D says.
+    #[arg(long, value_name = "ADDR")]
+    rfc2217: Option<SocketAddr>,
 }
 
 fn main() -> ExitCode {
@@ -457,7 +479,24 @@ fn serve(args: ServeArgs, scenario: Option<Scenario>) -> Result<(), String> {
             .unwrap_or_default(),
         None => "test:test".to_string(),
     };
+    let control = args.control.map(|addr| bg95_emu::control::ControlConfig {
+        addr,
+        token: args.control_token,
+    });
+    if let Some(c) = &control {
+        c.check()?;
+    }
+    use bg95_emu::serial_tcp::SerialProtocol;
+    let serial_tcp = [
+        (SerialProtocol::Raw, args.tcp),
+        (SerialProtocol::Rfc2217, args.rfc2217),
+    ]
+    .into_iter()
+    .filter_map(|(p, a)| a.map(|a| (p, a)))
+    .collect();
     let config = Config {
+        control,
+        serial_tcp,
         ufs_dir: args.ufs_dir,
         ftp_server,
         ftp_root: args.ftp_root,
@@ -496,6 +535,20 @@ fn serve(args: ServeArgs, scenario: Option<Scenario>) -> Result<(), String> {
                         }
                     }
                     (None, _) => {}
+                }
+                // Last, so the lines before them stay where scripts read them.
+                if let Some(addr) = &started.control {
+                    println!("control: {addr}");
+                }
+                for (protocol, addr) in &started.serial_tcp {
+                    match protocol {
+                        bg95_emu::serial_tcp::SerialProtocol::Raw => {
+                            println!("tcp: socket://{addr}")
+                        }
+                        bg95_emu::serial_tcp::SerialProtocol::Rfc2217 => {
+                            println!("rfc2217: rfc2217://{addr}")
+                        }
+                    }
                 }
             }
         });

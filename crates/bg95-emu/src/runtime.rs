@@ -130,6 +130,9 @@ pub struct LoopParts {
     pub scenario: Option<ScenarioLoop>,
     /// Where faults enter below the FTP driver (`NoFaults` in production).
     pub faults: std::sync::Arc<dyn crate::net::FaultSeam>,
+    /// The control API's questions to the module (`serve --control`) and the serial-over-TCP
+    /// line's signals (DTR, rate), answered at once.
+    pub control: Option<mpsc::Receiver<crate::control::ModuleRequest>>,
 }
 
 /// Run the module until `shutdown` turns true.
@@ -148,6 +151,7 @@ pub async fn run_module(
         mut transcript,
         mut scenario,
         tty_link,
+        mut control,
         ..
     } = parts;
     let VirtualPort {
@@ -212,6 +216,11 @@ pub async fn run_module(
             },
             Some(c) = net_rx.recv() => lp.complete(&mut transcript, c),
             _ = lp.writer.drained.notified(), if writer_blocked => {}
+            Some(req) = control_request(&mut control), if control.is_some() => {
+                if let Some(baud) = req.answer(&mut lp.module, lp.clock.now()) {
+                    let _ = lp.writer.tx.send(WriterMsg::Baud(baud));
+                }
+            }
             out = engine_output(&mut scenario), if scenario.is_some() => {
                 if let (Some(out), Some(sc)) = (out, scenario.as_mut()) {
                     engine_event(&mut lp.module, &lp.clock, &mut transcript, out);
@@ -573,6 +582,18 @@ fn complete(
         t.event(now, &event);
     }
     module.handle_completion(now, event);
+}
+
+/// The control API's next question; `None` (and the API off) once it has gone.
+async fn control_request(
+    control: &mut Option<mpsc::Receiver<crate::control::ModuleRequest>>,
+) -> Option<crate::control::ModuleRequest> {
+    let rx = control.as_mut()?;
+    let req = rx.recv().await;
+    if req.is_none() {
+        *control = None;
+    }
+    req
 }
 
 /// `--tty-link`: create `link` → `target`. A link that exists and leads to a tty that is

@@ -28,7 +28,8 @@ use bg95_core::transcript::{
 use bg95_core::{Completion, Effect, Instant};
 
 pub struct Recorder {
-    out: BufWriter<File>,
+    /// The file (buffered), and with a control API its tap too.
+    out: Box<dyn Write + Send>,
     /// The module's power-on; `None` until [`Recorder::start`].
     start: Option<Instant>,
     /// Milliseconds since `start` already written as `@+` lines.
@@ -59,7 +60,11 @@ fn recorded_file(
 
 impl Recorder {
     pub fn create(path: &Path) -> std::io::Result<Recorder> {
-        let mut out = BufWriter::new(File::create(path)?);
+        Recorder::with_writer(Box::new(BufWriter::new(File::create(path)?)))
+    }
+
+    /// A recorder writing to `out` (a file, the control API's tap, or both).
+    pub fn with_writer(mut out: Box<dyn Write + Send>) -> std::io::Result<Recorder> {
         writeln!(
             out,
             "# recorded by bg95-emu --transcript; replay: bg95-emu replay FILE"

@@ -316,3 +316,101 @@ fn every_stop_signal_removes_the_link_and_the_temporary_folders() {
         assert_eq!(leftovers(&tmp), Vec::<String>::new(), "{sig}: folders left");
     }
 }
+
+/// `--control`: `control: http://ADDR` is the last line; the API answers there; an address
+/// off loopback without a token is refused before anything starts.
+#[test]
+fn control_api_is_announced_and_answers() {
+    use std::io::{Read, Write};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_bg95-emu"))
+        .args(["serve", "--ftp-server", "off", "--control", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut lines = Vec::new();
+    for _ in 0..2 {
+        let mut l = String::new();
+        out.read_line(&mut l).unwrap();
+        lines.push(l.trim().to_string());
+    }
+    assert!(lines[0].starts_with("tty: /dev/"), "{lines:?}");
+    let addr = lines[1]
+        .strip_prefix("control: http://")
+        .unwrap_or_else(|| panic!("{lines:?}"));
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "GET /v1/module HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut reply = String::new();
+    s.read_to_string(&mut reply).unwrap();
+    assert!(reply.starts_with("HTTP/1.1 200 OK\r\n"), "{reply}");
+    assert!(reply.contains(r#""powered":true"#), "{reply}");
+    let serve = Serve {
+        child,
+        tty: PathBuf::from(lines[0].trim_start_matches("tty: ")),
+        stdout_lines: lines,
+    };
+    assert_eq!(stop(serve, Signal::SIGTERM), 0);
+
+    let out = Command::new(env!("CARGO_BIN_EXE_bg95-emu"))
+        .args(["serve", "--ftp-server", "off", "--control", "0.0.0.0:0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--control 0.0.0.0:0: not a loopback address; pass --control-token"),
+        "{err}"
+    );
+}
+
+/// `--tcp` and `--rfc2217`: `tcp: socket://ADDR` and `rfc2217: rfc2217://ADDR` after the
+/// other lines; the raw port answers AT.
+#[test]
+fn serial_over_tcp_is_announced_and_answers() {
+    use std::io::{Read, Write};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_bg95-emu"))
+        .args(["serve", "--ftp-server", "off"])
+        .args(["--tcp", "127.0.0.1:0", "--rfc2217", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut lines = Vec::new();
+    for _ in 0..3 {
+        let mut l = String::new();
+        out.read_line(&mut l).unwrap();
+        lines.push(l.trim().to_string());
+    }
+    assert!(lines[0].starts_with("tty: /dev/"), "{lines:?}");
+    assert!(
+        lines[2].starts_with("rfc2217: rfc2217://127.0.0.1:"),
+        "{lines:?}"
+    );
+    let addr = lines[1]
+        .strip_prefix("tcp: socket://")
+        .unwrap_or_else(|| panic!("{lines:?}"));
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .unwrap();
+    s.write_all(b"ATE0\r").unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !got.ends_with(b"ATE0\r\r\nOK\r\n") {
+        let n = s.read(&mut buf).unwrap();
+        assert!(n > 0, "closed: {:?}", String::from_utf8_lossy(&got));
+        got.extend_from_slice(&buf[..n]);
+    }
+    assert!(got.starts_with(b"\r\nRDY\r\n"), "the boot URCs first");
+    let serve = Serve {
+        child,
+        tty: PathBuf::from(lines[0].trim_start_matches("tty: ")),
+        stdout_lines: lines,
+    };
+    assert_eq!(stop(serve, Signal::SIGTERM), 0);
+}

@@ -41,6 +41,19 @@ pub enum SessionState {
     Closed = 4,
 }
 
+impl SessionState {
+    /// The state as a word (`opening`, `idle`, `transferring`, `closing`, `closed`).
+    pub fn word(self) -> &'static str {
+        match self {
+            SessionState::Opening => "opening",
+            SessionState::Idle => "idle",
+            SessionState::Transferring => "transferring",
+            SessionState::Closing => "closing",
+            SessionState::Closed => "closed",
+        }
+    }
+}
+
 /// A COM: upload whose data connection stays open after `beof=0`: a QFTPPUT that goes on
 /// where it stopped (same name, next offset) writes into it without a new STOR.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -397,6 +397,14 @@ impl Ftp {
         cx.side_urc(format!("{}: {},{reply}", t.urc, err.code()));
     }
 
+    /// The host dropped DTR (AT&D1/AT&D2): a COM: transfer in data mode leaves it as after
+    /// a guarded `+++` (a download pauses with `OK`, an upload ends). Nothing else changes.
+    pub(crate) fn ftp_dtr_dropped(&mut self, cx: &mut Ctx) {
+        if self.transfer_mut().is_some_and(|t| t.in_data_mode()) {
+            self.ftp_escaped(cx);
+        }
+    }
+
     /// ATO: back into a paused COM: download; otherwise `NO CARRIER`.
     pub(crate) fn ato(&mut self, cx: &mut Ctx) -> Outcome {
         match self.transfer_mut() {

@@ -226,6 +226,17 @@ impl FaultEngine {
         self.lock().fired.clone()
     }
 
+    /// Every fault the engine holds (declared or added, not removed), with how many times
+    /// it fired.
+    pub fn list(&self) -> Vec<(FaultSpec, u64)> {
+        self.lock()
+            .faults
+            .iter()
+            .flatten()
+            .map(|f| (f.spec.clone(), f.fired))
+            .collect()
+    }
+
     /// Names of the non-optional faults that have not fired.
     pub fn not_fired(&self) -> Vec<String> {
         self.lock()
