@@ -13,6 +13,7 @@ pub mod replay;
 pub mod runtime;
 pub mod scenario;
 pub mod server;
+pub mod time_scale;
 pub mod transcript;
 pub mod ufs_dir;
 pub mod view;

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use bg95_emu::emulator::{ftps_setup_commands, run, Config, FTPS_CA_UFS_NAME};
 use bg95_emu::scenario::{runner, Scenario};
+use bg95_emu::time_scale::TimeScale;
 use clap::{Parser, Subcommand};
 use tokio::sync::{oneshot, watch};
 
@@ -88,6 +89,10 @@ struct ReplayArgs {
     /// has not finished giving before the next input goes anyway.
     #[arg(long, value_name = "SECONDS", default_value_t = 10, requires = "live")]
     answer_wait: u64,
+    /// With --live: run the live module N times faster than real time; the recording's
+    /// gaps (module time) are played N times faster.
+    #[arg(long, value_name = "N", requires = "live")]
+    time_scale: Option<TimeScale>,
 }
 
 #[derive(clap::Args)]
@@ -104,6 +109,11 @@ struct RunArgs {
     /// Draw fault probabilities from this seed instead of each file's `seed`.
     #[arg(long, value_name = "N")]
     seed: Option<u64>,
+    /// Run the module's and the scenario's clocks N times faster than real time (rsptimeout,
+    /// QFUPL/QFOPEN waits, registration timeline, fault times and delays, waits, UART pacing);
+    /// overrides the scenario's `time_scale`. Transcripts record module time.
+    #[arg(long, value_name = "N")]
+    time_scale: Option<TimeScale>,
     /// Record each scenario's session as a transcript (replay: `bg95-emu replay`). A path
     /// with `{name}` (the scenario file's stem), or a folder (an existing one, one ending
     /// in `/`, or any path when several files run) for `<stem>.txt` files, else one file.
@@ -142,6 +152,11 @@ struct ServeArgs {
     /// Draw fault probabilities from this seed instead of the scenario's `seed`.
     #[arg(long, value_name = "N")]
     seed: Option<u64>,
+    /// Run the module's and the scenario's clocks N times faster than real time (rsptimeout,
+    /// QFUPL/QFOPEN waits, registration timeline, fault times and delays, waits, UART pacing);
+    /// overrides the scenario's `time_scale`. Transcripts record module time.
+    #[arg(long, value_name = "N")]
+    time_scale: Option<TimeScale>,
     /// Record the session as a golden transcript.
     #[arg(long, value_name = "FILE")]
     transcript: Option<PathBuf>,
@@ -197,6 +212,7 @@ fn replay(args: &ReplayArgs) -> ExitCode {
             ftp_root: args.ftp_root.clone(),
             password: args.ftp_password.clone(),
             answer_wait: std::time::Duration::from_secs(args.answer_wait),
+            time_scale: args.time_scale.unwrap_or_default(),
         };
         bg95_emu::replay::live::replay_live_file(&args.file, &options)
     } else {
@@ -298,7 +314,12 @@ fn run_scenarios(args: RunArgs) -> ExitCode {
     let mut bad = false;
     for f in &args.files {
         match Scenario::load(f) {
-            Ok(s) => scenarios.push(s),
+            Ok(mut s) => {
+                if let Some(t) = args.time_scale {
+                    s.time_scale = t;
+                }
+                scenarios.push(s)
+            }
             Err(e) => {
                 eprintln!("{e}");
                 bad = true;
@@ -381,6 +402,7 @@ fn serve(args: ServeArgs, scenario: Option<Scenario>) -> Result<(), String> {
         tty_link: args.tty_link,
         scenario,
         seed: args.seed,
+        time_scale: args.time_scale,
         ..Config::default()
     };
     let rt = tokio::runtime::Builder::new_multi_thread()

@@ -12,6 +12,7 @@ use bg95_core::transcript::escape;
 
 use super::{FiredFault, Scenario, Step, StepKind};
 use crate::host_tty::HostTty;
+use crate::time_scale::TimeScale;
 use crate::Emulator;
 
 /// The result of one scenario.
@@ -49,14 +50,32 @@ impl Outcome {
 struct Port {
     host: HostTty,
     buf: Vec<u8>,
+    /// The scenario's time scale: step times are module time.
+    scale: TimeScale,
 }
 
+/// The least real time an expectation waits at a time scale above 1 (or its whole
+/// timeout, when shorter): what it waits for includes real work (TCP, TLS, disk, a loaded
+/// CI machine) that does not run faster. A passing step never waits for it; a failing one
+/// is reported this much later.
+pub const MIN_REAL_EXPECT_TIMEOUT: Duration = Duration::from_secs(2);
+
 impl Port {
-    fn open(path: &Path) -> Result<Port, String> {
+    fn open(path: &Path, scale: TimeScale) -> Result<Port, String> {
         Ok(Port {
             host: HostTty::open(path)?,
             buf: Vec::new(),
+            scale,
         })
+    }
+
+    /// When an expectation of `timeout` (module time) gives up, in real time.
+    fn deadline(&self, timeout: Duration) -> Instant {
+        let real = self
+            .scale
+            .to_real(timeout)
+            .max(timeout.min(MIN_REAL_EXPECT_TIMEOUT));
+        Instant::now() + real
     }
 
     fn send(&mut self, bytes: &[u8]) -> Result<(), String> {
@@ -106,7 +125,7 @@ impl Port {
         what: &str,
         accept: impl Fn(&str) -> bool,
     ) -> Result<(), String> {
-        let until = Instant::now() + timeout;
+        let until = self.deadline(timeout);
         let mut skipped = Vec::new();
         while let Some(l) = self.next_line(until) {
             if accept(&l) {
@@ -126,7 +145,7 @@ impl Port {
     }
 
     fn expect_bytes(&mut self, want: &[u8], timeout: Duration) -> Result<(), String> {
-        let until = Instant::now() + timeout;
+        let until = self.deadline(timeout);
         while self.buf.len() < want.len() && want.starts_with(&self.buf) {
             if !self.pull(until) {
                 break;
@@ -259,7 +278,8 @@ fn run_steps(
         ],
         None => Vec::new(),
     };
-    let mut port = Port::open(emu.tty_path())?;
+    let scale = scenario.time_scale;
+    let mut port = Port::open(emu.tty_path(), scale)?;
     let mut result = Ok(());
     for step in &scenario.steps {
         if let Err(e) = run_step(&mut port, emu.tty_path(), step, &vars) {
@@ -305,11 +325,11 @@ fn run_step(
             port.expect_bytes(&substitute(bytes, vars), *timeout)
         }
         StepKind::Wait(d) => {
-            std::thread::sleep(*d);
+            std::thread::sleep(port.scale.to_real(*d));
             Ok(())
         }
         StepKind::Reopen => {
-            let fresh = Port::open(tty)?;
+            let fresh = Port::open(tty, port.scale)?;
             // The old port closes first (its reader stops), as a host closing the tty.
             *port = fresh;
             Ok(())
