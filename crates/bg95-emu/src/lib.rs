@@ -2,6 +2,7 @@
 //! real I/O: the PTY, the FTP(S) driver, UFS on disk, the embedded FTP server.
 
 pub mod emulator;
+pub mod fleet;
 pub mod ftp;
 mod host_tty;
 pub mod import;

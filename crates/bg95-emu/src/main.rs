@@ -40,6 +40,51 @@ enum Command {
     /// Draw a transcript (`--transcript`) as a timeline page: one self-contained HTML file
     /// with three lanes (host, module, FTP server), faults, errors and data bands.
     View(ViewArgs),
+    /// Many modules in one process, each with its own PTY, UFS folder, IMEI/ICCID (from its
+    /// index) and optional scenario; one embedded FTP server shared, or one each.
+    Fleet(FleetArgs),
+}
+
+#[derive(clap::Args)]
+struct FleetArgs {
+    /// How many modules.
+    #[arg(long, value_name = "N")]
+    count: usize,
+    /// The index of the first module (e.g. a job index × N); IMEI, ICCID, `{i}` and UFS
+    /// folders use the global index.
+    #[arg(long, value_name = "K", default_value_t = 0)]
+    first_index: usize,
+    /// A symlink per module; `{i}` is replaced by the module's index (e.g. tty/bg95-{i}).
+    #[arg(long, value_name = "PATTERN")]
+    tty_link: Option<String>,
+    /// Keep module i's UFS files in DIR/i; default: temporary folders.
+    #[arg(long, value_name = "DIR")]
+    ufs_dir: Option<PathBuf>,
+    /// Address of the shared embedded FTP server (user test, password test), or `off`.
+    #[arg(long, value_name = "ADDR|off", default_value = "127.0.0.1:2121")]
+    ftp_server: String,
+    /// One embedded server per module (free ports, printed) instead of a shared one.
+    #[arg(long, conflicts_with = "ftp_server")]
+    server_per_module: bool,
+    /// What the embedded server(s) serve; default: a temporary copy of fixtures/ftp-root.
+    #[arg(long, value_name = "DIR")]
+    ftp_root: Option<PathBuf>,
+    /// One scenario for every module.
+    #[arg(long, value_name = "FILE", conflicts_with = "scenario_dir")]
+    scenario: Option<PathBuf>,
+    /// The `.toml` files of DIR, in name order: module n runs file n (cycling when there
+    /// are fewer files than modules).
+    #[arg(long, value_name = "DIR")]
+    scenario_dir: Option<PathBuf>,
+    /// Draw fault probabilities from this seed instead of each scenario's `seed`.
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
+    /// Run every module's clocks N times faster than real time (see `serve --time-scale`).
+    #[arg(long, value_name = "N")]
+    time_scale: Option<TimeScale>,
+    /// Pace module→host bytes at N baud (10 bits per byte); 0 = unpaced.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    baud: u32,
 }
 
 #[derive(clap::Args)]
@@ -187,6 +232,7 @@ fn main() -> ExitCode {
         Command::Replay(args) => return replay(&args),
         Command::Import(args) => return import(&args),
         Command::View(args) => return view(&args),
+        Command::Fleet(args) => return fleet(args),
         Command::Serve(args) => args,
     };
     let scenario = match args.scenario.as_deref().map(Scenario::load).transpose() {
@@ -197,6 +243,75 @@ fn main() -> ExitCode {
         }
     };
     match serve(args, scenario) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("bg95-emu: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The scenarios of `fleet --scenario`/`--scenario-dir` (a bad file: its message, exit 2).
+fn fleet_scenarios(args: &FleetArgs) -> Result<Vec<Scenario>, String> {
+    let files = match (&args.scenario, &args.scenario_dir) {
+        (Some(f), _) => vec![f.clone()],
+        (None, Some(dir)) => {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+                .map_err(|e| format!("--scenario-dir {}: {e}", dir.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+                .collect();
+            files.sort();
+            if files.is_empty() {
+                return Err(format!("--scenario-dir {}: no .toml files", dir.display()));
+            }
+            files
+        }
+        (None, None) => Vec::new(),
+    };
+    files
+        .iter()
+        .map(|f| Scenario::load(f).map_err(|e| e.to_string()))
+        .collect()
+}
+
+/// `bg95-emu fleet`.
+fn fleet(args: FleetArgs) -> ExitCode {
+    use bg95_emu::fleet::{serve_fleet, FleetConfig, FleetServer};
+    let scenarios = match fleet_scenarios(&args) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let server = match (args.server_per_module, args.ftp_server.as_str()) {
+        (true, _) => FleetServer::PerModule,
+        (false, "off") => FleetServer::Off,
+        (false, a) => match a.parse::<SocketAddr>() {
+            Ok(addr) => FleetServer::Shared(addr),
+            Err(e) => {
+                eprintln!("bg95-emu: --ftp-server {a}: {e} (expected HOST:PORT or off)");
+                return ExitCode::from(2);
+            }
+        },
+    };
+    let cfg = FleetConfig {
+        count: args.count,
+        first_index: args.first_index,
+        base: Config {
+            ftp_root: args.ftp_root,
+            baud: args.baud,
+            seed: args.seed,
+            time_scale: args.time_scale,
+            ..Config::default()
+        },
+        tty_link: args.tty_link,
+        ufs_root: args.ufs_dir,
+        scenarios,
+        server,
+    };
+    match serve_fleet(cfg) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("bg95-emu: {e}");
