@@ -5,7 +5,9 @@
 //!   AT input, and the process RSS per module above a one-module fleet's.
 //! - AT round trip (`AT\r` → `\r\nOK\r\n`, echo off), p50/p99: one module alone, then every
 //!   module of the idle fleet answering at once (one host thread per module, each doing
-//!   `BG95_FLEET_AT` round trips, default 200).
+//!   `BG95_FLEET_AT` round trips, default 200): first each host sending one AT every
+//!   `BG95_FLEET_PERIOD_MS` (default 10, the hosts' phases spread over the period), then
+//!   all back to back (a closed loop: 200 requests always waiting).
 //! - Downloads (`BG95_FLEET_GET`, default 50 modules): each does `AT+QFTPGET` of 1 MiB to
 //!   COM: from the shared embedded server, all at once; every byte is checked; aggregate
 //!   MB/s (10^6 bytes/s) from the first command to the last `+QFTPGET`.
@@ -84,9 +86,20 @@ impl Tty {
         self.until(b"OK\r\n").map(|_| ())
     }
 
-    /// `n` round trips of `AT\r`, each timed.
-    fn round_trips(&mut self, n: usize, into: &mut Vec<Duration>) -> Res<()> {
-        for _ in 0..n {
+    /// `n` round trips of `AT\r`, each timed; with `period`, one starts every `period`
+    /// (a device polling its modem) instead of back to back.
+    fn round_trips_every(
+        &mut self,
+        n: usize,
+        period: Option<Duration>,
+        into: &mut Vec<Duration>,
+    ) -> Res<()> {
+        let start = Instant::now();
+        for i in 0..n {
+            if let Some(p) = period {
+                let due = start + p * i as u32;
+                std::thread::sleep(due.saturating_duration_since(Instant::now()));
+            }
             let t = Instant::now();
             self.send("AT\r")?;
             let before = self.until(b"\r\nOK\r\n")?;
@@ -96,6 +109,11 @@ impl Tty {
             }
         }
         Ok(())
+    }
+
+    /// `n` round trips of `AT\r`, back to back, each timed.
+    fn round_trips(&mut self, n: usize, into: &mut Vec<Duration>) -> Res<()> {
+        self.round_trips_every(n, None, into)
     }
 }
 
@@ -149,29 +167,41 @@ fn percentile(sorted: &[Duration], p: usize) -> f64 {
     sorted[i].as_secs_f64() * 1e6
 }
 
-/// Every tty does `n` round trips at once (after a warm-up); all latencies, sorted.
-fn at_all_at_once(ttys: Vec<Tty>, n: usize) -> Res<Vec<Duration>> {
-    let barrier = Arc::new(Barrier::new(ttys.len()));
+/// Every tty does `n` round trips at once (after a warm-up), back to back or one every
+/// `period` (host k starting k/len of a period later); all latencies, sorted. Returns the
+/// ttys for the next run.
+fn at_all_at_once(
+    ttys: Vec<Tty>,
+    n: usize,
+    period: Option<Duration>,
+) -> Res<(Vec<Duration>, Vec<Tty>)> {
+    let count = ttys.len();
+    let barrier = Arc::new(Barrier::new(count));
     let handles: Vec<_> = ttys
         .into_iter()
-        .map(|mut t| {
+        .enumerate()
+        .map(|(k, mut t)| {
             let b = barrier.clone();
-            std::thread::spawn(move || -> Res<Vec<Duration>> {
-                let mut warm = Vec::new();
-                t.round_trips(20, &mut warm)?;
+            std::thread::spawn(move || -> Res<(Vec<Duration>, Tty)> {
+                t.round_trips(20, &mut Vec::new())?;
                 b.wait();
+                if let Some(p) = period {
+                    std::thread::sleep(p * k as u32 / count as u32);
+                }
                 let mut v = Vec::with_capacity(n);
-                t.round_trips(n, &mut v)?;
-                Ok(v)
+                t.round_trips_every(n, period, &mut v)?;
+                Ok((v, t))
             })
         })
         .collect();
-    let mut all = Vec::new();
+    let (mut all, mut back) = (Vec::new(), Vec::new());
     for h in handles {
-        all.extend(h.join().map_err(|_| "host thread panicked")??);
+        let (v, t) = h.join().map_err(|_| "host thread panicked")??;
+        all.extend(v);
+        back.push(t);
     }
     all.sort();
-    Ok(all)
+    Ok((all, back))
 }
 
 /// One module logs in and downloads `big.bin` to COM:, checking every byte.
@@ -244,18 +274,28 @@ fn run() -> Res<()> {
         rss_many.saturating_sub(rss_before)
     );
     let ttys = open_all(&many)?;
-    let all = at_all_at_once(ttys, at_n)?;
+    let period = Duration::from_millis(env_usize("BG95_FLEET_PERIOD_MS", 10) as u64);
+    let (paced, ttys) = at_all_at_once(ttys, at_n, Some(period))?;
+    let (all, _ttys) = at_all_at_once(ttys, at_n, None)?;
     let (p50, p99) = (percentile(&all, 50), percentile(&all, 99));
-    println!("AT round trip, microseconds     p50       p99");
-    println!("  one module alone         {one_p50:9.1} {one_p99:9.1}");
+    let (q50, q99) = (percentile(&paced, 50), percentile(&paced, 99));
+    let rate = idle as f64 * 1000.0 / period.as_millis().max(1) as f64;
     println!(
-        "  {idle} modules at once      {p50:9.1} {p99:9.1}   ({} round trips)",
-        all.len()
+        "AT round trip, microseconds              p50       p99   ratio p50, p99 to one alone"
+    );
+    println!("  one module alone, back to back    {one_p50:9.1} {one_p99:9.1}");
+    println!(
+        "  {idle} modules, one AT per {} ms each {q50:9.1} {q99:9.1}   {:.2}, {:.2} (p50 goal <= 2.00; {rate:.0} AT/s in all)",
+        period.as_millis(),
+        q50 / one_p50,
+        q99 / one_p99
     );
     println!(
-        "  ratio                    {:9.2} {:9.2}   p50 goal <= 2.00",
+        "  {idle} modules, all back to back   {p50:9.1} {p99:9.1}   {:.2}, {:.2} ({} round trips, about {:.0} AT/s in all)",
         p50 / one_p50,
-        p99 / one_p99
+        p99 / one_p99,
+        all.len(),
+        idle as f64 * 1e6 / p50
     );
     many.stop()?;
 
