@@ -278,6 +278,19 @@ fn fleet_scenarios(args: &FleetArgs) -> Result<Vec<Scenario>, String> {
 /// `bg95-emu fleet`.
 fn fleet(args: FleetArgs) -> ExitCode {
     use bg95_emu::fleet::{serve_fleet, FleetConfig, FleetServer};
+    if args.count == 0 {
+        eprintln!("bg95-emu: --count must be at least 1");
+        return ExitCode::from(2);
+    }
+    // Several modules on one link would replace each other's.
+    if let Some(p) = args.tty_link.as_deref().filter(|p| !p.contains("{i}")) {
+        if args.count > 1 {
+            eprintln!(
+                "bg95-emu: --tty-link {p}: needs `{{i}}` (the module's index) with --count > 1"
+            );
+            return ExitCode::from(2);
+        }
+    }
     let scenarios = match fleet_scenarios(&args) {
         Ok(s) => s,
         Err(e) => {

@@ -192,3 +192,29 @@ fn the_fleet_command_makes_a_link_per_module_and_removes_them_on_sigterm() {
     assert!(child.wait().unwrap().success());
     assert!(!dir.path().join("bg95-4").exists() && !dir.path().join("bg95-5").exists());
 }
+
+#[test]
+fn the_fleet_command_refuses_a_zero_count_a_shared_link_and_a_bad_scenario() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[serial]\nbaudrate = 1\n").unwrap();
+    let link = dir.path().join("tty").display().to_string();
+    let cases: [(&[&str], &str); 3] = [
+        (&["--count", "0"], "bg95-emu: --count must be at least 1"),
+        (&["--count", "2", "--tty-link", &link], "needs `{i}`"),
+        (
+            &["--count", "2", "--scenario", bad.to_str().unwrap()],
+            ":2: serial.baudrate: unknown field",
+        ),
+    ];
+    for (args, want) in cases {
+        let out = Command::new(env!("CARGO_BIN_EXE_bg95-emu"))
+            .arg("fleet")
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(want), "{args:?}: {err}");
+    }
+}
