@@ -63,9 +63,15 @@ impl Clock {
         Instant::from_micros(u64::try_from(module.as_micros()).unwrap_or(u64::MAX))
     }
 
-    /// The real (tokio) instant at which module time reaches `t`.
+    /// The real (tokio) instant at which module time reaches `t`: never earlier, so a
+    /// deadline woken at it is due (a rounding short of it would wake the loop again and
+    /// again, and for ever under tokio's paused clock).
     pub fn to_tokio(&self, t: Instant) -> tokio::time::Instant {
-        self.start + self.scale.to_real(Duration::from_micros(t.as_micros()))
+        let module = Duration::from_micros(t.as_micros());
+        if self.scale == TimeScale::REAL {
+            return self.start + module;
+        }
+        self.start + self.scale.to_real_at_least(module)
     }
 }
 
