@@ -6,8 +6,9 @@
 //!   with suppaftp (no emulator, same server), and the raw PTY (bytes pushed through a bare
 //!   PTY pair, read by the same host reader). Target: ≥ 0.9 × the smaller floor.
 //! - AT round trip (`AT\r` → `\r\nOK\r\n`, echo off), p50/p99 over 10,000 commands
-//!   (`BG95_BENCH_AT`), versus a trivial responder on its own PTY that answers every line with
-//!   OK. Target: p50 ≤ 1.2 × trivial.
+//!   (`BG95_BENCH_AT`), versus two responders on their own PTYs that answer every line with
+//!   OK: a blocking single thread (the floor; target p50 ≤ 1.1 × it) and a task on a
+//!   2-worker tokio runtime (target p50 ≤ 1.2 × it).
 //!
 //! Run: `cargo bench -p bg95-emu --bench throughput`. `BG95_BENCH_ROUNDS` (default 3) sets
 //! how many times each transfer is measured (the median is reported); `BG95_BENCH_ONLY`
@@ -472,6 +473,39 @@ fn spawn_trivial(rt: &Runtime) -> Res<(PathBuf, tokio::task::JoinHandle<()>)> {
     Ok((path, task))
 }
 
+/// The floor of the AT round trip: a PTY whose master a plain blocking thread reads and
+/// answers (every CR → `\r\nOK\r\n`), with no runtime, task or thread hop in between. The
+/// thread lives until the process ends.
+fn spawn_blocking_responder() -> Res<PathBuf> {
+    let pty = nix::pty::openpty(None, None)?;
+    let mut t = tcgetattr(pty.slave.as_fd())?;
+    nix::sys::termios::cfmakeraw(&mut t);
+    tcsetattr(pty.slave.as_fd(), SetArg::TCSANOW, &t)?;
+    let path = nix::unistd::ttyname(pty.slave.as_fd())?;
+    let (master, slave) = (File::from(pty.master), pty.slave);
+    std::thread::Builder::new()
+        .name("blocking-responder".into())
+        .spawn(move || {
+            let _slave = slave;
+            let mut m = master;
+            let mut buf = vec![0u8; 4096];
+            let mut out = Vec::new();
+            while let Ok(n) = m.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                out.clear();
+                for _ in buf[..n].iter().filter(|&&b| b == b'\r') {
+                    out.extend_from_slice(b"\r\nOK\r\n");
+                }
+                if !out.is_empty() && m.write_all(&out).is_err() {
+                    break;
+                }
+            }
+        })?;
+    Ok(path)
+}
+
 /// AT round trips: `AT\r` → `\r\nOK\r\n`, one at a time, each timed.
 fn round_trips(tty: &mut Tty, n: usize, into: &mut Vec<Duration>) -> Res<()> {
     for _ in 0..n {
@@ -644,15 +678,18 @@ fn run() -> Res<()> {
 
     // AT round trip: the emulator and the trivial responder alternate in blocks, so a
     // machine that gets busier in between affects both alike.
-    let (mut emu_rt, mut triv_rt) = (Vec::new(), Vec::new());
+    let (mut emu_rt, mut triv_rt, mut block_rt) = (Vec::new(), Vec::new(), Vec::new());
     if s.runs(6) {
         let (tpath, trivial_task) = spawn_trivial(&rt)?;
         let mut trivial = Tty::open(&tpath)?;
+        let mut blocking = Tty::open(&spawn_blocking_responder()?)?;
+        round_trips(&mut blocking, AT_WARMUP, &mut Vec::new())?;
         round_trips(&mut trivial, AT_WARMUP, &mut Vec::new())?;
         round_trips(&mut tty, AT_WARMUP, &mut Vec::new())?;
         let block = 1000.min(s.at_count);
         while emu_rt.len() < s.at_count {
             let n = block.min(s.at_count - emu_rt.len());
+            round_trips(&mut blocking, n, &mut block_rt)?;
             round_trips(&mut trivial, n, &mut triv_rt)?;
             round_trips(&mut tty, n, &mut emu_rt)?;
         }
@@ -660,6 +697,7 @@ fn run() -> Res<()> {
     }
     emu_rt.sort();
     triv_rt.sort();
+    block_rt.sort();
     drop(tty);
     emu.stop()?;
 
@@ -715,14 +753,22 @@ fn run() -> Res<()> {
     );
     let (ep50, ep99) = (percentile(&emu_rt, 50), percentile(&emu_rt, 99));
     let (tp50, tp99) = (percentile(&triv_rt, 50), percentile(&triv_rt, 99));
+    let (bp50, bp99) = (percentile(&block_rt, 50), percentile(&block_rt, 99));
     let p50_ratio = ep50.as_secs_f64() / tp50.as_secs_f64();
     let p99_ratio = ep99.as_secs_f64() / tp99.as_secs_f64();
+    let floor_p50_ratio = ep50.as_secs_f64() / bp50.as_secs_f64();
+    let floor_p99_ratio = ep99.as_secs_f64() / bp99.as_secs_f64();
     println!();
     println!(
         "AT round trip (AT<CR> -> <CR><LF>OK<CR><LF>, echo off), {} commands each, microseconds",
         s.at_count
     );
     println!("                 p50       p99");
+    println!(
+        "  blocking     {:>7.1}   {:>7.1}   (floor: one blocking thread, no runtime)",
+        micros(bp50),
+        micros(bp99)
+    );
     println!(
         "  trivial      {:>7.1}   {:>7.1}",
         micros(tp50),
@@ -734,8 +780,12 @@ fn run() -> Res<()> {
         micros(ep99)
     );
     println!(
-        "  ratio        {p50_ratio:>7.2}   {p99_ratio:>7.2}   p50 target <= 1.20: {}",
+        "  ratio        {p50_ratio:>7.2}   {p99_ratio:>7.2}   to trivial; p50 target <= 1.20: {}",
         verdict(p50_ratio <= 1.2)
+    );
+    println!(
+        "  ratio        {floor_p50_ratio:>7.2}   {floor_p99_ratio:>7.2}   to blocking; p50 target <= 1.10: {}",
+        verdict(floor_p50_ratio <= 1.1)
     );
     Ok(())
 }

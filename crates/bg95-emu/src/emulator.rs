@@ -20,6 +20,7 @@ use crate::pty::VirtualPort;
 use crate::runtime::{run_module, Clock, LoopParts};
 use crate::scenario::{FaultEngine, FullStore, Scenario, ScenarioLoop};
 use crate::server::{EmbeddedServer, ServerOptions, ServerTls};
+use crate::time_scale::TimeScale;
 use crate::transcript::Recorder;
 use crate::ufs_dir::DirStore;
 
@@ -50,6 +51,9 @@ pub struct Config {
     pub scenario: Option<Scenario>,
     /// Overrides the scenario's `seed`.
     pub seed: Option<u64>,
+    /// Module and scenario time run this many times faster than real time
+    /// (`--time-scale`); overrides the scenario's `time_scale`. `None` = the scenario's, or 1.
+    pub time_scale: Option<TimeScale>,
     /// Where faults enter below the FTP driver (a scenario brings its own); `None` = none.
     pub faults: Option<Arc<dyn FaultSeam>>,
     /// `--pasv-same-host`: data connections go to the control connection's peer whatever
@@ -65,6 +69,15 @@ pub struct Config {
     pub control: Option<crate::control::ControlConfig>,
     /// Serve the serial port over TCP on these addresses (docs/serial-tcp.md).
     pub serial_tcp: Vec<(crate::serial_tcp::SerialProtocol, SocketAddr)>,
+}
+
+impl Config {
+    /// The time scale this configuration runs at: `time_scale`, else the scenario's, else 1.
+    pub fn effective_time_scale(&self) -> TimeScale {
+        self.time_scale
+            .or(self.scenario.as_ref().map(|s| s.time_scale))
+            .unwrap_or_default()
+    }
 }
 
 /// What a started emulator tells its caller.
@@ -160,9 +173,9 @@ pub async fn run(
     let scenario = config.scenario.as_ref();
     // The module's clock starts here, so a scenario's times (time triggers, `! fault` lines)
     // count from the same origin as the transcript's.
-    let clock = Clock::new();
-    let boot = clock.to_tokio(bg95_core::Instant::from_micros(0));
-    let scenario_loop = scenario.map(|s| ScenarioLoop::new(s, config.seed.unwrap_or(s.seed), boot));
+    let clock = Clock::scaled(config.effective_time_scale());
+    let scenario_loop =
+        scenario.map(|s| ScenarioLoop::new(s, config.seed.unwrap_or(s.seed), clock));
     if let (Some(s), Some(sl)) = (scenario, scenario_loop.as_ref()) {
         for (name, data) in &s.module.ufs_files {
             store
@@ -549,6 +562,13 @@ impl EmulatorBuilder {
     /// See [`Config::pasv_same_host`].
     pub fn pasv_same_host(mut self, on: bool) -> Self {
         self.config.pasv_same_host = on;
+        self
+    }
+
+    /// Run module and scenario time `scale` times faster than real time (overrides the
+    /// scenario's `time_scale`).
+    pub fn time_scale(mut self, scale: TimeScale) -> Self {
+        self.config.time_scale = Some(scale);
         self
     }
 

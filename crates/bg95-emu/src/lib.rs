@@ -3,6 +3,7 @@
 
 pub mod control;
 pub mod emulator;
+pub mod fleet;
 pub mod ftp;
 mod host_tty;
 pub mod import;
@@ -15,6 +16,7 @@ pub mod runtime;
 pub mod scenario;
 pub mod serial_tcp;
 pub mod server;
+pub mod time_scale;
 pub mod transcript;
 pub mod ufs_dir;
 pub mod view;

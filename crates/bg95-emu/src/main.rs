@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use bg95_emu::emulator::{ftps_setup_commands, run, Config, FTPS_CA_UFS_NAME};
 use bg95_emu::scenario::{runner, LoadOptions, Scenario};
+use bg95_emu::time_scale::TimeScale;
 use clap::{Parser, Subcommand};
 use tokio::sync::{oneshot, watch};
 
@@ -39,6 +40,51 @@ enum Command {
     /// Draw a transcript (`--transcript`) as a timeline page: one self-contained HTML file
     /// with three lanes (host, module, FTP server), faults, errors and data bands.
     View(ViewArgs),
+    /// Many modules in one process, each with its own PTY, UFS folder, IMEI/ICCID (from its
+    /// index) and optional scenario; one embedded FTP server shared, or one each.
+    Fleet(FleetArgs),
+}
+
+#[derive(clap::Args)]
+struct FleetArgs {
+    /// How many modules.
+    #[arg(long, value_name = "N")]
+    count: usize,
+    /// The index of the first module (e.g. a job index × N); IMEI, ICCID, `{i}` and UFS
+    /// folders use the global index.
+    #[arg(long, value_name = "K", default_value_t = 0)]
+    first_index: usize,
+    /// A symlink per module; `{i}` is replaced by the module's index (e.g. tty/bg95-{i}).
+    #[arg(long, value_name = "PATTERN")]
+    tty_link: Option<String>,
+    /// Keep module i's UFS files in DIR/i; default: temporary folders.
+    #[arg(long, value_name = "DIR")]
+    ufs_dir: Option<PathBuf>,
+    /// Address of the shared embedded FTP server (user test, password test), or `off`.
+    #[arg(long, value_name = "ADDR|off", default_value = "127.0.0.1:2121")]
+    ftp_server: String,
+    /// One embedded server per module (free ports, printed) instead of a shared one.
+    #[arg(long, conflicts_with = "ftp_server")]
+    server_per_module: bool,
+    /// What the embedded server(s) serve; default: a temporary copy of fixtures/ftp-root.
+    #[arg(long, value_name = "DIR")]
+    ftp_root: Option<PathBuf>,
+    /// One scenario for every module.
+    #[arg(long, value_name = "FILE", conflicts_with = "scenario_dir")]
+    scenario: Option<PathBuf>,
+    /// The `.toml` files of DIR, in name order: module n runs file n (cycling when there
+    /// are fewer files than modules).
+    #[arg(long, value_name = "DIR")]
+    scenario_dir: Option<PathBuf>,
+    /// Draw fault probabilities from this seed instead of each scenario's `seed`.
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
+    /// Run every module's clocks N times faster than real time (see `serve --time-scale`).
+    #[arg(long, value_name = "N")]
+    time_scale: Option<TimeScale>,
+    /// Pace module→host bytes at N baud (10 bits per byte); 0 = unpaced.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    baud: u32,
 }
 
 #[derive(clap::Args)]
@@ -98,6 +144,10 @@ struct ReplayArgs {
     /// has not finished giving before the next input goes anyway.
     #[arg(long, value_name = "SECONDS", default_value_t = 10, requires = "live")]
     answer_wait: u64,
+    /// With --live: run the live module N times faster than real time; the recording's
+    /// gaps (module time) are played N times faster.
+    #[arg(long, value_name = "N", requires = "live")]
+    time_scale: Option<TimeScale>,
 }
 
 #[derive(clap::Args)]
@@ -114,6 +164,11 @@ struct RunArgs {
     /// Draw fault probabilities from this seed instead of each file's `seed`.
     #[arg(long, value_name = "N")]
     seed: Option<u64>,
+    /// Run the module's and the scenario's clocks N times faster than real time (rsptimeout,
+    /// QFUPL/QFOPEN waits, registration timeline, fault times and delays, waits, UART pacing);
+    /// overrides the scenario's `time_scale`. Transcripts record module time.
+    #[arg(long, value_name = "N")]
+    time_scale: Option<TimeScale>,
     /// Record each scenario's session as a transcript (replay: `bg95-emu replay`). A path
     /// with `{name}` (the scenario file's stem), or a folder (an existing one, one ending
     /// in `/`, or any path when several files run) for `<stem>.txt` files, else one file.
@@ -162,6 +217,11 @@ struct ServeArgs {
     /// symlinks in the root): only for a file you trust.
     #[arg(long, requires = "scenario")]
     allow_paths_outside: bool,
+    /// Run the module's and the scenario's clocks N times faster than real time (rsptimeout,
+    /// QFUPL/QFOPEN waits, registration timeline, fault times and delays, waits, UART pacing);
+    /// overrides the scenario's `time_scale`. Transcripts record module time.
+    #[arg(long, value_name = "N")]
+    time_scale: Option<TimeScale>,
     /// Record the session as a golden transcript.
     #[arg(long, value_name = "FILE")]
     transcript: Option<PathBuf>,
@@ -222,6 +282,7 @@ fn main() -> ExitCode {
         Command::Replay(args) => return replay(&args),
         Command::Import(args) => return import(&args),
         Command::View(args) => return view(&args),
+        Command::Fleet(args) => return fleet(args),
         Command::Serve(args) => args,
     };
     let options = LoadOptions {
@@ -244,6 +305,88 @@ fn main() -> ExitCode {
     }
 }
 
+/// The scenarios of `fleet --scenario`/`--scenario-dir` (a bad file: its message, exit 2).
+fn fleet_scenarios(args: &FleetArgs) -> Result<Vec<Scenario>, String> {
+    let files = match (&args.scenario, &args.scenario_dir) {
+        (Some(f), _) => vec![f.clone()],
+        (None, Some(dir)) => {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+                .map_err(|e| format!("--scenario-dir {}: {e}", dir.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+                .collect();
+            files.sort();
+            if files.is_empty() {
+                return Err(format!("--scenario-dir {}: no .toml files", dir.display()));
+            }
+            files
+        }
+        (None, None) => Vec::new(),
+    };
+    files
+        .iter()
+        .map(|f| Scenario::load(f).map_err(|e| e.to_string()))
+        .collect()
+}
+
+/// `bg95-emu fleet`.
+fn fleet(args: FleetArgs) -> ExitCode {
+    use bg95_emu::fleet::{serve_fleet, FleetConfig, FleetServer};
+    if args.count == 0 {
+        eprintln!("bg95-emu: --count must be at least 1");
+        return ExitCode::from(2);
+    }
+    // Several modules on one link would replace each other's.
+    if let Some(p) = args.tty_link.as_deref().filter(|p| !p.contains("{i}")) {
+        if args.count > 1 {
+            eprintln!(
+                "bg95-emu: --tty-link {p}: needs `{{i}}` (the module's index) with --count > 1"
+            );
+            return ExitCode::from(2);
+        }
+    }
+    let scenarios = match fleet_scenarios(&args) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let server = match (args.server_per_module, args.ftp_server.as_str()) {
+        (true, _) => FleetServer::PerModule,
+        (false, "off") => FleetServer::Off,
+        (false, a) => match a.parse::<SocketAddr>() {
+            Ok(addr) => FleetServer::Shared(addr),
+            Err(e) => {
+                eprintln!("bg95-emu: --ftp-server {a}: {e} (expected HOST:PORT or off)");
+                return ExitCode::from(2);
+            }
+        },
+    };
+    let cfg = FleetConfig {
+        count: args.count,
+        first_index: args.first_index,
+        base: Config {
+            ftp_root: args.ftp_root,
+            baud: args.baud,
+            seed: args.seed,
+            time_scale: args.time_scale,
+            ..Config::default()
+        },
+        tty_link: args.tty_link,
+        ufs_root: args.ufs_dir,
+        scenarios,
+        server,
+    };
+    match serve_fleet(cfg) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("bg95-emu: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 /// `bg95-emu replay`: the diff on stdout, the verdict on stderr.
 fn replay(args: &ReplayArgs) -> ExitCode {
     let outcome = if args.live {
@@ -251,6 +394,7 @@ fn replay(args: &ReplayArgs) -> ExitCode {
             ftp_root: args.ftp_root.clone(),
             password: args.ftp_password.clone(),
             answer_wait: std::time::Duration::from_secs(args.answer_wait),
+            time_scale: args.time_scale.unwrap_or_default(),
         };
         bg95_emu::replay::live::replay_live_file(&args.file, &options)
     } else {
@@ -334,7 +478,12 @@ fn run_scenarios(args: RunArgs) -> ExitCode {
                 );
                 bad = true;
             }
-            Ok(s) => scenarios.push(s),
+            Ok(mut s) => {
+                if let Some(t) = args.time_scale {
+                    s.time_scale = t;
+                }
+                scenarios.push(s)
+            }
             Err(e) => {
                 eprintln!("{e}");
                 bad = true;
@@ -508,6 +657,7 @@ fn serve(args: ServeArgs, scenario: Option<Scenario>) -> Result<(), String> {
         transcript_keys: args.transcript_keys,
         scenario,
         seed: args.seed,
+        time_scale: args.time_scale,
         ..Config::default()
     };
     let rt = tokio::runtime::Builder::new_multi_thread()

@@ -27,27 +27,51 @@ use crate::net::{ResolveError, Resolver, Traffic};
 use crate::pacer::Pacer;
 use crate::pty::VirtualPort;
 use crate::scenario::{module_fault_event, override_answer, EngineOutput, Piece, ScenarioLoop};
+use crate::time_scale::TimeScale;
 use crate::transcript::Recorder;
 
-/// The core's clock, read from tokio time (which tests can pause).
-#[derive(Clone, Copy)]
+/// The core's clock, read from tokio time (which tests can pause), running
+/// [`TimeScale`] times faster than it: the one place where module time and real time meet
+/// for the core's deadlines (`poll_timeout` → a tokio sleep).
+#[derive(Debug, Clone, Copy)]
 pub struct Clock {
     start: tokio::time::Instant,
+    scale: TimeScale,
 }
 
 impl Clock {
     pub fn new() -> Self {
+        Clock::scaled(TimeScale::REAL)
+    }
+
+    /// A clock starting now whose module time runs `scale` times faster than real time.
+    pub fn scaled(scale: TimeScale) -> Self {
         Clock {
             start: tokio::time::Instant::now(),
+            scale,
         }
     }
 
-    pub fn now(&self) -> Instant {
-        Instant::from_micros(self.start.elapsed().as_micros() as u64)
+    /// The time scale.
+    pub fn scale(&self) -> TimeScale {
+        self.scale
     }
 
+    /// Module time now.
+    pub fn now(&self) -> Instant {
+        let module = self.scale.to_module(self.start.elapsed());
+        Instant::from_micros(u64::try_from(module.as_micros()).unwrap_or(u64::MAX))
+    }
+
+    /// The real (tokio) instant at which module time reaches `t`: never earlier, so a
+    /// deadline woken at it is due (a rounding short of it would wake the loop again and
+    /// again, and for ever under tokio's paused clock).
     pub fn to_tokio(&self, t: Instant) -> tokio::time::Instant {
-        self.start + Duration::from_micros(t.as_micros())
+        let module = Duration::from_micros(t.as_micros());
+        if self.scale == TimeScale::REAL {
+            return self.start + module;
+        }
+        self.start + self.scale.to_real_at_least(module)
     }
 }
 
@@ -73,17 +97,22 @@ struct Writer {
 }
 
 impl Writer {
-    fn spawn<W: AsyncWrite + Unpin + Send + 'static>(mut wr: W, baud: u32) -> Writer {
+    /// The writer for `wr`; `scale` makes the UART and serial pauses run in module time.
+    fn spawn<W: AsyncWrite + Unpin + Send + 'static>(
+        mut wr: W,
+        baud: u32,
+        scale: TimeScale,
+    ) -> Writer {
         let (tx, mut rx) = mpsc::unbounded_channel::<WriterMsg>();
         let in_flight = Arc::new(AtomicUsize::new(0));
         let drained = Arc::new(Notify::new());
         let (count, notify) = (in_flight.clone(), drained.clone());
         tokio::spawn(async move {
-            let mut pacer = Pacer::new(baud);
+            let mut pacer = Pacer::new(scale.baud(baud));
             while let Some(msg) = rx.recv().await {
                 match msg {
-                    WriterMsg::Baud(b) => pacer.set_baud(b),
-                    WriterMsg::Pause(d) => tokio::time::sleep(d).await,
+                    WriterMsg::Baud(b) => pacer.set_baud(scale.baud(b)),
+                    WriterMsg::Pause(d) => tokio::time::sleep(scale.to_real(d)).await,
                     WriterMsg::Data(bytes) => {
                         if let Err(e) = pacer.write(&mut wr, &bytes).await {
                             tracing::warn!(target: "bg95::emu", "tty write failed: {e}");
@@ -160,7 +189,7 @@ pub async fn run_module(
         path: tty_path,
     } = port;
     let (mut rd, wr) = master.into_split();
-    let writer = Writer::spawn(wr, cfg.baud);
+    let writer = Writer::spawn(wr, cfg.baud, cfg.clock.scale());
     let (mut lp, mut driver, mut net_rx) = LoopState::new(module, cfg, writer);
     // The transcript gets the module's own masked copy of the session.
     lp.module.record_transcript(transcript.is_some());
@@ -653,7 +682,7 @@ mod tests {
     async fn writer_paces_switches_baud_in_band_and_drains() {
         let (wr, mut rd) = tokio::io::duplex(1 << 20);
         let t0 = tokio::time::Instant::now();
-        let writer = Writer::spawn(wr, 9600);
+        let writer = Writer::spawn(wr, 9600, TimeScale::REAL);
         writer.send(b"\r\nOK\r\n".to_vec());
         let _ = writer.tx.send(WriterMsg::Baud(115_200));
         writer.send(vec![b'd'; 4096]);

@@ -28,6 +28,7 @@ use super::{ufs_at_boot, ReplayOutcome};
 use crate::emulator::{Config, Emulator};
 use crate::host_tty::HostTty;
 use crate::server::{EmbeddedServer, ServerOptions, ServerTls};
+use crate::time_scale::TimeScale;
 use crate::ufs_dir::DirStore;
 use bg95_core::UfsStore;
 
@@ -42,6 +43,9 @@ pub struct LiveOptions {
     /// How long to wait, beyond the recorded time, for an answer the module has not
     /// finished giving before the next input goes anyway.
     pub answer_wait: Duration,
+    /// The live module runs this many times faster than real time (`--time-scale`); the
+    /// recorded gaps, which are module time, are played that much faster.
+    pub time_scale: TimeScale,
 }
 
 impl Default for LiveOptions {
@@ -50,6 +54,7 @@ impl Default for LiveOptions {
             ftp_root: None,
             password: None,
             answer_wait: Duration::from_secs(10),
+            time_scale: TimeScale::REAL,
         }
     }
 }
@@ -96,13 +101,14 @@ pub fn replay_live_text(text: &str, options: &LiveOptions) -> Result<ReplayOutco
         personality: setup.personality,
         ufs_dir: Some(ufs_dir),
         transcript: Some(live_file.clone()),
+        time_scale: Some(options.time_scale),
         ..Config::default()
     };
     let emulator = Emulator::builder()
         .config(config)
         .spawn()
         .map_err(|e| format!(" starting the emulator: {e}"))?;
-    let mut host = LiveHost::open(emulator.tty_path())?;
+    let mut host = LiveHost::open(emulator.tty_path(), options.time_scale)?;
     for segment in segments(&lines, options.password.as_deref()) {
         host.play(&segment, options.answer_wait);
     }
@@ -329,20 +335,23 @@ fn blocks(lines: &[Line]) -> String {
 struct LiveHost {
     host: HostTty,
     last_send: Instant,
+    /// Recorded times are module time; the host waits them out in real time.
+    scale: TimeScale,
 }
 
 impl LiveHost {
-    fn open(path: &Path) -> Result<LiveHost, String> {
+    fn open(path: &Path, scale: TimeScale) -> Result<LiveHost, String> {
         Ok(LiveHost {
             host: HostTty::open(path).map_err(|e| format!(" {e}"))?,
             last_send: Instant::now(),
+            scale,
         })
     }
 
     /// Send the segment's inputs (never sooner than recorded), then wait for its answer.
     fn play(&mut self, segment: &Segment, answer_wait: Duration) {
         for (gap, bytes) in &segment.inputs {
-            let due = self.last_send + *gap;
+            let due = self.last_send + self.scale.to_real(*gap);
             let now = Instant::now();
             if due > now {
                 std::thread::sleep(due - now);
@@ -352,7 +361,8 @@ impl LiveHost {
             }
             self.last_send = Instant::now();
         }
-        self.await_answer(&segment.expect, segment.after + answer_wait);
+        let recorded = self.scale.to_real(segment.after);
+        self.await_answer(&segment.expect, recorded + answer_wait);
     }
 
     /// Read until the module has said `expect`, or has said something else and then been

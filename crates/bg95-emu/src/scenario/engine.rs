@@ -20,6 +20,7 @@ use tokio::sync::mpsc;
 use super::fault::Trigger;
 use super::fault::{Action, FaultSpec, FiredFault, ModuleFault, Times, TriggerEvent};
 use crate::net::{Conn, ConnectFault, DataFault, Direction, FaultSeam, ReplyFault, ResolveError};
+use crate::runtime::Clock;
 
 /// What the engine tells the runtime.
 #[derive(Debug, Clone, PartialEq)]
@@ -116,8 +117,9 @@ pub struct FaultEngine {
     state: Arc<Mutex<EngineState>>,
     ufs_full: Arc<AtomicBool>,
     tx: mpsc::UnboundedSender<EngineOutput>,
-    /// Boot time, for the [`FaultSeam`] entry points.
-    boot: tokio::time::Instant,
+    /// The module's clock (boot time and time scale), for the [`FaultSeam`] entry points:
+    /// triggers count module time, delays handed to the driver are real time.
+    clock: Clock,
     timers_changed: Arc<tokio::sync::Notify>,
     /// Wakes the FTP driver when a `control_close` is armed, so an idle session closes
     /// at once rather than at the next command.
@@ -131,15 +133,15 @@ impl FaultEngine {
         faults: Vec<FaultSpec>,
         seed: u64,
     ) -> (FaultEngine, mpsc::UnboundedReceiver<EngineOutput>) {
-        FaultEngine::booted_at(faults, seed, tokio::time::Instant::now())
+        FaultEngine::booted_at(faults, seed, Clock::new())
     }
 
-    /// As [`FaultEngine::new`], for a module that boots at `boot` (the runtime's clock
-    /// origin), so fault times match the transcript's.
+    /// As [`FaultEngine::new`], for a module whose clock is `clock` (the runtime's), so
+    /// fault times match the transcript's and run at its time scale.
     pub fn booted_at(
         faults: Vec<FaultSpec>,
         seed: u64,
-        boot: tokio::time::Instant,
+        clock: Clock,
     ) -> (FaultEngine, mpsc::UnboundedReceiver<EngineOutput>) {
         let (tx, rx) = mpsc::unbounded_channel();
         let engine = FaultEngine {
@@ -155,7 +157,7 @@ impl FaultEngine {
             idle: Arc::new(tokio::sync::Notify::new()),
             ufs_full: Arc::new(AtomicBool::new(false)),
             tx,
-            boot,
+            clock,
             timers_changed: Arc::new(tokio::sync::Notify::new()),
         };
         for f in faults {
@@ -170,9 +172,14 @@ impl FaultEngine {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Time since boot, from tokio time.
+    /// Module time since boot.
     pub fn now(&self) -> Duration {
-        self.boot.elapsed()
+        Duration::from_micros(self.clock.now().as_micros())
+    }
+
+    /// The real time `module` lasts at the module's time scale.
+    fn real(&self, module: Duration) -> Duration {
+        self.clock.scale().to_real(module)
     }
 
     /// The flag a [`super::FullStore`] reads.
@@ -282,7 +289,7 @@ impl FaultEngine {
             match self.next_deadline() {
                 Some(at) => {
                     tokio::select! {
-                        _ = tokio::time::sleep_until(self.boot + at) => self.handle_timeout(self.now()),
+                        _ = tokio::time::sleep_until(self.clock.to_tokio(module_instant(at))) => self.handle_timeout(self.now()),
                         _ = changed => {}
                     }
                 }
@@ -625,6 +632,14 @@ pub fn same_command(declared: &str, parsed: &str) -> bool {
         || (parsed.starts_with('+') && d.eq_ignore_ascii_case(&parsed[1..]))
 }
 
+/// `at` since boot as the core's instant.
+fn module_instant(at: Duration) -> bg95_core::Instant {
+    bg95_core::Instant::from_micros(u64::try_from(at.as_micros()).unwrap_or(u64::MAX))
+}
+
+/// The seam is where module time meets the driver's real time: the delays of the faults
+/// it hands out are scaled here, once (a scenario's `delay = "95s"` at time scale 100 is
+/// a 950 ms sleep in the driver).
 impl FaultSeam for FaultEngine {
     fn on_resolve(&self, host: &str) -> Option<ResolveError> {
         self.on_resolve_fault(host).map(|(e, _)| e)
@@ -633,13 +648,38 @@ impl FaultSeam for FaultEngine {
         self.resolve_at(self.now(), host)
     }
     fn on_connect(&self, conn: Conn, _addr: SocketAddr) -> Option<ConnectFault> {
-        self.connect_at(self.now(), conn)
+        let fault = self.connect_at(self.now(), conn)?;
+        Some(match fault {
+            ConnectFault::TimedOut { after } => ConnectFault::TimedOut {
+                after: self.real(after),
+            },
+            ConnectFault::Delay(d) => ConnectFault::Delay(self.real(d)),
+            other => other,
+        })
     }
     fn on_command(&self, verb: &str) -> Option<ReplyFault> {
-        self.command_at(self.now(), verb)
+        match self.command_at(self.now(), verb)? {
+            ReplyFault::Delay(d) => Some(ReplyFault::Delay(self.real(d))),
+            other => Some(other),
+        }
     }
     fn on_data(&self, transfer: u64, dir: Direction) -> Vec<DataFault> {
-        self.data_at(self.now(), transfer, dir)
+        let scale = self.clock.scale();
+        let faults = self.data_at(self.now(), transfer, dir);
+        faults
+            .into_iter()
+            .map(|f| match f {
+                DataFault::Bandwidth { bytes_per_sec } => DataFault::Bandwidth {
+                    bytes_per_sec: (bytes_per_sec as f64 * scale.factor()).max(1.0) as u64,
+                },
+                DataFault::Latency { delay, jitter } => DataFault::Latency {
+                    delay: self.real(delay),
+                    jitter: self.real(jitter),
+                },
+                DataFault::SlowClose(d) => DataFault::SlowClose(self.real(d)),
+                other => other,
+            })
+            .collect()
     }
     fn on_data_progress(&self, transfer: u64, _dir: Direction, total: u64) {
         self.progress_at(self.now(), transfer, total)

@@ -22,9 +22,9 @@ pub struct ScenarioLoop {
 
 impl ScenarioLoop {
     /// The loop parts for `scenario`, drawing probabilities from `seed`, for a module
-    /// whose clock starts at `boot`.
-    pub fn new(scenario: &Scenario, seed: u64, boot: tokio::time::Instant) -> ScenarioLoop {
-        let (engine, outputs) = FaultEngine::booted_at(scenario.faults.clone(), seed, boot);
+    /// whose clock is `clock` (its origin and time scale).
+    pub fn new(scenario: &Scenario, seed: u64, clock: crate::runtime::Clock) -> ScenarioLoop {
+        let (engine, outputs) = FaultEngine::booted_at(scenario.faults.clone(), seed, clock);
         let resolver =
             Resolver::with_table(scenario.network.dns.clone(), scenario.network.dns_exclusive)
                 .with_faults(Arc::new(engine.clone()));
@@ -160,7 +160,7 @@ action = "dns_failure"
 "#,
         )
         .unwrap();
-        let mut sl = ScenarioLoop::new(&s, s.seed, tokio::time::Instant::now());
+        let mut sl = ScenarioLoop::new(&s, s.seed, crate::runtime::Clock::new());
         let r = sl.resolver.clone();
         sl.observe_input(true, b"AT+QFTPOPEN=\"ftp.example.com\",21\r");
         assert_eq!(

@@ -158,11 +158,17 @@ pub(super) fn parse(
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| "scenario".into())
     });
+    let time_scale = match raw.time_scale {
+        Some(t) => crate::time_scale::TimeScale::new(*t.get_ref())
+            .map_err(|e| cx.err(t.span(), "time_scale", e))?,
+        None => crate::time_scale::TimeScale::REAL,
+    };
     Ok(Scenario {
         path: path.to_path_buf(),
         name,
         description: raw.description,
         seed: raw.seed.unwrap_or(0),
+        time_scale,
         module,
         network,
         serial,

@@ -59,6 +59,9 @@ pub struct Scenario {
     pub description: Option<String>,
     /// `seed` (the CLI's `--seed` overrides it); draws of `probability` come from it.
     pub seed: u64,
+    /// `time_scale` (the CLI's `--time-scale` overrides it): module and scenario time run
+    /// this many times faster than real time.
+    pub time_scale: crate::time_scale::TimeScale,
     pub module: ModuleSetup,
     pub network: NetworkSetup,
     pub serial: SerialSetup,

@@ -19,6 +19,7 @@ pub(crate) struct RawScenario {
     pub name: Option<String>,
     pub description: Option<String>,
     pub seed: Option<u64>,
+    pub time_scale: Option<Spanned<f64>>,
     #[serde(default)]
     pub module: RawModule,
     #[serde(default)]

@@ -16,6 +16,7 @@ use bg95_core::transcript::escape;
 use super::expect::{conflicts, wait_file};
 use super::{Expect, Expectation, FiredFault, Scenario, Step, StepKind};
 use crate::host_tty::HostTty;
+use crate::time_scale::TimeScale;
 use crate::Emulator;
 
 /// The result of one scenario.
@@ -96,15 +97,33 @@ struct Port {
     /// The first bytes of `buf` that had arrived when the host last sent: answers to
     /// earlier commands, which never fail an expectation at once.
     before_send: usize,
+    /// The scenario's time scale: step times are module time.
+    scale: TimeScale,
 }
 
+/// The least real time an expectation waits at a time scale above 1 (or its whole
+/// timeout, when shorter): what it waits for includes real work (TCP, TLS, disk, a loaded
+/// CI machine) that does not run faster. A passing step never waits for it; a failing one
+/// is reported this much later.
+pub const MIN_REAL_EXPECT_TIMEOUT: Duration = Duration::from_secs(2);
+
 impl Port {
-    fn open(path: &Path) -> Result<Port, String> {
+    fn open(path: &Path, scale: TimeScale) -> Result<Port, String> {
         Ok(Port {
             host: HostTty::open(path)?,
             buf: Vec::new(),
             before_send: 0,
+            scale,
         })
+    }
+
+    /// When an expectation of `timeout` (module time) gives up, in real time.
+    fn deadline(&self, timeout: Duration) -> Instant {
+        let real = self
+            .scale
+            .to_real(timeout)
+            .max(timeout.min(MIN_REAL_EXPECT_TIMEOUT));
+        Instant::now() + real
     }
 
     fn send(&mut self, bytes: &[u8]) -> Result<(), String> {
@@ -167,7 +186,7 @@ impl Port {
         wanted: Vec<String>,
     ) -> Result<(), String> {
         let start = Instant::now();
-        let until = start + e.timeout;
+        let until = self.deadline(e.timeout);
         let mut remaining = wanted;
         let mut skipped = Vec::new();
         while let Some((l, earlier)) = self.next_line(until) {
@@ -183,7 +202,7 @@ impl Port {
                 _ => remaining.contains(&l),
             };
             if accepted {
-                return too_soon(e, start, &l);
+                return too_soon(e, start, &l, self.scale);
             }
             if !earlier && conflicts(&e.expect, &remaining, &l) {
                 let l = String::from_utf8_lossy(&mask_lines(l.as_bytes())).into_owned();
@@ -215,7 +234,7 @@ impl Port {
 
     fn expect_bytes(&mut self, want: &[u8], e: &Expectation) -> Result<(), String> {
         let start = Instant::now();
-        let until = start + e.timeout;
+        let until = self.deadline(e.timeout);
         while self.buf.len() < want.len() && want.starts_with(&self.buf) {
             if !self.pull(until) {
                 break;
@@ -224,7 +243,7 @@ impl Port {
         if self.buf.starts_with(want) {
             self.buf.drain(..want.len());
             self.before_send = self.before_send.saturating_sub(want.len());
-            return too_soon(e, start, &escape(want));
+            return too_soon(e, start, &escape(want), self.scale);
         }
         Err(format!(
             "expected bytes \"{}\" within {:?}; got \"{}\"",
@@ -237,7 +256,7 @@ impl Port {
     /// Nothing but line ends left over, and nothing more arrives for `d`.
     fn expect_silence(&mut self, d: Duration) -> Result<(), String> {
         let start = Instant::now();
-        let until = start + d;
+        let until = start + self.scale.to_real(d);
         loop {
             if self.buf.iter().any(|b| !matches!(b, b'\r' | b'\n')) {
                 return Err(format!(
@@ -255,8 +274,9 @@ impl Port {
 
 /// `not_before`: the expected answer must not come before this long after the step began
 /// (as the host reads it).
-fn too_soon(e: &Expectation, start: Instant, what: &str) -> Result<(), String> {
-    let took = start.elapsed();
+/// (`not_before` is module time, like every step time.)
+fn too_soon(e: &Expectation, start: Instant, what: &str, scale: TimeScale) -> Result<(), String> {
+    let took = scale.to_module(start.elapsed());
     match e.not_before {
         Some(min) if took < min => Err(format!(
             "{what:?} came after {took:?}, before not_before {min:?}"
@@ -389,7 +409,7 @@ fn run_steps(
         ],
         None => Vec::new(),
     };
-    let mut port = Port::open(emu.tty_path())?;
+    let mut port = Port::open(emu.tty_path(), scenario.time_scale)?;
     let places = Places {
         tty: emu.tty_path(),
         ftp_root: emu.ftp_root(),
@@ -491,11 +511,11 @@ fn run_step(
             wait_file(path.as_deref(), c).map_err(|e| format!("UFS file {e}"))
         }
         StepKind::Wait(d) => {
-            sleep_interruptible(*d);
+            sleep_interruptible(port.scale.to_real(*d));
             Ok(())
         }
         StepKind::Reopen => {
-            let fresh = Port::open(places.tty)?;
+            let fresh = Port::open(places.tty, port.scale)?;
             // The old port closes first (its reader stops), as a host closing the tty.
             *port = fresh;
             Ok(())
