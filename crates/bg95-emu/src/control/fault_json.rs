@@ -111,7 +111,7 @@ mod tests {
         assert!(
             err(json!({"on": "time", "after": "1s", "action": "explode"}))
                 .message
-                .starts_with("unknown action \"explode\""),
+                .starts_with("unknown variant `explode`, expected one of"),
             "{:?}",
             err(json!({"on": "time", "after": "1s", "action": "explode"}))
         );
@@ -120,7 +120,7 @@ mod tests {
             e,
             FaultError::new(
                 "fault.on",
-                "unknown trigger \"sometimes\" (at_command, ftp_command, resolve, connect, transfer, time, after_fault)"
+                "unknown variant `sometimes`, expected one of `at_command`, `ftp_command`, `resolve`, `connect`, `transfer`, `time`, `after_fault`"
             )
         );
         let e = err(json!({"on": "time", "after": "1s", "action": "sim_removed", "verbb": 1}));
