@@ -242,6 +242,13 @@ impl Module {
         self.tap.out_copied = 0;
     }
 
+    /// `--transcript-keys`: copy the data of an upload that holds a PEM private key in
+    /// clear (local debugging); by default it is only its size and digest
+    /// ([`crate::redact::TapPiece::RedactedUpload`]).
+    pub fn record_transcript_keys(&mut self, in_clear: bool) {
+        self.tap.keys_in_clear = in_clear;
+    }
+
     /// The next piece of the masked session copy, in the order things happened. The bytes
     /// of a command line being typed (and their echo) come once the line ends. Poll after
     /// every `handle_*` and after every `poll_output`.
@@ -252,6 +259,9 @@ impl Module {
 
     /// Copy the output the tap has not seen yet.
     fn tap_output(&mut self) {
+        if self.tap.uploading() && !matches!(self.port, Port::Data(DataMode::Ufs)) {
+            self.tap.upload_end();
+        }
         if self.tap.on {
             let new = self.out.get(self.tap.out_copied..).unwrap_or_default();
             self.tap.module(new);
@@ -276,6 +286,7 @@ impl Module {
                 return;
             }
             let command = matches!(self.port, Port::Command);
+            let ufs_upload = matches!(self.port, Port::Data(DataMode::Ufs));
             if !command {
                 self.tap_output();
             }
@@ -290,7 +301,13 @@ impl Module {
                 Port::Data(_) => self.data_input(now, rest),
             };
             let used = used.max(1).min(rest.len());
-            if !command {
+            if ufs_upload {
+                // The redaction of a private key follows the module's own data mode.
+                self.tap.upload_data(&rest[..used]);
+                if !matches!(self.port, Port::Data(DataMode::Ufs)) {
+                    self.tap.upload_end();
+                }
+            } else if !command {
                 self.tap.host(&rest[..used]);
             }
             rest = &rest[used..];

@@ -24,7 +24,7 @@ mod event;
 mod harness;
 mod setup;
 
-pub use compare::Comparison;
+pub use compare::{mask_upload_checksum, Comparison, MASKED_CHECKSUM};
 pub use effect::{bytes_value, digest_value, effect_line, effect_matches, fnv1a64, INLINE_LIMIT};
 pub use event::{event_line, failure_kind};
 pub use harness::{FaultHook, Harness, OPEN_FTP_SESSION};
@@ -41,6 +41,10 @@ use crate::module::{Completion, PowerEvent};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
     Send(Vec<u8>),
+    /// `>key <len>B/fnv=<hex>`: the host sent `len` bytes of upload data that held a PEM
+    /// private key, recorded only as size and digest; a replay sends [`redacted_filler`]
+    /// bytes of that size, and treats the `+QFUPL:` checksum after it as masked.
+    SendRedacted { len: u64, fnv: u64 },
     Expect(Vec<u8>),
     Wait(Duration),
     Event(Completion),
@@ -300,6 +304,38 @@ fn parse_power(s: &str) -> Result<Completion, String> {
     Ok(Completion::Power(ev))
 }
 
+/// The most bytes a `>key` line may stand for: more than any BG95 UFS holds, and little
+/// enough that a reader may hold the filler.
+pub const REDACTED_MAX: u64 = 16 << 20;
+
+/// The byte a replay sends for each byte of a redacted upload (`>key`).
+pub const REDACTED_FILLER: u8 = b'*';
+
+/// `len` filler bytes for a redacted upload.
+pub fn redacted_filler(len: usize) -> Vec<u8> {
+    vec![REDACTED_FILLER; len]
+}
+
+/// The `>key` line of a redacted upload.
+pub fn redacted_line(len: u64, fnv: u64) -> String {
+    format!(">key {len}B/fnv={fnv:016x}")
+}
+
+/// `<len>B/fnv=<hex>` of a `>key` line.
+fn parse_redacted(s: &str) -> Result<(u64, u64), String> {
+    const FORM: &str = "`>key <len>B/fnv=<16 hex digits>`";
+    let (len, fnv) = s.trim().split_once("B/fnv=").ok_or(FORM)?;
+    let len: u64 = len.parse().map_err(|_| FORM)?;
+    if len == 0 || len > REDACTED_MAX {
+        return Err(format!("{FORM}: the length must be 1..={REDACTED_MAX}"));
+    }
+    if fnv.len() != 16 {
+        return Err(FORM.into());
+    }
+    let fnv = u64::from_str_radix(fnv, 16).map_err(|_| FORM)?;
+    Ok((len, fnv))
+}
+
 /// Parse a transcript file's text.
 pub fn parse(text: &str) -> Result<Vec<Line>, ParseError> {
     let mut out: Vec<Line> = Vec::new();
@@ -318,6 +354,10 @@ pub fn parse(text: &str) -> Result<Vec<Line>, ParseError> {
         let (tag, rest) = line.split_at(first);
         let body = rest.strip_prefix(' ').unwrap_or(rest);
         let step = match tag {
+            ">" if rest.starts_with("key ") => {
+                let (len, fnv) = parse_redacted(&rest["key ".len()..]).map_err(err)?;
+                Step::SendRedacted { len, fnv }
+            }
             ">" => Step::Send(unescape(body).map_err(err)?),
             "<" => {
                 let bytes = unescape(body).map_err(err)?;
