@@ -41,14 +41,20 @@ pub fn mask_upload_checksum(output: &mut Vec<u8>) {
     let Some(at) = output.windows(PREFIX.len()).position(|w| w == PREFIX) else {
         return;
     };
-    let digits = |from: usize| output[from..].iter().take_while(|b| b.is_ascii_digit()).count();
+    let count = |from: usize, hex: bool| {
+        output[from..]
+            .iter()
+            .take_while(|b| if hex { b.is_ascii_hexdigit() } else { b.is_ascii_digit() })
+            .count()
+    };
     let size_start = at + PREFIX.len();
-    let size_len = digits(size_start);
+    let size_len = count(size_start, false);
     let comma = size_start + size_len;
     if size_len == 0 || output.get(comma) != Some(&b',') {
         return;
     }
-    let sum_len = digits(comma + 1);
+    // The checksum is hex (`+QFUPL: 3,262`).
+    let sum_len = count(comma + 1, true);
     if sum_len > 0 {
         output.splice(comma + 1..comma + 1 + sum_len, MASKED_CHECKSUM.bytes());
     }
