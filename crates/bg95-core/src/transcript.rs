@@ -417,6 +417,44 @@ mod tests {
     }
 
     #[test]
+    fn a_redacted_upload_line_parses_and_bad_ones_are_errors() {
+        let lines = parse(">key 106B/fnv=a6c1126273c8e91a\n> key\n").unwrap();
+        assert_eq!(
+            lines[0].step,
+            Step::SendRedacted {
+                len: 106,
+                fnv: 0xa6c1_1262_73c8_e91a
+            }
+        );
+        // `> key` (with the space) is the bytes "key", as before.
+        assert_eq!(lines[1].step, Step::Send(b"key".to_vec()));
+        assert_eq!(redacted_line(106, 0xa6c1_1262_73c8_e91a), ">key 106B/fnv=a6c1126273c8e91a");
+        for bad in [
+            ">key 106B/fnv=a6c1",
+            ">key 0B/fnv=a6c1126273c8e91a",
+            ">key 99999999999B/fnv=a6c1126273c8e91a",
+            ">key xB/fnv=a6c1126273c8e91a",
+            ">key 106B/fnv=zzzzzzzzzzzzzzzz",
+            ">key ",
+        ] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn only_the_upload_checksum_is_masked() {
+        let mut out = b"\r\n+QFUPL: 106,f5c\r\n\r\nOK\r\n+QFUPL: 5,6b09".to_vec();
+        mask_upload_checksum(&mut out);
+        assert_eq!(
+            out,
+            b"\r\n+QFUPL: 106,<masked>\r\n\r\nOK\r\n+QFUPL: 5,6b09".to_vec()
+        );
+        let mut other = b"+QFUPL: ,1\r\nOK".to_vec();
+        mask_upload_checksum(&mut other);
+        assert_eq!(other, b"+QFUPL: ,1\r\nOK".to_vec());
+    }
+
+    #[test]
     fn parses_every_step_kind() {
         let text = "# c\n> AT\\r\n< AT\\r\n< \\r\\nOK\\r\\n\n@+1200ms\n! ftp done path \"/a\"\n= SetBaud(0)\n";
         let lines = parse(text).unwrap();
