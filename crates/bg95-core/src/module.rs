@@ -269,6 +269,21 @@ impl Module {
         }
     }
 
+    /// Whether the QFUPL in data mode writes a file that an SSL context names as its
+    /// `clientkey` (AT+QSSLCFG): its data is a key whatever its form.
+    fn upload_is_client_key(&self) -> bool {
+        let Some(crate::ufs::Target::Upload { name }) = self.ufs.transfer.as_ref().map(|t| &t.target)
+        else {
+            return false;
+        };
+        let Some(name) = crate::ufs::normalize_name(name) else {
+            return false;
+        };
+        self.ftp.ssl.iter().any(|c| {
+            crate::ufs::normalize_name(&c.clientkey).is_some_and(|k| !k.is_empty() && k == name)
+        })
+    }
+
     /// Set the initial pace (the `--baud` option) without an AT command.
     pub fn set_baud(&mut self, baud: u32) {
         self.baud = baud;
@@ -303,6 +318,10 @@ impl Module {
             let used = used.max(1).min(rest.len());
             if ufs_upload {
                 // The redaction of a private key follows the module's own data mode.
+                if !self.tap.uploading() {
+                    let named = self.upload_is_client_key();
+                    self.tap.upload_start(named);
+                }
                 self.tap.upload_data(&rest[..used]);
                 if !matches!(self.port, Port::Data(DataMode::Ufs)) {
                     self.tap.upload_end();

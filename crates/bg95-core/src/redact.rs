@@ -161,6 +161,8 @@ struct UploadCopy {
     clear: bool,
     /// Module output while the data was held, released after it.
     output: Vec<u8>,
+    /// The file is named by an SSL context's `clientkey`: a key whatever its bytes.
+    named_key: bool,
 }
 
 /// The session copy for a transcript (see the module docs). Off by default: nothing is kept.
@@ -252,6 +254,20 @@ impl Tap {
         }
     }
 
+    /// A UFS upload's data mode took its first bytes; `named_key`: its file is an SSL
+    /// context's `clientkey` (AT+QSSLCFG), so its data is a key whatever its bytes.
+    pub fn upload_start(&mut self, named_key: bool) {
+        if !self.on || self.muted > 0 || self.keys_in_clear {
+            return;
+        }
+        self.upload_end();
+        self.release(&[]);
+        self.upload = Some(UploadCopy {
+            named_key,
+            ..UploadCopy::default()
+        });
+    }
+
     /// Host bytes the module took as the data of a UFS upload (its data mode, as the module
     /// parsed it: AT+QFUPL or AT+QFWRITE after CONNECT). Held until the upload ends
     /// ([`Tap::upload_end`]), when the data is known to be a private key or not.
@@ -275,7 +291,7 @@ impl Tap {
         }
         upload.held.extend_from_slice(bytes);
         if upload.held.len() > UPLOAD_HOLD_LIMIT {
-            if is_private_key(&upload.held) {
+            if upload.named_key || is_private_key(&upload.held) {
                 upload.digest_only = true;
                 upload.held = Vec::new();
             } else {
@@ -301,7 +317,8 @@ impl Tap {
         let Some(upload) = self.upload.take() else {
             return;
         };
-        if upload.digest_only || (!upload.clear && is_private_key(&upload.held)) {
+        let key = upload.named_key || is_private_key(&upload.held);
+        if upload.digest_only || (!upload.clear && key) {
             let (len, fnv) = (upload.fnv.len, upload.fnv.hash);
             push_piece(&mut self.ready, TapPiece::RedactedUpload { len, fnv });
         } else if !upload.held.is_empty() {

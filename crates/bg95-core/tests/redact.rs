@@ -312,3 +312,25 @@ fn a_key_upload_ended_by_its_timeout_is_redacted_too() {
     assert_eq!(s.redacted.len(), 1);
     assert!(text(&s.module).contains("+QFUPL") || text(&s.module).contains("ERROR"));
 }
+
+#[test]
+fn an_upload_to_a_file_named_as_clientkey_is_redacted_whatever_its_bytes() {
+    let mut s = Session::new(false);
+    s.feed(b"AT+QSSLCFG=\"clientkey\",1,\"UFS:/my.key\"\r");
+    assert!(text(&s.raw_module).ends_with("\r\nOK\r\n"));
+    // Not PEM (say DER bytes), but the file an SSL context uses as its key.
+    let der = b"0\x82\x04\xbd\x02\x01\x00DERsecretKeyBytes";
+    upload(&mut s, "my.key", der, 5);
+    upload(&mut s, "other.bin", der, 5);
+    assert_eq!(
+        s.redacted,
+        vec![(der.len() as u64, bg95_core::transcript::fnv1a64(der))]
+    );
+    // Only the file that is not the key is in clear.
+    let host = s.host.clone();
+    let count = host
+        .windows(der.len())
+        .filter(|w| *w == der.as_slice())
+        .count();
+    assert_eq!(count, 1, "{}", text(&host));
+}
