@@ -272,7 +272,8 @@ impl Module {
     /// Whether the QFUPL in data mode writes a file that an SSL context names as its
     /// `clientkey` (AT+QSSLCFG): its data is a key whatever its form.
     fn upload_is_client_key(&self) -> bool {
-        let Some(crate::ufs::Target::Upload { name }) = self.ufs.transfer.as_ref().map(|t| &t.target)
+        let Some(crate::ufs::Target::Upload { name }) =
+            self.ufs.transfer.as_ref().map(|t| &t.target)
         else {
             return false;
         };

@@ -296,7 +296,10 @@ impl Tap {
                 upload.held = Vec::new();
             } else {
                 upload.clear = true;
-                push_piece(&mut self.ready, TapPiece::Host(std::mem::take(&mut upload.held)));
+                push_piece(
+                    &mut self.ready,
+                    TapPiece::Host(std::mem::take(&mut upload.held)),
+                );
                 let output = std::mem::take(&mut upload.output);
                 if !output.is_empty() {
                     push_piece(&mut self.ready, TapPiece::Module(output));

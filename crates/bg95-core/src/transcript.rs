@@ -44,7 +44,10 @@ pub enum Step {
     /// `>key <len>B/fnv=<hex>`: the host sent `len` bytes of upload data that held a PEM
     /// private key, recorded only as size and digest; a replay sends [`redacted_filler`]
     /// bytes of that size, and treats the `+QFUPL:` checksum after it as masked.
-    SendRedacted { len: u64, fnv: u64 },
+    SendRedacted {
+        len: u64,
+        fnv: u64,
+    },
     Expect(Vec<u8>),
     Wait(Duration),
     Event(Completion),
@@ -428,7 +431,10 @@ mod tests {
         );
         // `> key` (with the space) is the bytes "key", as before.
         assert_eq!(lines[1].step, Step::Send(b"key".to_vec()));
-        assert_eq!(redacted_line(106, 0xa6c1_1262_73c8_e91a), ">key 106B/fnv=a6c1126273c8e91a");
+        assert_eq!(
+            redacted_line(106, 0xa6c1_1262_73c8_e91a),
+            ">key 106B/fnv=a6c1126273c8e91a"
+        );
         for bad in [
             ">key 106B/fnv=a6c1",
             ">key 0B/fnv=a6c1126273c8e91a",

@@ -251,20 +251,23 @@ fn an_uploaded_private_key_is_only_its_size_and_digest_in_the_copy() {
     let mut s = Session::new(false);
     let key = pem_key();
     let answer = upload(&mut s, "client.key", &key, 7);
-    assert!(answer.contains(&format!("+QFUPL: {},", key.len())), "{answer}");
+    assert!(
+        answer.contains(&format!("+QFUPL: {},", key.len())),
+        "{answer}"
+    );
     s.feed(b"AT\r");
     let (host, module) = (text(&s.host), text(&s.module));
-    assert!(!host.contains(KEY_BODY) && !host.contains("PRIVATE KEY"), "{host}");
+    assert!(
+        !host.contains(KEY_BODY) && !host.contains("PRIVATE KEY"),
+        "{host}"
+    );
     assert_eq!(
         s.redacted,
         vec![(key.len() as u64, bg95_core::transcript::fnv1a64(&key))]
     );
     // The module's side is whole and in order: the answer after the data, then `AT`'s.
     assert!(host.ends_with("AT\r"), "{host}");
-    assert!(
-        module.ends_with(&format!("{answer}\r\nOK\r\n")),
-        "{module}"
-    );
+    assert!(module.ends_with(&format!("{answer}\r\nOK\r\n")), "{module}");
 }
 
 #[test]

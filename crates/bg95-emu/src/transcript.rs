@@ -22,8 +22,8 @@ use std::path::Path;
 
 use bg95_core::redact::TapPiece;
 use bg95_core::transcript::{
-    effect_line, escape, event_line, is_private_key, module_lines, redacted_line, ufs_line, Fnv1a64, RecordedFile,
-    UFS_INLINE_LIMIT,
+    effect_line, escape, event_line, is_private_key, module_lines, redacted_line, ufs_line,
+    Fnv1a64, RecordedFile, UFS_INLINE_LIMIT,
 };
 use bg95_core::{Completion, Effect, Instant};
 

@@ -44,7 +44,13 @@ pub fn mask_upload_checksum(output: &mut Vec<u8>) {
     let count = |from: usize, hex: bool| {
         output[from..]
             .iter()
-            .take_while(|b| if hex { b.is_ascii_hexdigit() } else { b.is_ascii_digit() })
+            .take_while(|b| {
+                if hex {
+                    b.is_ascii_hexdigit()
+                } else {
+                    b.is_ascii_digit()
+                }
+            })
             .count()
     };
     let size_start = at + PREFIX.len();

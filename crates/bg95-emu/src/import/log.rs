@@ -349,7 +349,7 @@ pub fn scores(sample: &[(usize, String)]) -> Vec<(Shape, usize)> {
 }
 
 fn is_transcript_line(l: &str) -> bool {
-    ["> ", "< ", "@+", "#", "! ", "= "]
+    ["> ", ">key ", "< ", "@+", "#", "! ", "= "]
         .iter()
         .any(|p| l.starts_with(p))
 }
