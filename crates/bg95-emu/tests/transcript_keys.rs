@@ -97,6 +97,24 @@ fn an_uploaded_private_key_is_recorded_as_size_and_digest_and_replays_without_a_
 
     let out = bg95_emu::replay::replay_file(&file).unwrap();
     assert!(out.identical(), "replay differs:\n{}\n{text}", out.diff);
+    // The CLI agrees (exit 0, no diff), and the timeline page of it holds no key either.
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_bg95-emu"))
+        .arg("replay")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(0), "{run:?}");
+    let page = dir.path().join("keys.html");
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_bg95-emu"))
+        .arg("view")
+        .arg(&file)
+        .arg("-o")
+        .arg(&page)
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(0), "{run:?}");
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(!html.contains(BODY) && html.contains("plain.txt"));
 
     // Only the checksum is masked: the size after the redacted upload is still compared.
     let changed = text.replacen(
