@@ -244,6 +244,13 @@ impl Module {
         self.tap.out_copied = 0;
     }
 
+    /// `--transcript-keys`: copy the data of an upload that holds a PEM private key in
+    /// clear (local debugging); by default it is only its size and digest
+    /// ([`crate::redact::TapPiece::RedactedUpload`]).
+    pub fn record_transcript_keys(&mut self, in_clear: bool) {
+        self.tap.keys_in_clear = in_clear;
+    }
+
     /// The next piece of the masked session copy, in the order things happened. The bytes
     /// of a command line being typed (and their echo) come once the line ends. Poll after
     /// every `handle_*` and after every `poll_output`.
@@ -254,11 +261,30 @@ impl Module {
 
     /// Copy the output the tap has not seen yet.
     fn tap_output(&mut self) {
+        if self.tap.uploading() && !matches!(self.port, Port::Data(DataMode::Ufs)) {
+            self.tap.upload_end();
+        }
         if self.tap.on {
             let new = self.out.get(self.tap.out_copied..).unwrap_or_default();
             self.tap.module(new);
             self.tap.out_copied = self.out.len();
         }
+    }
+
+    /// Whether the QFUPL in data mode writes a file that an SSL context names as its
+    /// `clientkey` (AT+QSSLCFG): its data is a key whatever its form.
+    fn upload_is_client_key(&self) -> bool {
+        let Some(crate::ufs::Target::Upload { name }) =
+            self.ufs.transfer.as_ref().map(|t| &t.target)
+        else {
+            return false;
+        };
+        let Some(name) = crate::ufs::normalize_name(name) else {
+            return false;
+        };
+        self.ftp.ssl.iter().any(|c| {
+            crate::ufs::normalize_name(&c.clientkey).is_some_and(|k| !k.is_empty() && k == name)
+        })
     }
 
     /// Set the initial pace (the `--baud` option) without an AT command.
@@ -278,6 +304,7 @@ impl Module {
                 return;
             }
             let command = matches!(self.port, Port::Command);
+            let ufs_upload = matches!(self.port, Port::Data(DataMode::Ufs));
             if !command {
                 self.tap_output();
             }
@@ -292,7 +319,17 @@ impl Module {
                 Port::Data(_) => self.data_input(now, rest),
             };
             let used = used.max(1).min(rest.len());
-            if !command {
+            if ufs_upload {
+                // The redaction of a private key follows the module's own data mode.
+                if !self.tap.uploading() {
+                    let named = self.upload_is_client_key();
+                    self.tap.upload_start(named);
+                }
+                self.tap.upload_data(&rest[..used]);
+                if !matches!(self.port, Port::Data(DataMode::Ufs)) {
+                    self.tap.upload_end();
+                }
+            } else if !command {
                 self.tap.host(&rest[..used]);
             }
             rest = &rest[used..];

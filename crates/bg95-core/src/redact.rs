@@ -27,6 +27,8 @@ use std::ops::Range;
 
 use bg95_at::{parse_body_spanned, Arg};
 
+use crate::transcript::{is_private_key, Fnv1a64};
+
 /// A piece of the session for a transcript, secrets masked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TapPiece {
@@ -34,6 +36,9 @@ pub enum TapPiece {
     Host(Vec<u8>),
     /// Bytes the module sent.
     Module(Vec<u8>),
+    /// The data of a UFS upload (AT+QFUPL, AT+QFWRITE) that holds a PEM private key, kept
+    /// out of the copy: only its size and FNV-1a 64 digest (`>key <len>B/fnv=<hex>`).
+    RedactedUpload { len: u64, fnv: u64 },
 }
 
 /// Where the secrets of a command line's body (what follows `AT`) lie: the password of
@@ -141,10 +146,32 @@ enum Held {
 /// docs/transcripts.md): no real host edits a line that much.
 const HOLD_LIMIT: usize = 16 * 1024;
 
+/// The most upload data held to decide whether it is a private key: a PEM key is a few
+/// KiB. Past it, data that holds a key is only digested, any other is released in clear.
+const UPLOAD_HOLD_LIMIT: usize = 64 * 1024;
+
+/// The copy of a UFS upload's data while the module is in its data mode.
+#[derive(Debug, Default)]
+struct UploadCopy {
+    held: Vec<u8>,
+    fnv: Fnv1a64,
+    /// Past [`UPLOAD_HOLD_LIMIT`] with a key in it: nothing more is held.
+    digest_only: bool,
+    /// Past [`UPLOAD_HOLD_LIMIT`] without a key: the data already went out in clear.
+    clear: bool,
+    /// Module output while the data was held, released after it.
+    output: Vec<u8>,
+    /// The file is named by an SSL context's `clientkey`: a key whatever its bytes.
+    named_key: bool,
+}
+
 /// The session copy for a transcript (see the module docs). Off by default: nothing is kept.
 #[derive(Debug, Default)]
 pub(crate) struct Tap {
     pub on: bool,
+    /// `--transcript-keys`: upload data holding a private key is copied in clear.
+    pub keys_in_clear: bool,
+    upload: Option<UploadCopy>,
     held: Vec<Held>,
     ready: VecDeque<TapPiece>,
     /// How much of the module's output buffer has been copied.
@@ -158,6 +185,7 @@ impl Tap {
     /// The host's bytes that are not command-line input (data mode, a busy port, power off).
     pub fn host(&mut self, bytes: &[u8]) {
         if self.on && self.muted == 0 && !bytes.is_empty() {
+            self.upload_end();
             self.release(&[]);
             push_piece(&mut self.ready, TapPiece::Host(bytes.to_vec()));
         }
@@ -168,7 +196,9 @@ impl Tap {
         if !self.on || bytes.is_empty() {
             return;
         }
-        if self.held.is_empty() {
+        if let Some(upload) = self.upload.as_mut().filter(|u| !u.clear) {
+            upload.output.extend_from_slice(bytes);
+        } else if self.held.is_empty() {
             push_piece(&mut self.ready, TapPiece::Module(bytes.to_vec()));
         } else {
             self.held.push(Held::Out(bytes.to_vec()));
@@ -180,6 +210,7 @@ impl Tap {
         if !self.on || self.muted > 0 {
             return;
         }
+        self.upload_end();
         self.held.push(Held::Typed(byte, at));
         if echoed {
             self.held.push(Held::Echo(byte, at));
@@ -220,6 +251,84 @@ impl Tap {
         }
         if !echo.is_empty() {
             push_piece(&mut self.ready, TapPiece::Module(std::mem::take(echo)));
+        }
+    }
+
+    /// A UFS upload's data mode took its first bytes; `named_key`: its file is an SSL
+    /// context's `clientkey` (AT+QSSLCFG), so its data is a key whatever its bytes.
+    pub fn upload_start(&mut self, named_key: bool) {
+        if !self.on || self.muted > 0 || self.keys_in_clear {
+            return;
+        }
+        self.upload_end();
+        self.release(&[]);
+        self.upload = Some(UploadCopy {
+            named_key,
+            ..UploadCopy::default()
+        });
+    }
+
+    /// Host bytes the module took as the data of a UFS upload (its data mode, as the module
+    /// parsed it: AT+QFUPL or AT+QFWRITE after CONNECT). Held until the upload ends
+    /// ([`Tap::upload_end`]), when the data is known to be a private key or not.
+    pub fn upload_data(&mut self, bytes: &[u8]) {
+        if !self.on || self.muted > 0 || bytes.is_empty() {
+            return;
+        }
+        if self.keys_in_clear {
+            return self.host(bytes);
+        }
+        if self.upload.is_none() {
+            self.release(&[]);
+        }
+        let upload = self.upload.get_or_insert_with(UploadCopy::default);
+        upload.fnv.update(bytes);
+        if upload.clear {
+            return push_piece(&mut self.ready, TapPiece::Host(bytes.to_vec()));
+        }
+        if upload.digest_only {
+            return;
+        }
+        upload.held.extend_from_slice(bytes);
+        if upload.held.len() > UPLOAD_HOLD_LIMIT {
+            if upload.named_key || is_private_key(&upload.held) {
+                upload.digest_only = true;
+                upload.held = Vec::new();
+            } else {
+                upload.clear = true;
+                push_piece(
+                    &mut self.ready,
+                    TapPiece::Host(std::mem::take(&mut upload.held)),
+                );
+                let output = std::mem::take(&mut upload.output);
+                if !output.is_empty() {
+                    push_piece(&mut self.ready, TapPiece::Module(output));
+                }
+            }
+        }
+    }
+
+    /// Whether upload data is held (the module calls [`Tap::upload_end`] once its data mode
+    /// is over).
+    pub fn uploading(&self) -> bool {
+        self.upload.is_some()
+    }
+
+    /// The upload's data mode ended: its data goes out, as a [`TapPiece::RedactedUpload`]
+    /// when it holds a PEM private key, else in clear; then the output held meanwhile.
+    pub fn upload_end(&mut self) {
+        let Some(upload) = self.upload.take() else {
+            return;
+        };
+        let key = upload.named_key || is_private_key(&upload.held);
+        if upload.digest_only || (!upload.clear && key) {
+            let (len, fnv) = (upload.fnv.len, upload.fnv.hash);
+            push_piece(&mut self.ready, TapPiece::RedactedUpload { len, fnv });
+        } else if !upload.held.is_empty() {
+            push_piece(&mut self.ready, TapPiece::Host(upload.held));
+        }
+        if !upload.output.is_empty() {
+            push_piece(&mut self.ready, TapPiece::Module(upload.output));
         }
     }
 

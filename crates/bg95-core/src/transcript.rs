@@ -24,7 +24,7 @@ mod event;
 mod harness;
 mod setup;
 
-pub use compare::Comparison;
+pub use compare::{mask_upload_checksum, Comparison, MASKED_CHECKSUM};
 pub use effect::{bytes_value, digest_value, effect_line, effect_matches, fnv1a64, INLINE_LIMIT};
 pub use event::{event_line, failure_kind};
 pub use harness::{FaultHook, Harness, OPEN_FTP_SESSION};
@@ -41,6 +41,13 @@ use crate::module::{Completion, PowerEvent};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
     Send(Vec<u8>),
+    /// `>key <len>B/fnv=<hex>`: the host sent `len` bytes of upload data that held a PEM
+    /// private key, recorded only as size and digest; a replay sends [`redacted_filler`]
+    /// bytes of that size, and treats the `+QFUPL:` checksum after it as masked.
+    SendRedacted {
+        len: u64,
+        fnv: u64,
+    },
     Expect(Vec<u8>),
     Wait(Duration),
     Event(Completion),
@@ -300,6 +307,38 @@ fn parse_power(s: &str) -> Result<Completion, String> {
     Ok(Completion::Power(ev))
 }
 
+/// The most bytes a `>key` line may stand for: more than any BG95 UFS holds, and little
+/// enough that a reader may hold the filler.
+pub const REDACTED_MAX: u64 = 16 << 20;
+
+/// The byte a replay sends for each byte of a redacted upload (`>key`).
+pub const REDACTED_FILLER: u8 = b'*';
+
+/// `len` filler bytes for a redacted upload.
+pub fn redacted_filler(len: usize) -> Vec<u8> {
+    vec![REDACTED_FILLER; len]
+}
+
+/// The `>key` line of a redacted upload.
+pub fn redacted_line(len: u64, fnv: u64) -> String {
+    format!(">key {len}B/fnv={fnv:016x}")
+}
+
+/// `<len>B/fnv=<hex>` of a `>key` line.
+fn parse_redacted(s: &str) -> Result<(u64, u64), String> {
+    const FORM: &str = "`>key <len>B/fnv=<16 hex digits>`";
+    let (len, fnv) = s.trim().split_once("B/fnv=").ok_or(FORM)?;
+    let len: u64 = len.parse().map_err(|_| FORM)?;
+    if len == 0 || len > REDACTED_MAX {
+        return Err(format!("{FORM}: the length must be 1..={REDACTED_MAX}"));
+    }
+    if fnv.len() != 16 {
+        return Err(FORM.into());
+    }
+    let fnv = u64::from_str_radix(fnv, 16).map_err(|_| FORM)?;
+    Ok((len, fnv))
+}
+
 /// Parse a transcript file's text.
 pub fn parse(text: &str) -> Result<Vec<Line>, ParseError> {
     let mut out: Vec<Line> = Vec::new();
@@ -318,6 +357,10 @@ pub fn parse(text: &str) -> Result<Vec<Line>, ParseError> {
         let (tag, rest) = line.split_at(first);
         let body = rest.strip_prefix(' ').unwrap_or(rest);
         let step = match tag {
+            ">" if rest.starts_with("key ") => {
+                let (len, fnv) = parse_redacted(&rest["key ".len()..]).map_err(err)?;
+                Step::SendRedacted { len, fnv }
+            }
             ">" => Step::Send(unescape(body).map_err(err)?),
             "<" => {
                 let bytes = unescape(body).map_err(err)?;
@@ -374,6 +417,47 @@ mod tests {
         for text in ["\u{80}", "\u{feff}> AT\\r", "\u{e4}x\n> AT"] {
             assert!(parse(text).is_err(), "{text:?}");
         }
+    }
+
+    #[test]
+    fn a_redacted_upload_line_parses_and_bad_ones_are_errors() {
+        let lines = parse(">key 106B/fnv=a6c1126273c8e91a\n> key\n").unwrap();
+        assert_eq!(
+            lines[0].step,
+            Step::SendRedacted {
+                len: 106,
+                fnv: 0xa6c1_1262_73c8_e91a
+            }
+        );
+        // `> key` (with the space) is the bytes "key", as before.
+        assert_eq!(lines[1].step, Step::Send(b"key".to_vec()));
+        assert_eq!(
+            redacted_line(106, 0xa6c1_1262_73c8_e91a),
+            ">key 106B/fnv=a6c1126273c8e91a"
+        );
+        for bad in [
+            ">key 106B/fnv=a6c1",
+            ">key 0B/fnv=a6c1126273c8e91a",
+            ">key 99999999999B/fnv=a6c1126273c8e91a",
+            ">key xB/fnv=a6c1126273c8e91a",
+            ">key 106B/fnv=zzzzzzzzzzzzzzzz",
+            ">key ",
+        ] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn only_the_upload_checksum_is_masked() {
+        let mut out = b"\r\n+QFUPL: 106,f5c\r\n\r\nOK\r\n+QFUPL: 5,6b09".to_vec();
+        mask_upload_checksum(&mut out);
+        assert_eq!(
+            out,
+            b"\r\n+QFUPL: 106,<masked>\r\n\r\nOK\r\n+QFUPL: 5,6b09".to_vec()
+        );
+        let mut other = b"+QFUPL: ,1\r\nOK".to_vec();
+        mask_upload_checksum(&mut other);
+        assert_eq!(other, b"+QFUPL: ,1\r\nOK".to_vec());
     }
 
     #[test]

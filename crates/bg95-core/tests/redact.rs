@@ -15,6 +15,8 @@ struct Session {
     host: Vec<u8>,
     module: Vec<u8>,
     raw_module: Vec<u8>,
+    /// Uploads recorded as size and digest only.
+    redacted: Vec<(u64, u64)>,
     t: u64,
 }
 
@@ -31,6 +33,7 @@ impl Session {
             host: Vec::new(),
             module: Vec::new(),
             raw_module: Vec::new(),
+            redacted: Vec::new(),
             t: 0,
         };
         if !echo {
@@ -49,10 +52,7 @@ impl Session {
     fn drain(&mut self) {
         loop {
             while let Some(p) = self.m.poll_transcript() {
-                match p {
-                    TapPiece::Host(b) => self.host.extend(b),
-                    TapPiece::Module(b) => self.module.extend(b),
-                }
+                self.absorb(p);
             }
             match self.m.poll_output() {
                 Some(out) => self.raw_module.extend(out),
@@ -60,10 +60,15 @@ impl Session {
             }
         }
         while let Some(p) = self.m.poll_transcript() {
-            match p {
-                TapPiece::Host(b) => self.host.extend(b),
-                TapPiece::Module(b) => self.module.extend(b),
-            }
+            self.absorb(p);
+        }
+    }
+
+    fn absorb(&mut self, p: TapPiece) {
+        match p {
+            TapPiece::Host(b) => self.host.extend(b),
+            TapPiece::Module(b) => self.module.extend(b),
+            TapPiece::RedactedUpload { len, fnv } => self.redacted.push((len, fnv)),
         }
     }
 
@@ -220,4 +225,115 @@ fn other_lines_are_copied_unchanged() {
     }
     assert_eq!(s.host, all);
     assert_eq!(s.module, s.raw_module);
+}
+
+// ---- private keys uploaded into UFS (AT+QFUPL) --------------------------------------
+
+const KEY_BODY: &str = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7secretBody";
+
+fn pem_key() -> Vec<u8> {
+    format!("-----BEGIN RSA PRIVATE KEY-----\r\n{KEY_BODY}\r\n-----END RSA PRIVATE KEY-----\r\n")
+        .into_bytes()
+}
+
+/// Upload `data` with AT+QFUPL in reads of `piece` bytes; the module's answer.
+fn upload(s: &mut Session, name: &str, data: &[u8], piece: usize) -> String {
+    let before = s.raw_module.len();
+    s.feed(format!("AT+QFUPL=\"{name}\",{}\r", data.len()).as_bytes());
+    for chunk in data.chunks(piece) {
+        s.feed(chunk);
+    }
+    text(&s.raw_module[before..])
+}
+
+#[test]
+fn an_uploaded_private_key_is_only_its_size_and_digest_in_the_copy() {
+    let mut s = Session::new(false);
+    let key = pem_key();
+    let answer = upload(&mut s, "client.key", &key, 7);
+    assert!(
+        answer.contains(&format!("+QFUPL: {},", key.len())),
+        "{answer}"
+    );
+    s.feed(b"AT\r");
+    let (host, module) = (text(&s.host), text(&s.module));
+    assert!(
+        !host.contains(KEY_BODY) && !host.contains("PRIVATE KEY"),
+        "{host}"
+    );
+    assert_eq!(
+        s.redacted,
+        vec![(key.len() as u64, bg95_core::transcript::fnv1a64(&key))]
+    );
+    // The module's side is whole and in order: the answer after the data, then `AT`'s.
+    assert!(host.ends_with("AT\r"), "{host}");
+    assert!(module.ends_with(&format!("{answer}\r\nOK\r\n")), "{module}");
+}
+
+#[test]
+fn other_upload_data_and_opted_in_keys_stay_in_clear() {
+    let mut s = Session::new(false);
+    upload(&mut s, "a.txt", b"hello world", 4);
+    assert!(text(&s.host).contains("hello world"));
+    let mut s = Session::new(false);
+    s.m.record_transcript_keys(true);
+    upload(&mut s, "client.key", &pem_key(), 9);
+    assert!(text(&s.host).contains(KEY_BODY));
+    assert!(s.redacted.is_empty());
+}
+
+#[test]
+fn a_large_upload_is_held_only_up_to_its_limit() {
+    // A key followed by 100 KiB: past the hold limit, only digested.
+    let mut data = pem_key();
+    data.extend(std::iter::repeat_n(b'A', 100 * 1024));
+    let mut s = Session::new(false);
+    upload(&mut s, "bundle.pem", &data, 4096);
+    assert!(!text(&s.host).contains(KEY_BODY));
+    assert_eq!(
+        s.redacted,
+        vec![(data.len() as u64, bg95_core::transcript::fnv1a64(&data))]
+    );
+    // 100 KiB that hold no key: released in clear, whole.
+    let plain = vec![b'B'; 100 * 1024];
+    let mut s = Session::new(false);
+    upload(&mut s, "big.bin", &plain, 4096);
+    assert_eq!(s.host.iter().filter(|&&b| b == b'B').count(), plain.len());
+    assert!(s.redacted.is_empty());
+}
+
+#[test]
+fn a_key_upload_ended_by_its_timeout_is_redacted_too() {
+    let mut s = Session::new(false);
+    let key = pem_key();
+    s.feed(format!("AT+QFUPL=\"k.pem\",{},1\r", key.len() + 10).as_bytes());
+    s.feed(&key);
+    s.t += 3_000_000;
+    s.m.handle_timeout(Instant::from_micros(s.t));
+    s.drain();
+    assert!(!text(&s.host).contains(KEY_BODY), "{}", text(&s.host));
+    assert_eq!(s.redacted.len(), 1);
+    assert!(text(&s.module).contains("+QFUPL") || text(&s.module).contains("ERROR"));
+}
+
+#[test]
+fn an_upload_to_a_file_named_as_clientkey_is_redacted_whatever_its_bytes() {
+    let mut s = Session::new(false);
+    s.feed(b"AT+QSSLCFG=\"clientkey\",1,\"UFS:/my.key\"\r");
+    assert!(text(&s.raw_module).ends_with("\r\nOK\r\n"));
+    // Not PEM (say DER bytes), but the file an SSL context uses as its key.
+    let der = b"0\x82\x04\xbd\x02\x01\x00DERsecretKeyBytes";
+    upload(&mut s, "my.key", der, 5);
+    upload(&mut s, "other.bin", der, 5);
+    assert_eq!(
+        s.redacted,
+        vec![(der.len() as u64, bg95_core::transcript::fnv1a64(der))]
+    );
+    // Only the file that is not the key is in clear.
+    let host = s.host.clone();
+    let count = host
+        .windows(der.len())
+        .filter(|w| *w == der.as_slice())
+        .count();
+    assert_eq!(count, 1, "{}", text(&host));
 }

@@ -61,8 +61,9 @@ pub struct Config {
     /// let a server point the module elsewhere. Off: the real module's behaviour
     /// (docs/ftp.md, "PASV addresses"). A scenario's `[network] pasv_same_host` turns it on.
     pub pasv_same_host: bool,
-    /// `--transcript-keys`: the transcript's `#! ufs` header includes PEM private keys
-    /// (for local debugging); by default they are recorded as size and digest.
+    /// `--transcript-keys`: the transcript's `#! ufs` header and the data of an upload
+    /// (AT+QFUPL, AT+QFWRITE) include PEM private keys (for local debugging); by default
+    /// they are recorded as size and digest.
     pub transcript_keys: bool,
     /// Serve the control API (docs/control-api.md). Without a scenario, an empty one runs
     /// so faults can be added.
@@ -211,7 +212,9 @@ pub async fn run(
         }
     }
     let born = clock.now();
-    let module = Module::new(personality, store, born);
+    let mut module = Module::new(personality, store, born);
+    // Upload data holding a private key: clear only when asked (docs/transcripts.md).
+    module.record_transcript_keys(config.transcript_keys);
     let transcript = transcript.map(|mut t| {
         t.start(born);
         t

@@ -232,8 +232,9 @@ struct ServeArgs {
     /// reply names (a real module follows PASV; docs/ftp.md says what this protects from).
     #[arg(long)]
     pasv_same_host: bool,
-    /// With --transcript: include PEM private keys found in UFS in the `#! ufs` header
-    /// (for local debugging; by default a key is recorded as its size and digest).
+    /// With --transcript: include PEM private keys in clear, those found in UFS (the
+    /// `#! ufs` header) and those uploaded with AT+QFUPL/AT+QFWRITE (for local debugging;
+    /// by default a key is recorded as its size and digest).
     #[arg(long)]
     transcript_keys: bool,
     /// Serve the control API (HTTP + JSON, docs/control-api.md) on HOST:PORT (port 0: a

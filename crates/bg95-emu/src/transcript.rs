@@ -22,8 +22,8 @@ use std::path::Path;
 
 use bg95_core::redact::TapPiece;
 use bg95_core::transcript::{
-    effect_line, escape, event_line, is_private_key, module_lines, ufs_line, Fnv1a64, RecordedFile,
-    UFS_INLINE_LIMIT,
+    effect_line, escape, event_line, is_private_key, module_lines, redacted_line, ufs_line,
+    Fnv1a64, RecordedFile, UFS_INLINE_LIMIT,
 };
 use bg95_core::{Completion, Effect, Instant};
 
@@ -148,6 +148,10 @@ impl Recorder {
     pub fn piece(&mut self, now: Instant, piece: TapPiece) {
         match piece {
             TapPiece::Host(bytes) => self.line(now, '>', &bytes),
+            TapPiece::RedactedUpload { len, fnv } => {
+                self.time(now);
+                let _ = writeln!(self.out, "{}", redacted_line(len, fnv));
+            }
             TapPiece::Module(bytes) => {
                 self.line(now, '<', &bytes);
                 // Keep the file useful when the process is killed.

@@ -240,6 +240,10 @@ fn fuzz_scenario_loader() {
 const TRANSCRIPT_TOKENS: &[&str] = &[
     "\n",
     "> ",
+    // A redacted upload (docs/transcripts.md), with a size the replay must bound.
+    ">key 106B/fnv=a6c1126273c8e91a",
+    ">key 16777216B/fnv=0000000000000000",
+    "+QFUPL: 106,f5c",
     "< ",
     "= ",
     "! ",

@@ -139,6 +139,19 @@ impl Harness {
         self.collect();
     }
 
+    /// Send `len` filler bytes for a redacted upload (`>key`), in pieces so a hostile length
+    /// costs no memory.
+    pub fn send_redacted(&mut self, len: u64) {
+        let mut left = len;
+        while left > 0 {
+            let n = left.min(64 * 1024);
+            self.module
+                .handle_input(self.now, &super::redacted_filler(n as usize));
+            self.collect();
+            left -= n;
+        }
+    }
+
     /// Send `bytes` and take everything the module has said since the last take.
     pub fn exchange(&mut self, bytes: &[u8]) -> Vec<u8> {
         self.send(bytes);
@@ -289,6 +302,7 @@ impl Harness {
         for l in lines {
             match &l.step {
                 Step::Send(bytes) => self.send(bytes),
+                Step::SendRedacted { len, .. } => self.send_redacted(*len),
                 Step::Wait(d) => self.advance(*d),
                 Step::Event(ev) => self.feed(ev.clone()),
                 // A record of a fault that fired; what it did is in the events around it.

@@ -7,7 +7,7 @@
 use std::sync::LazyLock;
 use std::time::Duration;
 
-use bg95_core::transcript::{parse, Step};
+use bg95_core::transcript::{parse, redacted_filler, Step};
 use regex::Regex;
 
 use super::clean::{self, c_string, clean, hex_row, python_bytes, Cleaned};
@@ -215,6 +215,8 @@ impl Reader {
         for l in lines {
             let (dir, bytes) = match l.step {
                 Step::Send(b) => (Dir::Host, b),
+                // A redacted upload: the key's size in filler (docs/transcripts.md).
+                Step::SendRedacted { len, .. } => (Dir::Host, redacted_filler(len as usize)),
                 Step::Expect(b) => (Dir::Module, b),
                 Step::Wait(d) => {
                     self.transcript_now += d;
@@ -347,7 +349,7 @@ pub fn scores(sample: &[(usize, String)]) -> Vec<(Shape, usize)> {
 }
 
 fn is_transcript_line(l: &str) -> bool {
-    ["> ", "< ", "@+", "#", "! ", "= "]
+    ["> ", ">key ", "< ", "@+", "#", "! ", "= "]
         .iter()
         .any(|p| l.starts_with(p))
 }

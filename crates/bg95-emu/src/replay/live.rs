@@ -22,7 +22,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
-use bg95_core::transcript::{escape, parse, parse_setup, Comparison, Line, Step};
+use bg95_core::transcript::{
+    escape, mask_upload_checksum, parse, parse_setup, redacted_filler, redacted_line, Comparison,
+    Line, Step,
+};
 
 use super::{ufs_at_boot, ReplayOutcome};
 use crate::emulator::{Config, Emulator};
@@ -263,6 +266,17 @@ fn segments(lines: &[Line], password: Option<&str>) -> Vec<Segment> {
                 seg.after = Duration::ZERO;
                 since_input = Duration::ZERO;
             }
+            // A redacted upload (a private key): its size in filler, as `replay` sends it.
+            Step::SendRedacted { len, .. } => {
+                if !seg.expect.is_empty() {
+                    out.push(Segment::default());
+                }
+                let seg = out.last_mut().expect("never empty");
+                seg.inputs
+                    .push((since_input, redacted_filler(*len as usize)));
+                seg.after = Duration::ZERO;
+                since_input = Duration::ZERO;
+            }
             Step::Event(_) | Step::Effect(_) | Step::Fault(_) => {}
         }
     }
@@ -300,6 +314,8 @@ fn unmask(bytes: &[u8], password: &str) -> Vec<u8> {
 fn blocks(lines: &[Line]) -> String {
     let (mut text, mut input, mut output, mut effects) =
         (String::new(), Vec::new(), Vec::new(), Vec::<String>::new());
+    // The output after a redacted upload has its `+QFUPL:` checksum masked on both sides.
+    let mut after_redacted = false;
     let mut flush = |input: &mut Vec<u8>, output: &mut Vec<u8>, effects: &mut Vec<String>| {
         if !input.is_empty() {
             text.push_str(&format!("> {}\n", escape(input)));
@@ -321,8 +337,22 @@ fn blocks(lines: &[Line]) -> String {
                     flush(&mut input, &mut output, &mut effects);
                 }
                 input.extend_from_slice(b);
+                after_redacted = false;
             }
-            Step::Expect(b) => output.extend_from_slice(b),
+            Step::SendRedacted { len, fnv } => {
+                if !output.is_empty() || !effects.is_empty() {
+                    flush(&mut input, &mut output, &mut effects);
+                }
+                // Compared as its `>key` line (both recordings redact the same upload).
+                input.extend_from_slice(redacted_line(*len, *fnv).as_bytes());
+                after_redacted = true;
+            }
+            Step::Expect(b) => {
+                output.extend_from_slice(b);
+                if after_redacted {
+                    mask_upload_checksum(&mut output);
+                }
+            }
             Step::Effect(e) => effects.push(e.clone()),
             Step::Wait(_) | Step::Event(_) | Step::Fault(_) => {}
         }

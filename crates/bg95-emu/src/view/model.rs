@@ -279,6 +279,14 @@ impl Builder {
                 self.rows.input_times.push(self.t_us);
                 self.host(l.number, bytes);
             }
+            // A redacted upload (a private key): its size in filler, as a replay sends it.
+            Step::SendRedacted { len, .. } => {
+                self.rows.input_times.push(self.t_us);
+                self.host(
+                    l.number,
+                    &bg95_core::transcript::redacted_filler(*len as usize),
+                );
+            }
             Step::Expect(bytes) => self.module(l.number, bytes),
             Step::Effect(e) => self.effect(l.number, e),
             Step::Event(ev) => {
