@@ -290,6 +290,20 @@ impl Tap {
             return;
         }
         upload.held.extend_from_slice(bytes);
+        // Data that cannot begin a PEM file is no key: it goes out at once, with its real
+        // timing (a replay sends it when the host did), not at the upload's end.
+        if !upload.named_key && !could_begin_pem(&upload.held) {
+            upload.clear = true;
+            push_piece(
+                &mut self.ready,
+                TapPiece::Host(std::mem::take(&mut upload.held)),
+            );
+            let output = std::mem::take(&mut upload.output);
+            if !output.is_empty() {
+                push_piece(&mut self.ready, TapPiece::Module(output));
+            }
+            return;
+        }
         if upload.held.len() > UPLOAD_HOLD_LIMIT {
             if upload.named_key || is_private_key(&upload.held) {
                 upload.digest_only = true;
@@ -335,6 +349,25 @@ impl Tap {
     pub fn poll(&mut self) -> Option<TapPiece> {
         self.ready.pop_front()
     }
+}
+
+/// Whether `data` (an upload's first bytes) may be the start of a PEM file holding a key:
+/// after leading white space, a prefix of (or text starting with) a PEM boundary or one of
+/// the attribute headers `openssl pkcs12 -nodes` writes before it.
+fn could_begin_pem(data: &[u8]) -> bool {
+    const STARTS: [&[u8]; 3] = [b"-----BEGIN", b"Bag Attributes", b"Key Attributes"];
+    let start = data
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(data.len());
+    let text = &data[start..];
+    STARTS.iter().any(|m| {
+        if text.len() <= m.len() {
+            m.starts_with(text)
+        } else {
+            text.starts_with(m)
+        }
+    })
 }
 
 /// Append, merging with the last piece when it comes from the same side.

@@ -231,6 +231,15 @@ pub async fn run_module(
             _ = tokio::time::sleep_until(deadline.unwrap_or_else(tokio::time::Instant::now)), if deadline.is_some() => {
                 lp.module.handle_timeout(lp.clock.now());
             }
+            // Before the driver's events: a module fault the driver's own progress fired (a
+            // reset after N bytes) is the module's before the transfer's end, which may
+            // already wait behind it on a fast link.
+            out = engine_output(&mut scenario), if scenario.is_some() => {
+                if let (Some(out), Some(sc)) = (out, scenario.as_mut()) {
+                    engine_event(&mut lp.module, &lp.clock, &mut transcript, out);
+                    drain_engine(&mut lp.module, sc, &lp.clock, &mut transcript);
+                }
+            }
             permit = driver.requests.reserve(), if !lp.to_driver.is_empty() => match permit {
                 Ok(p) => {
                     if let Some(req) = lp.to_driver.pop_front() {
@@ -248,12 +257,6 @@ pub async fn run_module(
             Some(req) = control_request(&mut control), if control.is_some() => {
                 if let Some(baud) = req.answer(&mut lp.module, lp.clock.now()) {
                     let _ = lp.writer.tx.send(WriterMsg::Baud(baud));
-                }
-            }
-            out = engine_output(&mut scenario), if scenario.is_some() => {
-                if let (Some(out), Some(sc)) = (out, scenario.as_mut()) {
-                    engine_event(&mut lp.module, &lp.clock, &mut transcript, out);
-                    drain_engine(&mut lp.module, sc, &lp.clock, &mut transcript);
                 }
             }
             r = rd.read(&mut buf), if read_host => match r {

@@ -83,8 +83,11 @@ fn the_scenario_key_sets_the_scale_and_a_bad_one_exits_2_with_its_line() {
         );
     std::fs::write(&good, format!("time_scale = 1000\n{slow}")).unwrap();
     let transcript = dir.path().join("fast.txt");
+    // The scenario (in a temporary folder) serves the repository's ftp-root: outside its
+    // own folder, so it needs the flag for trusted files.
     let out = bg95(&[
         "run",
+        "--allow-paths-outside",
         "--transcript",
         transcript.to_str().unwrap(),
         good.to_str().unwrap(),
@@ -157,7 +160,9 @@ fn replay_live_plays_module_time_at_the_scale() {
         String::from_utf8_lossy(&out.stdout)
     );
     let text = std::fs::read_to_string(&recording).unwrap();
-    let waited = module_ms_between(&text, "> abc", "< \\r\\n+CME ERROR: 421");
+    // From the CONNECT: upload data is recorded when its upload ends (the transcript holds
+    // it until the module knows whether it is a private key; docs/transcripts.md).
+    let waited = module_ms_between(&text, "< \\r\\nCONNECT\\r\\n", "< \\r\\n+CME ERROR: 421");
     assert!((5_000..8_000).contains(&waited), "{waited} ms\n{text}");
     let out = bg95(&["replay", "--live", "--time-scale", "100", r]);
     assert_eq!(

@@ -646,6 +646,7 @@ impl FaultSeam for FaultEngine {
     }
     fn on_resolve_fault(&self, host: &str) -> Option<(ResolveError, Duration)> {
         self.resolve_at(self.now(), host)
+            .map(|(e, delay)| (e, self.real(delay)))
     }
     fn on_connect(&self, conn: Conn, _addr: SocketAddr) -> Option<ConnectFault> {
         let fault = self.connect_at(self.now(), conn)?;
@@ -685,7 +686,10 @@ impl FaultSeam for FaultEngine {
         self.progress_at(self.now(), transfer, total)
     }
     fn on_final_reply(&self, transfer: u64) -> Option<ReplyFault> {
-        self.final_reply_at(transfer)
+        match self.final_reply_at(transfer)? {
+            ReplyFault::Delay(d) => Some(ReplyFault::Delay(self.real(d))),
+            other => Some(other),
+        }
     }
     fn idle_signal(&self) -> Option<Arc<tokio::sync::Notify>> {
         Some(self.idle.clone())
