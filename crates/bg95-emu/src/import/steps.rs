@@ -153,4 +153,53 @@ mod tests {
         log.write_into(&mut out).unwrap();
         assert_eq!(out, want);
     }
+
+    fn written(log: &mut StepLog) -> String {
+        let mut out = String::new();
+        log.write_into(&mut out).unwrap();
+        out
+    }
+
+    /// Exchanges fold only when identical (wait, line, answers and their timeouts) and
+    /// from [`FOLD_MIN`] in a row; fewer are written out.
+    #[test]
+    fn identical_exchanges_fold_and_others_do_not() {
+        let mut log = StepLog::default();
+        for _ in 0..2 {
+            log.push("line = \"AT\"".into());
+            log.push("expect = \"OK\"".into());
+        }
+        for _ in 0..4 {
+            log.push("wait = \"100ms\"".into());
+            log.push("line = \"AT+CSQ\"".into());
+            log.push("expect = \"OK\"".into());
+            log.push("timeout = \"2s\"".into());
+        }
+        log.push("wait = \"101ms\"".into());
+        log.push("line = \"AT+CSQ\"".into());
+        assert_eq!(log.count(), 4 + 1 + 2);
+        assert_eq!(
+            written(&mut log),
+            "[[step]]\nline = \"AT\"\n[[step]]\nexpect = \"OK\"\n\
+             [[step]]\nline = \"AT\"\n[[step]]\nexpect = \"OK\"\n\
+             [[step]]\nrepeat = 4\n[[step.steps]]\nwait = \"100ms\"\n\
+             [[step.steps]]\nline = \"AT+CSQ\"\n[[step.steps]]\nexpect = \"OK\"\ntimeout = \"2s\"\n\
+             [[step]]\nwait = \"101ms\"\n[[step]]\nline = \"AT+CSQ\"\n"
+        );
+    }
+
+    /// A long exchange (a download's lines) is closed every [`MAX_GROUP_STEPS`] steps: what
+    /// waits for folding stays bounded, and nothing is lost or reordered.
+    #[test]
+    fn a_long_exchange_is_held_in_bounded_pieces() {
+        let mut log = StepLog::default();
+        let mut want = String::from("[[step]]\nline = \"AT+QFTPGET\"\n");
+        log.push("line = \"AT+QFTPGET\"".into());
+        for i in 0..1000 {
+            log.push(format!("expect = \"{i}\""));
+            want.push_str(&format!("[[step]]\nexpect = \"{i}\"\n"));
+            assert!(log.group.len() <= MAX_GROUP_STEPS && log.prev.len() <= MAX_GROUP_STEPS);
+        }
+        assert_eq!(written(&mut log), want);
+    }
 }
