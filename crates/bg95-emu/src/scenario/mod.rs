@@ -168,7 +168,10 @@ pub enum StepKind {
     Reopen,
     /// `repeat = N` with its `steps`: the group runs `times` times, one copy in memory
     /// (a log of millions of identical cycles imports to one such group, docs/scenarios.md).
-    Repeat { times: u64, steps: Vec<Step> },
+    Repeat {
+        times: u64,
+        steps: Vec<Step>,
+    },
 }
 
 /// An expectation step: what, how long it may take, and how soon it may come at the

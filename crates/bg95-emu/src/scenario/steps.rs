@@ -181,17 +181,30 @@ fn repeat_step(
     vars: &[&str],
     inside_repeat: bool,
 ) -> Result<Step, ScenarioError> {
-    let err = |key: &str, msg: &str| -> Result<Step, ScenarioError> { Err(ScenarioError::new(cx.path, line, key, msg.to_string())) };
+    let err = |key: &str, msg: &str| -> Result<Step, ScenarioError> {
+        Err(ScenarioError::new(cx.path, line, key, msg.to_string()))
+    };
     if inside_repeat {
-        return err("step.steps.repeat", "a repeat's steps cannot repeat again (one level only)");
+        return err(
+            "step.steps.repeat",
+            "a repeat's steps cannot repeat again (one level only)",
+        );
     }
     let mut rest = s;
     let (times, inner) = match (rest.repeat.take(), rest.steps.take()) {
         (Some(times), Some(inner)) => (times, inner),
         (Some(_), None) => {
-            return err("step.steps", "`repeat` needs its `steps` (the group to run N times)")
+            return err(
+                "step.steps",
+                "`repeat` needs its `steps` (the group to run N times)",
+            )
         }
-        (None, _) => return err("step.repeat", "`steps` needs `repeat = N` (how many times they run)"),
+        (None, _) => {
+            return err(
+                "step.repeat",
+                "`steps` needs `repeat = N` (how many times they run)",
+            )
+        }
     };
     if !(1..=MAX_REPEAT).contains(times.get_ref()) {
         let msg = format!("{}: give 1 to {MAX_REPEAT}", times.get_ref());
@@ -202,10 +215,16 @@ fn repeat_step(
         return Err(cx.err(inner.span(), "step.steps", msg));
     }
     if rest.timeout.is_some() || rest.not_before.is_some() {
-        return err("step.repeat", "`timeout` and `not_before` go on the repeated steps, not on `repeat`");
+        return err(
+            "step.repeat",
+            "`timeout` and `not_before` go on the repeated steps, not on `repeat`",
+        );
     }
     if let Some((name, _)) = step_kinds(cx, line, rest)?.first() {
-        return err(&format!("step.{name}"), &format!("one action per step: `repeat` and `{name}` are both given"));
+        return err(
+            &format!("step.{name}"),
+            &format!("one action per step: `repeat` and `{name}` are both given"),
+        );
     }
     let steps = inner
         .into_inner()
