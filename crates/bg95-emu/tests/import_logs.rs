@@ -558,3 +558,55 @@ expect = '+QFTPCFG: "rsptimeout",30'
     let run = bg95(&["run".as_ref(), imported.as_os_str()]);
     assert_eq!(run.status.code(), Some(0), "{run:?}\n{toml}");
 }
+
+/// A marked log of `cycles` identical `AT+CSQ` exchanges (no pauses between them).
+fn csq_cycle_log(cycles: usize) -> String {
+    let mut text = String::from("[00:00:01.000] >> AT\n[00:00:01.001] << OK\n");
+    for _ in 0..cycles {
+        text.push_str(
+            "[00:00:01.002] >> AT+CSQ\n[00:00:01.003] << +CSQ: 24,99\n[00:00:01.004] << OK\n",
+        );
+    }
+    text
+}
+
+/// Identical command/answer cycles fold into one `repeat` group (docs/import.md "Large
+/// logs"): the scenario is small, says what the log said, and runs green.
+#[test]
+fn identical_cycles_fold_into_one_repeat_group_that_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("csq.log");
+    std::fs::write(&log, csq_cycle_log(200)).unwrap();
+    let out = dir.path().join("csq.toml");
+    let run = import_cli(&log, &out, &[]);
+    assert_eq!(run.status.code(), Some(0), "{run:?}");
+    let toml = std::fs::read_to_string(&out).unwrap();
+    let steps = toml.split_once("\n[[step]]\n").map(|(_, s)| s).unwrap();
+    assert_eq!(
+        steps,
+        "line = \"AT\"\n[[step]]\nexpect = \"OK\"\n[[step]]\nrepeat = 200\n\
+         [[step.steps]]\nline = \"AT+CSQ\"\n[[step.steps]]\nexpect = \"+CSQ: 24,99\"\n\
+         [[step.steps]]\nexpect = \"OK\"\n",
+        "{toml}"
+    );
+    let run = bg95(&["run".as_ref(), out.as_os_str()]);
+    assert_eq!(run.status.code(), Some(0), "{run:?}");
+}
+
+/// A generated log of 100 k cycles (5.4 MB) imports to a scenario well under the loader's
+/// 1 MiB limit, which loads.
+#[test]
+fn a_log_of_many_cycles_imports_under_the_scenario_size_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("many.log");
+    std::fs::write(&log, csq_cycle_log(100_000)).unwrap();
+    let out = dir.path().join("many.toml");
+    let run = import_cli(&log, &out, &[]);
+    assert_eq!(run.status.code(), Some(0), "{run:?}");
+    let len = std::fs::metadata(&out).unwrap().len();
+    assert!(len < 4096, "{len} bytes");
+    let toml = std::fs::read_to_string(&out).unwrap();
+    assert!(toml.contains("[[step]]\nrepeat = 100000\n"), "{toml}");
+    let scenario = bg95_emu::scenario::Scenario::load(&out).unwrap();
+    assert_eq!(scenario.steps.len(), 3);
+}

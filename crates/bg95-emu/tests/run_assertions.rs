@@ -102,3 +102,21 @@ fn file_checks_say_what_they_found() {
         "{out}"
     );
 }
+
+/// A `repeat` group runs its steps again each round; a failure names the round and the
+/// inner step's line. Round 1 passes with echo on; its ATE0 makes round 2's echo check fail.
+#[test]
+fn a_repeat_group_failure_names_its_round_and_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "[[setup]]\nline = \"AT\"\n[[setup]]\nexpect = \"OK\"\n[[step]]\nrepeat = 3\n[[step.steps]]\nline = \"AT\"\n[[step.steps]]\nexpect_bytes = \"AT\\r\\r\\nOK\\r\\n\"\n[[step.steps]]\nline = \"ATE0\"\n[[step.steps]]\nexpect = \"OK\"\n";
+    let (code, out, _) = run(dir.path(), "r.toml", text);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains(": step at line 5: repetition 2 of 3, step at line 9: expected bytes \"AT\\r\\r\\nOK\\r\\n\""),
+        "{out}"
+    );
+    // The same group without the echo check passes all its rounds.
+    let text = "[[step]]\nrepeat = 50\nsteps = [{ line = \"AT+CSQ\" }, { expect_regex = '^\\+CSQ: \\d+,\\d+$' }, { expect = \"OK\" }]\n";
+    let (code, out, _) = run(dir.path(), "ok.toml", text);
+    assert_eq!(code, Some(0), "{out}");
+}

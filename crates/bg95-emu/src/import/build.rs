@@ -219,7 +219,7 @@ impl Builder {
         let steps = self.step_count();
         if steps > MANY_STEPS {
             self.notes.push(format!(
-                "{steps} steps: `bg95-emu run` holds every step of a scenario in memory (a 4.2 M-step import took 7 GB to load, docs/import.md); cut the log to the part around the failure"
+                "{steps} steps that are not identical exchanges in a row (those fold into `repeat` groups): `bg95-emu run` loads scenario files of up to 1 MiB and holds every step (docs/import.md); cut the log to the part around the failure"
             ));
         }
         if self.shortened_waits > 0 {

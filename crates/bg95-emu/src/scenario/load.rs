@@ -1144,6 +1144,54 @@ reopen = true
         );
     }
 
+    /// `repeat = N` with its `steps` (as `[[step.steps]]` tables or inline), one level.
+    #[test]
+    fn repeat_groups_parse() {
+        let text = "[[step]]\nrepeat = 3\n[[step.steps]]\nline = \"AT+CSQ\"\n[[step.steps]]\nexpect = \"OK\"\ntimeout = \"2s\"\n[[step]]\nrepeat = 2\nsteps = [{ line = \"AT\" }, { expect = \"OK\" }]\n";
+        let s = Scenario::parse(Path::new("/tmp/s.toml"), text).unwrap();
+        assert_eq!(s.steps.len(), 2);
+        let StepKind::Repeat { times, steps } = &s.steps[0].kind else {
+            panic!("{:?}", s.steps[0]);
+        };
+        assert_eq!((*times, steps.len()), (3, 2));
+        assert_eq!(steps[0].kind, StepKind::Send(b"AT+CSQ\r".to_vec()));
+        assert_eq!((s.steps[0].line, steps[0].line, steps[1].line), (1, 3, 5));
+        let StepKind::Expect(e) = &steps[1].kind else {
+            panic!("{:?}", steps[1]);
+        };
+        assert_eq!(e.timeout, Duration::from_secs(2));
+        let StepKind::Repeat { times, steps } = &s.steps[1].kind else {
+            panic!("{:?}", s.steps[1]);
+        };
+        assert_eq!((*times, steps.len()), (2, 2));
+    }
+
+    #[test]
+    fn repeat_errors_name_their_line_and_key() {
+        let cases = [
+            ("[[step]]\nrepeat = 3\n", "/tmp/s.toml:1: step.steps: `repeat` needs its `steps` (the group to run N times)"),
+            ("[[step]]\nsteps = [{ line = \"AT\" }]\n", "/tmp/s.toml:1: step.repeat: `steps` needs `repeat = N` (how many times they run)"),
+            ("[[step]]\nrepeat = 0\nsteps = [{ line = \"AT\" }]\n", "/tmp/s.toml:2: step.repeat: 0: give 1 to 1000000000"),
+            ("[[step]]\nrepeat = 1000000001\nsteps = [{ line = \"AT\" }]\n", "/tmp/s.toml:2: step.repeat: 1000000001: give 1 to 1000000000"),
+            ("[[step]]\nrepeat = 2\nsteps = []\n", "/tmp/s.toml:3: step.steps: give 1 to 10000 steps to repeat"),
+            ("[[step]]\nrepeat = 2\nline = \"AT\"\nsteps = [{ line = \"AT\" }]\n", "/tmp/s.toml:1: step.line: one action per step: `repeat` and `line` are both given"),
+            ("[[step]]\nrepeat = 2\ntimeout = \"1s\"\nsteps = [{ line = \"AT\" }]\n", "/tmp/s.toml:1: step.repeat: `timeout` and `not_before` go on the repeated steps, not on `repeat`"),
+            ("[[step]]\nrepeat = 2\n[[step.steps]]\nrepeat = 2\nsteps = [{ line = \"AT\" }]\n", "/tmp/s.toml:3: step.steps.repeat: a repeat's steps cannot repeat again (one level only)"),
+            ("[[step]]\nrepeat = 2\n[[step.steps]]\nline = \"AT\"\nexpect = \"OK\"\n", "/tmp/s.toml:3: step.expect: one action per step: `line` and `expect` are both given"),
+            ("[[step]]\nrepeat = 2\n[[step.steps]]\nlien = \"AT\"\n", ""),
+            ("[[step]]\nrepeat = -1\nsteps = [{ line = \"AT\" }]\n", ""),
+        ];
+        for (text, want) in cases {
+            let e = err(text);
+            if want.is_empty() {
+                // serde's own message (unknown key, wrong type), with the key's line.
+                assert!(e.starts_with("/tmp/s.toml:"), "{e}");
+            } else {
+                assert_eq!(e, want, "{text}");
+            }
+        }
+    }
+
     #[test]
     fn not_toml_at_all() {
         let e = err("a = \n");

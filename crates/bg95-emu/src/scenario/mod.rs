@@ -166,6 +166,12 @@ pub enum StepKind {
     Wait(Duration),
     /// Close the tty and open it again.
     Reopen,
+    /// `repeat = N` with its `steps`: the group runs `times` times, one copy in memory
+    /// (a log of millions of identical cycles imports to one such group, docs/scenarios.md).
+    Repeat {
+        times: u64,
+        steps: Vec<Step>,
+    },
 }
 
 /// An expectation step: what, how long it may take, and how soon it may come at the

@@ -296,6 +296,9 @@ pub(crate) struct RawStep {
     pub not_before: Option<Dur>,
     pub wait: Option<Dur>,
     pub reopen: Option<bool>,
+    /// Run `steps` this many times (steps.rs checks the pair and its bounds).
+    pub repeat: Option<Spanned<u64>>,
+    pub steps: Option<Spanned<Vec<Spanned<RawStep>>>>,
 }
 
 /// `expect_server_file` / `expect_ufs_file`.

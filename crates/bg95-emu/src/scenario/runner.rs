@@ -520,7 +520,33 @@ fn run_step(
             *port = fresh;
             Ok(())
         }
+        StepKind::Repeat { times, steps } => run_repeat(port, places, *times, steps, vars),
     }
+}
+
+/// A `repeat` group: its steps in order, `times` times over (never expanded in memory).
+/// A failure names the repetition and the inner step's line.
+fn run_repeat(
+    port: &mut Port,
+    places: &Places,
+    times: u64,
+    steps: &[Step],
+    vars: &[(&str, String)],
+) -> Result<(), String> {
+    for round in 1..=times {
+        for step in steps {
+            if interrupted().is_some() {
+                return Err(format!("repetition {round} of {times}"));
+            }
+            run_step(port, places, step, vars).map_err(|e| {
+                format!(
+                    "repetition {round} of {times}, step at line {}: {e}",
+                    step.line
+                )
+            })?;
+        }
+    }
+    Ok(())
 }
 
 /// Run `scenarios` with up to `jobs` at once (each with its own emulator, PTY and ports).

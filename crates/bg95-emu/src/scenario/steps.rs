@@ -164,9 +164,93 @@ fn file_check(
     })
 }
 
+/// The most times a `repeat` group runs (1.4 M CSQ cycles are a 100 MB log).
+pub const MAX_REPEAT: u64 = 1_000_000_000;
+/// The most steps in one `repeat` group.
+pub const MAX_REPEAT_STEPS: usize = 10_000;
+
 pub(super) fn step(cx: &Ctx, s: Spanned<RawStep>, vars: &[&str]) -> Result<Step, ScenarioError> {
+    step_in(cx, s, vars, false)
+}
+
+/// A `repeat = N` step: its `steps` (no repeat among them), run N times.
+fn repeat_step(
+    cx: &Ctx,
+    line: usize,
+    s: RawStep,
+    vars: &[&str],
+    inside_repeat: bool,
+) -> Result<Step, ScenarioError> {
+    let err = |key: &str, msg: &str| -> Result<Step, ScenarioError> {
+        Err(ScenarioError::new(cx.path, line, key, msg.to_string()))
+    };
+    if inside_repeat {
+        return err(
+            "step.steps.repeat",
+            "a repeat's steps cannot repeat again (one level only)",
+        );
+    }
+    let mut rest = s;
+    let (times, inner) = match (rest.repeat.take(), rest.steps.take()) {
+        (Some(times), Some(inner)) => (times, inner),
+        (Some(_), None) => {
+            return err(
+                "step.steps",
+                "`repeat` needs its `steps` (the group to run N times)",
+            )
+        }
+        (None, _) => {
+            return err(
+                "step.repeat",
+                "`steps` needs `repeat = N` (how many times they run)",
+            )
+        }
+    };
+    if !(1..=MAX_REPEAT).contains(times.get_ref()) {
+        let msg = format!("{}: give 1 to {MAX_REPEAT}", times.get_ref());
+        return Err(cx.err(times.span(), "step.repeat", msg));
+    }
+    if inner.get_ref().is_empty() || inner.get_ref().len() > MAX_REPEAT_STEPS {
+        let msg = format!("give 1 to {MAX_REPEAT_STEPS} steps to repeat");
+        return Err(cx.err(inner.span(), "step.steps", msg));
+    }
+    if rest.timeout.is_some() || rest.not_before.is_some() {
+        return err(
+            "step.repeat",
+            "`timeout` and `not_before` go on the repeated steps, not on `repeat`",
+        );
+    }
+    if let Some((name, _)) = step_kinds(cx, line, rest)?.first() {
+        return err(
+            &format!("step.{name}"),
+            &format!("one action per step: `repeat` and `{name}` are both given"),
+        );
+    }
+    let steps = inner
+        .into_inner()
+        .into_iter()
+        .map(|s| step_in(cx, s, vars, true))
+        .collect::<Result<_, _>>()?;
+    Ok(Step {
+        line,
+        kind: StepKind::Repeat {
+            times: *times.get_ref(),
+            steps,
+        },
+    })
+}
+
+fn step_in(
+    cx: &Ctx,
+    s: Spanned<RawStep>,
+    vars: &[&str],
+    inside_repeat: bool,
+) -> Result<Step, ScenarioError> {
     let line = cx.line(s.span());
     let s = s.into_inner();
+    if s.repeat.is_some() || s.steps.is_some() {
+        return repeat_step(cx, line, s, vars, inside_repeat);
+    }
     let has_timeout = s.timeout.is_some();
     let has_not_before = s.not_before.is_some();
     let texts: Vec<(&str, &str)> = [
@@ -198,7 +282,7 @@ pub(super) fn step(cx: &Ctx, s: Spanned<RawStep>, vars: &[&str]) -> Result<Step,
     let mut kinds = step_kinds(cx, line, s)?;
     let err = |key: &str, msg: String| Err(ScenarioError::new(cx.path, line, key, msg));
     match kinds.len() {
-        0 => err("step", "a step needs one of send, line, bytes, send_size, expect, expect_regex, expect_bytes, expect_any, expect_unordered, expect_silence, expect_server_file, expect_ufs_file, wait, reopen".into()),
+        0 => err("step", "a step needs one of send, line, bytes, send_size, expect, expect_regex, expect_bytes, expect_any, expect_unordered, expect_silence, expect_server_file, expect_ufs_file, wait, reopen, repeat".into()),
         1 => {
             let (name, kind) = kinds.pop().expect("one");
             let waits = matches!(kind, StepKind::Expect(_) | StepKind::ExpectServerFile(_) | StepKind::ExpectUfsFile(_));

@@ -18,7 +18,7 @@ use bg95_core::transcript::{escape, parse_setup, Comparison};
 use serde::Serialize;
 
 use crate::scenario::runner::Outcome;
-use crate::scenario::{Expect, Scenario, StepKind};
+use crate::scenario::{Expect, Scenario, Step, StepKind};
 use model::{format_duration, Band, DiffMark, Direction, FailureMark, Item, Kind, Lane, Rows};
 
 /// What the page says about where the transcript came from.
@@ -366,10 +366,7 @@ pub fn step_failure(scenario: &Scenario, message: &str, server: Option<SocketAdd
     let end = index.unwrap_or(scenario.steps.len());
     let sent_before = scenario.steps[..end]
         .iter()
-        .map(|s| match &s.kind {
-            StepKind::Send(bytes) => substituted_len(bytes, server),
-            _ => 0,
-        })
+        .map(|s| sent_by(s, server))
         .sum();
     let Some(step) = index.map(|i| &scenario.steps[i]) else {
         return StepFailure {
@@ -388,6 +385,10 @@ pub fn step_failure(scenario: &Scenario, message: &str, server: Option<SocketAdd
         StepKind::ExpectUfsFile(f) => (format!("the UFS file {:?}", f.name), Some(f.timeout)),
         StepKind::Wait(d) => (format!("to wait {d:?}"), None),
         StepKind::Reopen => ("to reopen the tty".into(), None),
+        StepKind::Repeat { times, steps } => (
+            format!("{times} repetitions of a group of {} step(s)", steps.len()),
+            None,
+        ),
     };
     let expected = match timeout {
         Some(t) => format!("{expected} within {}", format_duration(t)),
@@ -428,6 +429,19 @@ pub fn mask_passwords(text: &str) -> String {
         format!("{}{}", &c[1], "*".repeat(c[2].chars().count()))
     })
     .into_owned()
+}
+
+/// The bytes a step sends (a `repeat` group's, every time it runs).
+fn sent_by(step: &Step, server: Option<SocketAddr>) -> u64 {
+    match &step.kind {
+        StepKind::Send(bytes) => substituted_len(bytes, server),
+        StepKind::Repeat { times, steps } => steps
+            .iter()
+            .map(|s| sent_by(s, server))
+            .sum::<u64>()
+            .saturating_mul(*times),
+        _ => 0,
+    }
 }
 
 /// The length of a `send` after `${ftp_port}`/`${ftp_host}` were replaced by the
