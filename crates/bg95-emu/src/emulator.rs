@@ -431,6 +431,50 @@ pub struct Emulator {
     thread: Option<std::thread::JoinHandle<std::io::Result<()>>>,
 }
 
+/// A runtime on a thread of its own that reports `S` once ready (an emulator, a fleet):
+/// what its caller keeps to reach it and stop it.
+pub(crate) struct Background<S> {
+    pub started: S,
+    pub shutdown: watch::Sender<bool>,
+    pub thread: std::thread::JoinHandle<std::io::Result<()>>,
+}
+
+impl<S: Send + 'static> Background<S> {
+    /// Run `main` on a new thread named `name` with a 2-worker runtime; returns once `main`
+    /// says it is ready, or the error it stopped with (`what` names it in messages).
+    pub(crate) fn spawn<F, Fut>(name: &str, what: &str, main: F) -> std::io::Result<Background<S>>
+    where
+        F: FnOnce(oneshot::Sender<S>, watch::Receiver<bool>) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = std::io::Result<()>>,
+    {
+        let (ready_tx, ready_rx) = oneshot::channel();
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let thread = std::thread::Builder::new()
+            .name(name.into())
+            .spawn(move || {
+                let rt = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .enable_all()
+                    .build()?;
+                rt.block_on(main(ready_tx, shutdown_rx))
+            })?;
+        match ready_rx.blocking_recv() {
+            Ok(started) => Ok(Background {
+                started,
+                shutdown,
+                thread,
+            }),
+            Err(_) => Err(thread
+                .join()
+                .unwrap_or_else(|_| Err(std::io::Error::other(format!("{what} thread panicked"))))
+                .err()
+                .unwrap_or_else(|| {
+                    std::io::Error::other(format!("{what} stopped before it was ready"))
+                })),
+        }
+    }
+}
+
 /// Builds an [`Emulator`]. Defaults: temporary UFS, no FTP server, unpaced.
 #[derive(Debug, Clone, Default)]
 pub struct EmulatorBuilder {
@@ -619,29 +663,14 @@ impl EmulatorBuilder {
 
     /// Start the emulator on its own thread and runtime; returns once it takes AT input.
     pub fn spawn(self) -> std::io::Result<Emulator> {
-        let (ready_tx, ready_rx) = oneshot::channel();
-        let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let config = self.config;
-        let thread = std::thread::Builder::new()
-            .name("bg95-emu".into())
-            .spawn(move || {
-                let rt = tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(2)
-                    .enable_all()
-                    .build()?;
-                rt.block_on(run(config, ready_tx, shutdown_rx))
-            })?;
-        match ready_rx.blocking_recv() {
-            Ok(started) => Ok(Emulator {
-                started,
-                shutdown: shutdown_tx,
-                thread: Some(thread),
-            }),
-            Err(_) => Err(thread
-                .join()
-                .unwrap_or_else(|_| Err(std::io::Error::other("emulator thread panicked")))
-                .err()
-                .unwrap_or_else(|| std::io::Error::other("emulator stopped before it was ready"))),
-        }
+        let background = Background::spawn("bg95-emu", "emulator", move |ready, shutdown| {
+            run(config, ready, shutdown)
+        })?;
+        Ok(Emulator {
+            started: background.started,
+            shutdown: background.shutdown,
+            thread: Some(background.thread),
+        })
     }
 }

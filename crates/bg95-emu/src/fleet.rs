@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinSet;
 
-use crate::emulator::{fixtures_dir, run, Config, Started};
+use crate::emulator::{fixtures_dir, run, Background, Config, Started};
 use crate::scenario::Scenario;
 use crate::server::{start_embedded, EmbeddedServer};
 
@@ -202,29 +202,14 @@ pub struct Fleet {
 impl Fleet {
     /// Start `cfg`; returns once every module takes AT input.
     pub fn spawn(cfg: FleetConfig) -> std::io::Result<Fleet> {
-        let (ready_tx, ready_rx) = oneshot::channel();
-        let (shutdown_tx, shutdown_rx) = watch::channel(false);
-        let thread = std::thread::Builder::new()
-            .name("bg95-fleet".into())
-            .spawn(move || {
-                let rt = tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(2)
-                    .enable_all()
-                    .build()?;
-                rt.block_on(run_fleet(cfg, ready_tx, shutdown_rx))
-            })?;
-        match ready_rx.blocking_recv() {
-            Ok(started) => Ok(Fleet {
-                started,
-                shutdown: shutdown_tx,
-                thread: Some(thread),
-            }),
-            Err(_) => Err(thread
-                .join()
-                .unwrap_or_else(|_| Err(std::io::Error::other("fleet thread panicked")))
-                .err()
-                .unwrap_or_else(|| std::io::Error::other("fleet stopped before it was ready"))),
-        }
+        let background = Background::spawn("bg95-fleet", "fleet", move |ready, shutdown| {
+            run_fleet(cfg, ready, shutdown)
+        })?;
+        Ok(Fleet {
+            started: background.started,
+            shutdown: background.shutdown,
+            thread: Some(background.thread),
+        })
     }
 
     /// Module `n`'s tty (0-based within this fleet).
