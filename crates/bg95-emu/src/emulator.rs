@@ -439,6 +439,22 @@ pub(crate) struct Background<S> {
     pub thread: std::thread::JoinHandle<std::io::Result<()>>,
 }
 
+/// Stop a [`Background`] runtime: signal it, then wait for its thread (once; later calls,
+/// as from `Drop` after `stop`, find no thread).
+pub(crate) fn stop_background(
+    shutdown: &watch::Sender<bool>,
+    thread: &mut Option<std::thread::JoinHandle<std::io::Result<()>>>,
+    what: &str,
+) -> std::io::Result<()> {
+    let _ = shutdown.send(true);
+    match thread.take() {
+        Some(t) => t
+            .join()
+            .unwrap_or_else(|_| Err(std::io::Error::other(format!("{what} thread panicked")))),
+        None => Ok(()),
+    }
+}
+
 impl<S: Send + 'static> Background<S> {
     /// Run `main` on a new thread named `name` with a 2-worker runtime; returns once `main`
     /// says it is ready, or the error it stopped with (`what` names it in messages).
@@ -528,13 +544,7 @@ impl Emulator {
     }
 
     fn stop_inner(&mut self) -> std::io::Result<()> {
-        let _ = self.shutdown.send(true);
-        match self.thread.take() {
-            Some(t) => t
-                .join()
-                .unwrap_or_else(|_| Err(std::io::Error::other("emulator thread panicked"))),
-            None => Ok(()),
-        }
+        stop_background(&self.shutdown, &mut self.thread, "emulator")
     }
 }
 

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinSet;
 
-use crate::emulator::{fixtures_dir, run, Background, Config, Started};
+use crate::emulator::{fixtures_dir, run, stop_background, Background, Config, Started};
 use crate::scenario::Scenario;
 use crate::server::{start_embedded, EmbeddedServer};
 
@@ -233,13 +233,7 @@ impl Fleet {
     }
 
     fn stop_inner(&mut self) -> std::io::Result<()> {
-        let _ = self.shutdown.send(true);
-        match self.thread.take() {
-            Some(t) => t
-                .join()
-                .unwrap_or_else(|_| Err(std::io::Error::other("fleet thread panicked"))),
-            None => Ok(()),
-        }
+        stop_background(&self.shutdown, &mut self.thread, "fleet")
     }
 }
 
